@@ -1,0 +1,54 @@
+"""Beacon's application factory: `flask --app app run`, `flask --app app <command>`."""
+from flask import Flask
+from flask_bootstrap import Bootstrap5
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as settings
+from core import cli as core_cli
+from core import models as core_models  # noqa: F401  (models must be known to Alembic)
+from core import web
+from core.db import db
+from core.errors import Forbidden, NotFound
+from core.views import admin, auth, home, roster
+from notifications import cli as notifications_cli
+from notifications import models as notifications_models  # noqa: F401
+from notifications import views as notifications_views
+
+csrf = CSRFProtect()
+migrate = Migrate()
+bootstrap = Bootstrap5()
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.load(app.instance_path))
+    if config:
+        app.config.update(config)
+    settings.validate(app.config)
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_MAX_HOURS"] * 3600
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],
+                                x_proto=app.config["PROXY_FIX_X_FOR"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory="migrations", compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    web.login_manager.init_app(app)
+
+    for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(web.security_headers)
+    app.register_error_handler(403, web.render_forbidden)
+    app.register_error_handler(Forbidden, web.render_forbidden)
+    app.register_error_handler(404, web.render_not_found)
+    app.register_error_handler(NotFound, web.render_not_found)
+    app.register_error_handler(CSRFError, web.render_csrf_error)
+    app.jinja_env.globals["page_url"] = web.page_url
+    app.jinja_env.filters["local"] = web.local_time_filter(app.config["BEACON_TIMEZONE"])
+
+    core_cli.register(app)
+    notifications_cli.register(app)
+    return app

@@ -1,0 +1,90 @@
+"""Beacon's settings, read from the environment with safe local defaults.
+
+Every setting is documented in the README. Tests and `create_app(config=...)` may
+override any of them; `validate()` refuses configurations that would be unsafe in
+production (no SECRET_KEY, insecure cookies).
+"""
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return str(value).strip().lower() in TRUE
+
+
+def _int(env, name, default):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _dev_secret_key(instance_path):
+    """A development secret, generated once and kept under instance/ so sessions
+    survive restarts of the demo."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load(instance_path, env=None):
+    """Settings from `env` (default: os.environ) as a dict for app.config."""
+    env = os.environ if env is None else env
+    production = env.get("BEACON_ENV", "development").strip().lower() == "production"
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'beacon.db'}"
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain URLs from hosting platforms mean it.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    secret_key = env.get("SECRET_KEY") or (None if production else _dev_secret_key(instance_path))
+    return {
+        "BEACON_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BEACON_TIMEZONE": env.get("BEACON_TIMEZONE", "America/Chicago"),
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 587),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_USE_TLS": _bool(env.get("SMTP_USE_TLS"), default=True),
+        "SMTP_TIMEOUT": _int(env, "SMTP_TIMEOUT", 30),
+        "MAIL_FROM": env.get("MAIL_FROM", "Beacon <beacon@localhost>"),
+        "PROXY_FIX_X_FOR": _int(env, "PROXY_FIX_X_FOR", 0),
+        "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 12),
+        "ACCESS_REVIEW_IDLE_DAYS": _int(env, "ACCESS_REVIEW_IDLE_DAYS", 90),
+        "SESSION_COOKIE_NAME": "beacon_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), default=production),
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (short) session
+    }
+
+
+def validate(config):
+    """Refuse to start with settings that are unsafe or unusable."""
+    if not config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: production refuses to start without one.")
+    if config["BEACON_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
+        raise RuntimeError("SESSION_COOKIE_SECURE must stay on in production (serve Beacon over HTTPS).")
+    try:
+        ZoneInfo(config["BEACON_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(f"BEACON_TIMEZONE {config['BEACON_TIMEZONE']!r} is not a known time zone") from exc

@@ -1,0 +1,1 @@
+"""Beacon's shared kernel: database, clock, audit log, permissions, accounts and roster."""

@@ -1,0 +1,78 @@
+"""Command line of the kernel: `flask --app app users|roster|seed-demo ...`."""
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from core.audit import Actor
+from core.errors import DomainError
+from core.models import Role
+from core.services import accounts, demo, roster
+
+users_cli = AppGroup("users", help="Manage accounts.")
+roster_cli = AppGroup("roster", help="The officer roster.")
+
+CLI = Actor.system("cli")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]),
+              help="A role; repeat for several.")
+@click.option("--badge", default=None, help="Badge number of the roster row (officer accounts).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of inviting.")
+def users_create(email, name, roles, badge, password_stdin):
+    """Create an account. Without --password-stdin an invitation email is queued."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    officer_id = None
+    if badge:
+        officer = roster.find_by_badge(badge)
+        if officer is None:
+            raise click.ClickException(f"no officer with badge {badge} on the roster")
+        officer_id = officer.id
+    try:
+        user = accounts.create_account(CLI, email=email, name=name, roles=roles, officer_id=officer_id,
+                                       password=password)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    how = "with the given password" if password else "and invited (see the outbox)"
+    click.echo(f"created {user.email} ({', '.join(sorted(user.roles))}) {how}")
+
+
+@roster_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report without writing anything.")
+def roster_import(file, dry_run):
+    """Import the roster CSV. Exit 1, with each error as `line N: ...`, when the file is bad."""
+    report = roster.import_roster(CLI, file.read_bytes(), dry_run=dry_run, filename=file.name)
+    if not report.ok:
+        for error in report.errors:
+            click.echo(str(error))
+        click.echo(f"{len(report.errors)} error(s); nothing was written.", err=True)
+        sys.exit(1)
+    prefix = "dry run: would have " if dry_run else ""
+    click.echo(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
+               f"separated {len(report.separated)}, unchanged {report.unchanged}"
+               + ("" if dry_run else f"; {report.accounts_disabled} account(s) disabled"))
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Fill an empty database with a realistic demo department and print the sign-ins."""
+    try:
+        logins = demo.seed()
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("Demo department ready. Sign in at the address Beacon runs on with:")
+    for role, email, password in logins:
+        click.echo(f"  {role:<10} {email:<34} password: {password}")
+
+
+def register(app):
+    app.cli.add_command(users_cli)
+    app.cli.add_command(roster_cli)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,9 @@
+"""Core models, one module per entity."""
+from core.models.audit import AuditEntry
+from core.models.officer import Officer, OfficerStatus, Unit
+from core.models.user import AccountStatus, AccountToken, LoginSession, Role, TokenPurpose, User, UserRole
+
+__all__ = [
+    "AccountStatus", "AccountToken", "AuditEntry", "LoginSession", "Officer", "OfficerStatus",
+    "Role", "TokenPurpose", "Unit", "User", "UserRole",
+]

@@ -1,0 +1,61 @@
+"""The roster: officers and the units they belong to."""
+import enum
+
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db
+
+
+class OfficerStatus(enum.StrEnum):
+    ACTIVE = "active"
+    LEAVE = "leave"
+    SEPARATED = "separated"
+
+
+class Unit(db.Model):
+    """A team officers belong to (district, platoon, squad)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class Officer(db.Model):
+    """A sworn member on the roster. Upserted by badge number from the HR import."""
+
+    __tablename__ = "officers"
+    __table_args__ = (
+        CheckConstraint("supervisor_id IS NULL OR supervisor_id <> id", name="not_own_supervisor"),
+        Index("ix_officers_unit_status", "unit_id", "status"),
+        Index("ix_officers_last_first", "last_name", "first_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badge_number: Mapped[str] = mapped_column(String(20), unique=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    rank: Mapped[str] = mapped_column(String(60))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+    hire_date: Mapped["Date"] = mapped_column(Date)
+    status: Mapped[OfficerStatus] = mapped_column(
+        Enum(OfficerStatus, name="officer_status", values_callable=lambda e: [m.value for m in e],
+             validate_strings=True),
+        default=OfficerStatus.ACTIVE,
+    )
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    updated_at = mapped_column(UTCDateTime, nullable=False)
+
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+    supervisor: Mapped["Officer | None"] = relationship(remote_side=[id], lazy="select")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.rank} {self.first_name} {self.last_name} (#{self.badge_number})"

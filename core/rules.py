@@ -1,0 +1,274 @@
+"""Pure decisions of the shared kernel: sign-in lockout, session expiry, one-time
+tokens, access-review flags, and roster-file validation.
+
+Plain values in, plain values out: no Flask, no database session, no clock of their
+own (`now` is always passed in). Unit-tested in tests/unit/test_core_rules.py.
+"""
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+# --- sign-in lockout ---------------------------------------------------------------
+
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_DURATION = timedelta(minutes=10)
+
+
+def is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and now < locked_until
+
+
+def after_failed_sign_in(failed_in_a_row: int, now: datetime,
+                         threshold: int = LOCKOUT_THRESHOLD,
+                         duration: timedelta = LOCKOUT_DURATION) -> tuple[int, datetime | None]:
+    """The new failure count and, when this failure reaches the threshold, the time
+    the lock ends. The count starts again after a lock, so an unlocked account gets
+    `threshold` fresh tries."""
+    count = failed_in_a_row + 1
+    if count >= threshold:
+        return 0, now + duration
+    return count, None
+
+
+# --- sessions ------------------------------------------------------------------------
+
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_MAX = timedelta(hours=12)
+
+
+def session_end_reason(created_at: datetime, last_seen_at: datetime, now: datetime,
+                       idle: timedelta = SESSION_IDLE, longest: timedelta = SESSION_MAX) -> str | None:
+    """Why a signed-in session is over at `now` ("idle" or "expired"), or None."""
+    if now - created_at >= longest:
+        return "expired"
+    if now - last_seen_at >= idle:
+        return "idle"
+    return None
+
+
+# --- one-time tokens -----------------------------------------------------------------
+
+INVITE_LIFETIME = timedelta(hours=72)
+RESET_LIFETIME = timedelta(hours=72)
+
+
+def token_problem(expires_at: datetime, used_at: datetime | None, now: datetime) -> str | None:
+    """Why a one-time link can no longer be used ("used", "expired"), or None."""
+    if used_at is not None:
+        return "used"
+    if now >= expires_at:
+        return "expired"
+    return None
+
+
+# --- access review -------------------------------------------------------------------
+
+ACCESS_IDLE_DAYS = 90
+
+
+def access_flags(active: bool, last_login_at: datetime | None, now: datetime,
+                 idle_days: int = ACCESS_IDLE_DAYS) -> list[str]:
+    """What an access reviewer should look at for one account. Disabled accounts
+    cannot sign in, so they raise no flag."""
+    if not active:
+        return []
+    if last_login_at is None:
+        return ["never signed in"]
+    idle = (now - last_login_at).days
+    if idle > idle_days:
+        return [f"idle {idle} days"]
+    return []
+
+
+# --- roster file ---------------------------------------------------------------------
+
+ROSTER_COLUMNS = ("badge_number", "first_name", "last_name", "email", "unit", "rank",
+                  "supervisor_badge", "hire_date", "status")
+ROSTER_REQUIRED = tuple(c for c in ROSTER_COLUMNS if c != "supervisor_badge")
+ROSTER_STATUSES = ("active", "leave", "separated")
+FIELD_LIMITS = {"badge_number": 20, "first_name": 80, "last_name": 80, "email": 254,
+                "unit": 120, "rank": 60, "supervisor_badge": 20}
+BADGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
+# Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is not ours to judge.
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    badge_number: str
+    first_name: str
+    last_name: str
+    email: str
+    unit: str
+    rank: str
+    supervisor_badge: str | None
+    hire_date: date
+    status: str
+
+
+@dataclass(frozen=True)
+class KnownOfficer:
+    """What the roster already holds about one officer, for checking a file against it."""
+    badge_number: str
+    email: str
+    supervisor_badge: str | None
+
+
+@dataclass
+class RosterCheck:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _decode(data: bytes | str) -> tuple[str | None, LineError | None]:
+    if isinstance(data, str):
+        return data.lstrip("\ufeff"), None
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, LineError(line, "the file is not UTF-8 text (save it as CSV UTF-8)")
+
+
+def check_roster(data: bytes | str, known: dict[str, KnownOfficer]) -> RosterCheck:
+    """Validate a whole roster file against itself and the existing roster.
+
+    Returns every problem with its line number (line 1 is the header); `rows` are
+    only meaningful when there are no errors.
+    """
+    result = RosterCheck()
+    text, problem = _decode(data)
+    if problem:
+        result.errors.append(problem)
+        return result
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        result.errors.append(LineError(1, "the file is empty: a header row is required"))
+        return result
+    except csv.Error as exc:
+        result.errors.append(LineError(1, f"unreadable CSV ({exc})"))
+        return result
+    header = [h.strip() for h in header]
+    missing = [c for c in ROSTER_COLUMNS if c not in header]
+    unknown = [h for h in header if h not in ROSTER_COLUMNS]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if missing:
+        result.errors.append(LineError(1, "missing column(s): " + ", ".join(missing)))
+    if unknown:
+        result.errors.append(LineError(1, "unknown column(s): " + ", ".join(unknown)))
+    if repeated:
+        result.errors.append(LineError(1, "repeated column(s): " + ", ".join(repeated)))
+    if result.errors:
+        return result
+
+    seen_badges: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                result.errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
+                continue
+            raw = {name: value.strip() for name, value in zip(header, values)}
+            row = _check_row(line, raw, result.errors)
+            if row is None:
+                continue
+            if row.badge_number in seen_badges:
+                result.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {seen_badges[row.badge_number]}"))
+                continue
+            if row.email in seen_emails:
+                result.errors.append(LineError(line, f"email {row.email} is already on line {seen_emails[row.email]}"))
+                continue
+            seen_badges[row.badge_number] = line
+            seen_emails[row.email] = line
+            result.rows.append(row)
+    except csv.Error as exc:
+        result.errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
+        return result
+
+    if not result.rows and not result.errors:
+        result.errors.append(LineError(2, "the file has a header but no officers"))
+    _check_against_roster(result, known)
+    result.errors.sort(key=lambda e: e.line)
+    return result
+
+
+def _check_row(line: int, raw: dict[str, str], errors: list[LineError]) -> RosterRow | None:
+    before = len(errors)
+    for name in ROSTER_REQUIRED:
+        if not raw[name]:
+            errors.append(LineError(line, f"{name} is required"))
+    for name, limit in FIELD_LIMITS.items():
+        if len(raw[name]) > limit:
+            errors.append(LineError(line, f"{name} is longer than {limit} characters"))
+    if raw["badge_number"] and not BADGE_RE.match(raw["badge_number"]):
+        errors.append(LineError(line, f"badge_number {raw['badge_number']!r} may hold only letters, digits and hyphens"))
+    if raw["supervisor_badge"] and not BADGE_RE.match(raw["supervisor_badge"]):
+        errors.append(LineError(line, f"supervisor_badge {raw['supervisor_badge']!r} may hold only letters, digits and hyphens"))
+    email = raw["email"].lower()
+    if email and not EMAIL_RE.match(email):
+        errors.append(LineError(line, f"email {raw['email']!r} is not a valid address"))
+    hire_date = None
+    if raw["hire_date"]:
+        try:
+            if not DATE_RE.match(raw["hire_date"]):
+                raise ValueError
+            hire_date = date.fromisoformat(raw["hire_date"])
+        except ValueError:
+            errors.append(LineError(line, f"hire_date {raw['hire_date']!r} is not a date in the form YYYY-MM-DD"))
+    status = raw["status"].lower()
+    if status and status not in ROSTER_STATUSES:
+        errors.append(LineError(line, f"status {raw['status']!r} must be one of: {', '.join(ROSTER_STATUSES)}"))
+    if raw["supervisor_badge"] and raw["supervisor_badge"] == raw["badge_number"]:
+        errors.append(LineError(line, "an officer cannot be their own supervisor"))
+    if len(errors) > before:
+        return None
+    return RosterRow(line=line, badge_number=raw["badge_number"], first_name=raw["first_name"],
+                     last_name=raw["last_name"], email=email, unit=raw["unit"], rank=raw["rank"],
+                     supervisor_badge=raw["supervisor_badge"] or None, hire_date=hire_date, status=status)
+
+
+def _check_against_roster(result: RosterCheck, known: dict[str, KnownOfficer]) -> None:
+    in_file = {row.badge_number: row for row in result.rows}
+    # Emails of officers the file does not mention stay theirs.
+    emails_kept = {k.email: k.badge_number for k in known.values() if k.badge_number not in in_file}
+    for row in result.rows:
+        owner = emails_kept.get(row.email)
+        if owner is not None:
+            result.errors.append(LineError(row.line, f"email {row.email} belongs to officer {owner} on the roster"))
+        sup = row.supervisor_badge
+        if sup and sup not in in_file and sup not in known:
+            result.errors.append(LineError(row.line, f"supervisor_badge {sup} is neither in this file nor on the roster"))
+
+    # Loops are judged on the roster as it would be after the import.
+    supervisor_of = {badge: k.supervisor_badge for badge, k in known.items()}
+    supervisor_of.update({row.badge_number: row.supervisor_badge for row in result.rows})
+    for row in result.rows:
+        chain = [row.badge_number]
+        current = supervisor_of.get(row.badge_number)
+        while current is not None and current not in chain and len(chain) <= len(supervisor_of):
+            chain.append(current)
+            current = supervisor_of.get(current)
+        if current == row.badge_number:
+            result.errors.append(LineError(row.line, "supervisor loop: " + " → ".join(chain + [row.badge_number])))

@@ -1,0 +1,453 @@
+"""Accounts: creation by an administrator, invitations and password resets, sign-in
+with lockout, server-side sessions, disabling, and the access review."""
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from core import clock, rules
+from core.audit import Actor, record
+from core.db import db
+from core.errors import DomainError, Forbidden, NotFound
+from core.models import (AccountStatus, AccountToken, LoginSession, Officer, OfficerStatus, Role,
+                         TokenPurpose, User, UserRole)
+from core.passwords import hash_password, needs_rehash, password_problems, verify_password
+from notifications import services as outbox
+
+SIGN_IN_FAILED = ("The email or password is not right, or the account is locked for a few "
+                  "minutes. Try again, or use “Forgot your password?”.")
+# A new reset link is not mailed more often than this, so the form cannot flood a mailbox.
+RESET_COOLDOWN = timedelta(minutes=5)
+
+
+class SignInFailed(DomainError):
+    def __init__(self):
+        super().__init__(SIGN_IN_FAILED)
+
+
+class TokenInvalid(DomainError):
+    pass
+
+
+class PasswordRejected(DomainError):
+    pass
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
+
+
+# --- creating accounts and one-time links --------------------------------------------
+
+def _check_password(user_email: str, user_name: str, password: str) -> None:
+    problems = password_problems(password, [user_name, user_email])
+    if problems:
+        raise PasswordRejected(" ".join(problems))
+
+
+def create_account(actor: Actor, *, email: str, name: str, roles, officer_id: int | None = None,
+                   password: str | None = None) -> User:
+    """An administrator creates an account (HR may create officer accounts from the
+    roster). Without `password` an invitation is emailed. Commits."""
+    roles = {Role(r) for r in roles}
+    if roles == {Role.OFFICER} and officer_id is not None:
+        actor.require("admin", "hr")
+    else:
+        actor.require("admin")
+    user = add_account(actor, email=email, name=name, roles=roles, officer_id=officer_id, password=password)
+    db.session.commit()
+    return user
+
+
+def add_account(actor, *, email, name, roles, officer_id=None, password=None) -> User:
+    """Add an account in the caller's transaction (the caller has checked the actor's
+    role and commits). Without `password` an invitation is queued."""
+    email = normalise_email(email)
+    name = name.strip()
+    if not roles:
+        raise DomainError("Give the account at least one role.")
+    if not name:
+        raise DomainError("A name is required.")
+    if find_by_email(email) is not None:
+        raise DomainError(f"An account for {email} already exists.")
+    if Role.OFFICER in roles and officer_id is None:
+        raise DomainError("An officer account must be tied to its roster row (give the badge number).")
+    if officer_id is not None:
+        officer = db.session.get(Officer, officer_id)
+        if officer is None:
+            raise DomainError("No such officer on the roster.")
+        if officer.status == OfficerStatus.SEPARATED:
+            raise DomainError(f"Officer {officer.badge_number} is separated and cannot have an account.")
+        if db.session.scalar(select(User.id).where(User.officer_id == officer_id)) is not None:
+            raise DomainError(f"Officer {officer.badge_number} already has an account.")
+    now = clock.now()
+    user = User(email=email, name=name, status=AccountStatus.ACTIVE, officer_id=officer_id,
+                created_at=now, failed_logins=0)
+    user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+    if password is not None:
+        _check_password(email, name, password)
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "account.created", target=email, detail="roles: " + ", ".join(sorted(roles)))
+    if password is None:
+        _send_link(actor, user, TokenPurpose.INVITE)
+    return user
+
+
+def _issue_token(user: User, purpose: TokenPurpose) -> tuple[AccountToken, str]:
+    """A fresh single-use link; earlier unused links of the same purpose stop working."""
+    now = clock.now()
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose,
+               AccountToken.used_at.is_(None), AccountToken.expires_at > now)
+        .values(expires_at=now)
+    )
+    raw = secrets.token_urlsafe(32)
+    lifetime = rules.INVITE_LIFETIME if purpose == TokenPurpose.INVITE else rules.RESET_LIFETIME
+    token = AccountToken(user_id=user.id, purpose=purpose, token_hash=_hash(raw),
+                         created_at=now, expires_at=now + lifetime)
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def _send_link(actor: Actor | None, user: User, purpose: TokenPurpose) -> None:
+    token, raw = _issue_token(user, purpose)
+    template = "invite.txt" if purpose == TokenPurpose.INVITE else "reset.txt"
+    subject = "Beacon: your new account" if purpose == TokenPurpose.INVITE else "Beacon: set a new password"
+    outbox.enqueue(
+        kind=purpose.value, recipient=user.email, subject=subject,
+        body=outbox.render_email(template, user=user, link_path=f"/password/set/{raw}",
+                                 hours=int((token.expires_at - token.created_at).total_seconds() // 3600)),
+        dedup_key=f"token:{token.id}",
+    )
+    record(actor, f"account.{purpose.value}_sent", target=user.email,
+           label=None if actor else user.email)
+
+
+def resend_invitation(actor: Actor, user_id: int) -> None:
+    """An administrator sends a new invitation link (the old one stops working)."""
+    actor.require("admin", "hr")
+    user = get_user(user_id)
+    if actor.roles == frozenset({"hr"}) and not user.has_role(Role.OFFICER):
+        raise Forbidden("HR may only invite officer accounts.")
+    if user.status != AccountStatus.ACTIVE:
+        raise DomainError("This account is disabled; enable it first.")
+    _send_link(actor, user, TokenPurpose.INVITE)
+    db.session.commit()
+
+
+def request_password_reset(email: str, ip: str | None) -> None:
+    """Anyone may ask; the answer never says whether the email has an account.
+    A pending invitation is sent again instead of a reset link. Commits."""
+    user = find_by_email(email)
+    now = clock.now()
+    if user is None or user.status != AccountStatus.ACTIVE:
+        record(None, "auth.reset_requested", target=normalise_email(email)[:200], outcome="ignored",
+               label=normalise_email(email) or "anonymous", ip=ip,
+               detail="no active account with this email")
+        db.session.commit()
+        return
+    recent = db.session.scalar(
+        select(func.count()).select_from(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.created_at > now - RESET_COOLDOWN)
+    )
+    actor = Actor.for_user(user, ip)
+    if recent:
+        record(actor, "auth.reset_requested", target=user.email, outcome="throttled")
+    else:
+        purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
+        record(actor, "auth.reset_requested", target=user.email)
+        _send_link(actor, user, purpose)
+    db.session.commit()
+
+
+def check_token(raw: str) -> tuple[User, AccountToken]:
+    """The account a one-time link belongs to, or TokenInvalid saying why not."""
+    token = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _hash(raw or "")))
+    if token is None:
+        raise TokenInvalid("This link is not valid. Ask for a new one.")
+    problem = rules.token_problem(token.expires_at, token.used_at, clock.now())
+    if problem == "used":
+        raise TokenInvalid("This link has already been used. Ask for a new one if you need it.")
+    if problem == "expired":
+        raise TokenInvalid("This link has expired. Ask for a new one.")
+    user = db.session.get(User, token.user_id)
+    if user.status != AccountStatus.ACTIVE:
+        raise TokenInvalid("This link is not valid. Ask for a new one.")
+    return user, token
+
+
+def set_password_with_token(raw: str, password: str, ip: str | None) -> User:
+    """The holder of an invitation or reset link sets a password. The link is used up,
+    every other session of the account ends, and a lock is lifted. Commits."""
+    user, token = check_token(raw)
+    _check_password(user.email, user.name, password)
+    now = clock.now()
+    token.used_at = now
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    user.failed_logins = 0
+    user.locked_until = None
+    _end_sessions(user.id, now)
+    record(Actor.for_user(user, ip), "auth.password_set", target=user.email, detail=f"via {token.purpose.value} link")
+    db.session.commit()
+    return user
+
+
+def change_password(actor: Actor, current_password: str, new_password: str, keep_sid: str | None) -> None:
+    """A signed-in person changes their own password; their other sessions end. Commits."""
+    user = get_user(actor.user_id)
+    if not verify_password(user.password_hash, current_password):
+        record(actor, "auth.password_changed", target=user.email, outcome="failure", detail="wrong current password")
+        db.session.commit()
+        raise PasswordRejected("Your current password is not right.")
+    _check_password(user.email, user.name, new_password)
+    now = clock.now()
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    _end_sessions(user.id, now, keep=_hash(keep_sid) if keep_sid else None)
+    record(actor, "auth.password_changed", target=user.email)
+    db.session.commit()
+
+
+# --- signing in and sessions -----------------------------------------------------------
+
+def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
+    """Check the password and open a session. Returns the user and the new session id
+    for the cookie; raises SignInFailed with the same message whatever went wrong.
+    Commits (a failure is recorded too)."""
+    now = clock.now()
+    user = find_by_email(email)
+    if user is None or user.status != AccountStatus.ACTIVE or rules.is_locked(user.locked_until, now):
+        verify_password(None, password)  # same work as a real check: timing tells nothing
+        reason = ("unknown email" if user is None else
+                  "account disabled" if user.status != AccountStatus.ACTIVE else "account locked")
+        record(Actor.for_user(user, ip) if user else None, "auth.sign_in", target=normalise_email(email)[:200],
+               outcome="failure", detail=reason, label=normalise_email(email) or "anonymous", ip=ip)
+        db.session.commit()
+        raise SignInFailed()
+    if not verify_password(user.password_hash, password):
+        user.failed_logins, user.locked_until = rules.after_failed_sign_in(user.failed_logins, now)
+        actor = Actor.for_user(user, ip)
+        record(actor, "auth.sign_in", target=user.email, outcome="failure",
+               detail="no password set yet" if user.password_hash is None else "wrong password")
+        if user.locked_until is not None:
+            record(actor, "auth.locked", target=user.email,
+                   detail=f"{rules.LOCKOUT_THRESHOLD} failed attempts in a row; locked until {user.locked_until:%Y-%m-%d %H:%M} UTC")
+        db.session.commit()
+        raise SignInFailed()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    raw_sid = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(sid_hash=_hash(raw_sid), user_id=user.id, created_at=now, last_seen_at=now, ip=ip))
+    record(Actor.for_user(user, ip), "auth.sign_in", target=user.email)
+    db.session.commit()
+    return user, raw_sid
+
+
+def _session_limits():
+    config = current_app.config
+    return timedelta(minutes=config["SESSION_IDLE_MINUTES"]), timedelta(hours=config["SESSION_MAX_HOURS"])
+
+
+def resume_session(user_id: int, raw_sid: str | None) -> User | None:
+    """The signed-in user for a request, or None when the session has ended (signed
+    out, idle, too old, account disabled). Called by the login manager on each request."""
+    if not raw_sid:
+        return None
+    now = clock.now()
+    row = db.session.scalar(select(LoginSession).where(LoginSession.sid_hash == _hash(raw_sid)))
+    if row is None or row.user_id != user_id or row.ended_at is not None:
+        return None
+    idle, longest = _session_limits()
+    reason = rules.session_end_reason(row.created_at, row.last_seen_at, now, idle, longest)
+    user = db.session.get(User, user_id)
+    if reason is None and user.status != AccountStatus.ACTIVE:
+        reason = "account disabled"
+    if reason:
+        row.ended_at = now
+        record(Actor.for_user(user, row.ip), "auth.session_ended", target=user.email, detail=reason)
+        db.session.commit()
+        return None
+    if now - row.last_seen_at >= timedelta(seconds=30):
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def sign_out(actor: Actor, raw_sid: str | None) -> None:
+    """End this browser's session on the server. Commits."""
+    if raw_sid:
+        db.session.execute(update(LoginSession).where(LoginSession.sid_hash == _hash(raw_sid),
+                                                      LoginSession.ended_at.is_(None)).values(ended_at=clock.now()))
+    record(actor, "auth.sign_out", target=actor.label)
+    db.session.commit()
+
+
+def _end_sessions(user_id: int, now, keep: str | None = None) -> None:
+    query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+    if keep:
+        query = query.where(LoginSession.sid_hash != keep)
+    db.session.execute(query.values(ended_at=now))
+
+
+# --- administering accounts -------------------------------------------------------------
+
+def _active_admins_other_than(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).join(UserRole)
+        .where(UserRole.role == Role.ADMIN, User.status == AccountStatus.ACTIVE, User.id != user_id)
+    )
+
+
+def set_roles(actor: Actor, user_id: int, roles) -> None:
+    """An administrator changes an account's roles. Commits."""
+    actor.require("admin")
+    user = get_user(user_id)
+    new = {Role(r) for r in roles}
+    old = user.roles
+    if not new:
+        raise DomainError("Give the account at least one role; disable it to remove all access.")
+    if Role.ADMIN in old and Role.ADMIN not in new and _active_admins_other_than(user.id) == 0:
+        raise DomainError("This is the last active administrator; make someone else an administrator first.")
+    if Role.OFFICER in new and user.officer_id is None:
+        raise DomainError("The officer role needs the account to be tied to a roster row.")
+    if new == old:
+        return
+    user.role_rows = [UserRole(role=r) for r in sorted(new)]
+    record(actor, "account.roles_changed", target=user.email,
+           detail=f"{', '.join(sorted(old))} → {', '.join(sorted(new))}")
+    db.session.commit()
+
+
+def disable_account(actor: Actor, user_id: int, reason: str = "") -> None:
+    """An administrator disables an account: every session ends at once. Commits."""
+    actor.require("admin")
+    user = get_user(user_id)
+    if user.status == AccountStatus.DISABLED:
+        raise DomainError("This account is already disabled.")
+    if actor.user_id == user.id:
+        raise DomainError("You cannot disable your own account.")
+    if user.has_role(Role.ADMIN) and _active_admins_other_than(user.id) == 0:
+        raise DomainError("This is the last active administrator.")
+    _disable(user, clock.now())
+    record(actor, "account.disabled", target=user.email, detail=reason.strip()[:500])
+    db.session.commit()
+
+
+def _disable(user: User, now) -> None:
+    user.status = AccountStatus.DISABLED
+    user.disabled_at = now
+    _end_sessions(user.id, now)
+
+
+def disable_separated(actor: Actor, officer_ids) -> int:
+    """Accounts follow employment: disable the accounts of separated officers, in the
+    caller's transaction (the roster import). Returns how many were disabled."""
+    if not officer_ids:
+        return 0
+    now = clock.now()
+    users = db.session.scalars(select(User).where(User.officer_id.in_(list(officer_ids)),
+                                                  User.status == AccountStatus.ACTIVE)).all()
+    for user in users:
+        _disable(user, now)
+        record(actor, "account.disabled", target=user.email, detail="officer separated (roster import)")
+    return len(users)
+
+
+def enable_account(actor: Actor, user_id: int) -> None:
+    """An administrator re-enables an account (not one whose officer is separated). Commits."""
+    actor.require("admin")
+    user = get_user(user_id)
+    if user.status == AccountStatus.ACTIVE:
+        raise DomainError("This account is already active.")
+    if user.officer_id and user.officer.status == OfficerStatus.SEPARATED:
+        raise DomainError("This officer is separated on the roster; the account stays disabled.")
+    user.status = AccountStatus.ACTIVE
+    user.disabled_at = None
+    user.failed_logins = 0
+    user.locked_until = None
+    record(actor, "account.enabled", target=user.email)
+    db.session.commit()
+
+
+def unlock_account(actor: Actor, user_id: int) -> None:
+    """An administrator lifts a sign-in lock before it runs out. Commits."""
+    actor.require("admin")
+    user = get_user(user_id)
+    if not rules.is_locked(user.locked_until, clock.now()):
+        raise DomainError("This account is not locked.")
+    user.locked_until = None
+    user.failed_logins = 0
+    record(actor, "account.unlocked", target=user.email)
+    db.session.commit()
+
+
+def list_accounts(actor: Actor, *, q: str = "", role: str | None = None, page: int = 1, per_page: int = 50):
+    actor.require("admin")
+    query = select(User).order_by(User.name, User.id)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if role:
+        query = query.where(User.role_rows.any(UserRole.role == Role(role)))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def is_locked(user: User) -> bool:
+    return rules.is_locked(user.locked_until, clock.now())
+
+
+# --- access review ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccessRow:
+    user: User
+    roles: list[str]
+    flags: list[str]
+
+
+def access_review(actor: Actor, *, flagged_only: bool = False) -> list[AccessRow]:
+    """Every account with its roles, status, created and last sign-in, flagged when it
+    never signed in or has been idle too long. Two queries whatever the size."""
+    actor.require("admin")
+    now = clock.now()
+    idle_days = current_app.config["ACCESS_REVIEW_IDLE_DAYS"]
+    users = db.session.scalars(select(User).order_by(User.name, User.id)).all()
+    rows = []
+    for user in users:
+        flags = rules.access_flags(user.status == AccountStatus.ACTIVE, user.last_login_at, now, idle_days)
+        if flagged_only and not flags:
+            continue
+        rows.append(AccessRow(user=user, roles=sorted(user.roles), flags=flags))
+    return rows
+
+
+def record_access_review_export(actor: Actor, count: int) -> None:
+    record(actor, "access_review.exported", detail=f"{count} accounts")
+    db.session.commit()

@@ -1,0 +1,37 @@
+"""What each person has to do, for their home page. Later domains add their items."""
+from sqlalchemy import func, select
+
+from core import clock, rules
+from core.audit import Actor
+from core.db import db
+from core.models import AccountStatus, Officer, OfficerStatus, User
+from notifications import services as outbox
+
+
+def admin_summary(actor: Actor) -> dict:
+    actor.require("admin")
+    now = clock.now()
+    users = db.session.execute(select(User.status, User.locked_until, User.last_login_at)).all()
+    locked = sum(1 for _, locked_until, _ in users if rules.is_locked(locked_until, now))
+    flagged = sum(1 for status, _, last in users
+                  if rules.access_flags(status == AccountStatus.ACTIVE, last, now))
+    counts = outbox.outbox_counts()
+    return {"accounts": len(users), "locked": locked, "flagged": flagged,
+            "outbox_failed": counts.get("failed", 0), "outbox_queued": counts.get("queued", 0),
+            "smtp_configured": outbox.smtp_configured()}
+
+
+def hr_summary(actor: Actor) -> dict:
+    actor.require("hr")
+    by_status = dict(db.session.execute(select(Officer.status, func.count()).group_by(Officer.status)).all())
+    without_account = db.session.scalar(
+        select(func.count()).select_from(Officer).outerjoin(User, User.officer_id == Officer.id)
+        .where(User.id.is_(None), Officer.status != OfficerStatus.SEPARATED))
+    return {"active": by_status.get(OfficerStatus.ACTIVE, 0), "leave": by_status.get(OfficerStatus.LEAVE, 0),
+            "separated": by_status.get(OfficerStatus.SEPARATED, 0), "without_account": without_account}
+
+
+def officer_summary(actor: Actor, officer_id: int | None) -> dict:
+    actor.require("officer")
+    officer = db.session.get(Officer, officer_id) if officer_id else None
+    return {"officer": officer, "supervisor": officer.supervisor if officer else None}

@@ -1,0 +1,78 @@
+"""HR's roster: browse by unit, an officer's chain of command, import, accounts."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from core.forms import ActionForm, RosterConfirmForm, RosterImportForm
+from core.models import OfficerStatus, Role
+from core.services import roster
+from core.web import actor, page_number, roles_required
+
+bp = Blueprint("roster", __name__, url_prefix="/roster")
+PER_PAGE = 50
+
+
+@bp.get("/")
+@roles_required(Role.HR, Role.ADMIN)
+def index():
+    q = request.args.get("q", "").strip()
+    unit_id = request.args.get("unit", type=int)
+    status = request.args.get("status") or None
+    if status not in (None, *[s.value for s in OfficerStatus]):
+        status = None
+    page = roster.list_officers(actor(), q=q, unit_id=unit_id, status=status, page=page_number(), per_page=PER_PAGE)
+    return render_template("roster/index.html", page=page,
+                           q=q, unit_id=unit_id, status=status, units=roster.units(),
+                           statuses=list(OfficerStatus), action_form=ActionForm())
+
+
+@bp.get("/<int:officer_id>")
+@roles_required(Role.HR, Role.ADMIN)
+def officer(officer_id):
+    officer = roster.get_officer(actor(), officer_id)
+    return render_template("roster/officer.html", officer=officer,
+                           chain=roster.chain_of_command(officer), reports=roster.direct_reports(officer),
+                           account=roster.account_for(officer), action_form=ActionForm())
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def import_file():
+    form = RosterImportForm()
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        filename = form.file.data.filename or "roster.csv"
+        report = roster.import_roster(actor(), raw, dry_run=bool(form.preview.data), filename=filename)
+        confirm = None
+        if report.ok and report.dry_run:
+            confirm = RosterConfirmForm(content=raw.decode("utf-8-sig"), filename=filename)
+        return render_template("roster/import_result.html", report=report, filename=filename, confirm=confirm), \
+            (200 if report.ok else 422)
+    return render_template("roster/import.html", form=form)
+
+
+@bp.post("/import/confirm")
+@roles_required(Role.HR)
+def import_confirm():
+    form = RosterConfirmForm()
+    if not form.validate_on_submit():
+        flash("The previewed file was not received; upload it again.", "danger")
+        return redirect(url_for("roster.import_file"))
+    filename = form.filename.data or "roster.csv"
+    report = roster.import_roster(actor(), form.content.data, dry_run=False, filename=filename)
+    return render_template("roster/import_result.html", report=report, filename=filename, confirm=None), \
+        (200 if report.ok else 422)
+
+
+@bp.post("/accounts")
+@roles_required(Role.HR, Role.ADMIN)
+def create_accounts():
+    form = ActionForm()
+    if form.validate_on_submit():
+        ids = request.form.getlist("officer_id", type=int) or None
+        report = roster.create_officer_accounts(actor(), ids)
+        flash(f"{len(report.created)} account(s) created and invited.", "success")
+        for line in report.skipped[:20]:
+            flash(f"Skipped {line}.", "warning")
+    target = request.form.get("back")
+    if target and target.isdigit():
+        return redirect(url_for("roster.officer", officer_id=int(target)))
+    return redirect(url_for("roster.index"))

@@ -1,0 +1,47 @@
+"""The outbox: every message Beacon sends, kept before and after it is sent."""
+import enum
+
+from sqlalchemy import Enum, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import UTCDateTime, db
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"      # waiting for its first attempt
+    SENDING = "sending"    # claimed by a delivery run (marked before the SMTP call)
+    SENT = "sent"
+    FAILED = "failed"      # last attempt failed; retried at next_attempt_at, or by hand once given up
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        Index("ix_outbox_messages_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What makes a message "the same message": a second enqueue with the same key is a no-op.
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Optional calendar attachment (text/calendar), used by appointment messages.
+    ics: Mapped[str | None] = mapped_column(Text)
+    ics_method: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(OutboxStatus, name="outbox_status", values_callable=lambda e: [m.value for m in e],
+             validate_strings=True),
+        default=OutboxStatus.QUEUED,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The Message-ID header, fixed at enqueue time, so a resend after a crash carries
+    # the same id and a receiving server or client can recognise the duplicate.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    next_attempt_at = mapped_column(UTCDateTime)
+    claimed_at = mapped_column(UTCDateTime)
+    sent_at = mapped_column(UTCDateTime)

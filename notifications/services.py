@@ -1,0 +1,178 @@
+"""Use cases of the outbox: queue a message, deliver what is due, retry by hand.
+
+Every message is written to the outbox first, in the caller's transaction, under a
+unique de-duplication key; delivery happens later, in its own transactions.
+"""
+import smtplib
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import clock
+from core.audit import Actor, record
+from core.db import db
+from core.errors import DomainError, NotFound
+from notifications import rules
+from notifications.mailer import SMTPConnection, build_email
+from notifications.models import OutboxMessage, OutboxStatus
+
+
+def render_email(template: str, **context) -> str:
+    """The body of a plain-text email from templates/email/<template>."""
+    return render_template(f"email/{template}", base_url=current_app.config["BASE_URL"], **context)
+
+
+def _insert():
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+
+
+def _msgid() -> str:
+    mail_from = current_app.config["MAIL_FROM"]
+    domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "beacon.local"
+    return make_msgid(domain=domain)
+
+
+def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: str,
+            ics: str | None = None, ics_method: str | None = None) -> bool:
+    """Queue one message in the current transaction (the caller commits).
+
+    Called by domain services. Returns False, and queues nothing, when a message with
+    the same `dedup_key` already exists: that is how a second sweep, a retry or a
+    second process never sends anything twice.
+    """
+    now = clock.now()
+    stmt = _insert().values(
+        dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
+        ics=ics, ics_method=ics_method, status=OutboxStatus.QUEUED, attempts=0,
+        message_id=_msgid(), created_at=now, next_attempt_at=now,
+    ).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return db.session.execute(stmt).rowcount == 1
+
+
+@dataclass
+class DeliveryReport:
+    configured: bool = True
+    sent: int = 0
+    failed: int = 0
+    requeued_stale: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def deliver(limit: int = 200) -> DeliveryReport:
+    """Send what is due: queued messages and failed ones whose retry time has come.
+
+    Anyone may trigger it (CLI, scheduler). Each message is claimed (marked `sending`
+    and committed) before the SMTP call, so two delivery runs never send the same
+    message; the result is committed right after each send.
+    """
+    report = DeliveryReport(configured=smtp_configured())
+    if not report.configured:
+        return report
+    now = clock.now()
+    report.requeued_stale = _requeue_stale_claims(now)
+    due = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]),
+               OutboxMessage.next_attempt_at.is_not(None),
+               OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    config = current_app.config
+    with SMTPConnection(config) as smtp:
+        for message_id in due:
+            message = _claim(message_id, now)
+            if message is None:
+                continue  # another delivery run took it
+            try:
+                smtp.send(build_email(message, config["MAIL_FROM"]))
+            except (smtplib.SMTPException, OSError) as exc:
+                message.attempts += 1
+                message.status = OutboxStatus.FAILED
+                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                message.next_attempt_at = rules.retry_at(message.attempts, clock.now())
+                report.failed += 1
+                report.errors.append(f"message {message.id} to {message.recipient}: {message.last_error}")
+            else:
+                message.attempts += 1
+                message.status = OutboxStatus.SENT
+                message.sent_at = clock.now()
+                message.last_error = None
+                message.next_attempt_at = None
+                report.sent += 1
+            db.session.commit()
+    return report
+
+
+def _claim(message_id: int, now) -> OutboxMessage | None:
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
+        .values(status=OutboxStatus.SENDING, claimed_at=now)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return None
+    return db.session.get(OutboxMessage, message_id)
+
+
+def _requeue_stale_claims(now) -> int:
+    """Messages claimed by a run that died before recording the outcome go back in the
+    queue. If that run's SMTP server had already accepted one, it is sent again with
+    the same Message-ID (see the README on delivery guarantees)."""
+    count = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING,
+               OutboxMessage.claimed_at < now - rules.STALE_CLAIM)
+        .values(status=OutboxStatus.QUEUED, next_attempt_at=now)
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def retry(actor: Actor, message_id: int) -> None:
+    """An admin puts a failed message back in the queue."""
+    actor.require("admin")
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    if message.status != OutboxStatus.FAILED:
+        raise DomainError("Only a failed message can be retried.")
+    message.next_attempt_at = clock.now()
+    record(actor, "outbox.retry", target=f"message {message.id}")
+    db.session.commit()
+
+
+def list_messages(actor: Actor, *, status: str | None = None, recipient: str | None = None,
+                  page: int = 1, per_page: int = 50):
+    """The outbox for admins, newest first."""
+    actor.require("admin")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if recipient:
+        query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def get_message(actor: Actor, message_id: int) -> OutboxMessage:
+    actor.require("admin")
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+def outbox_counts() -> dict[str, int]:
+    rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {status.value: count for status, count in rows}
+

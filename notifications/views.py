@@ -1,0 +1,46 @@
+"""Administrators' view of the outbox."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from core.errors import DomainError
+from core.forms import ActionForm
+from core.models import Role
+from core.web import actor, page_number, roles_required
+from notifications import services
+from notifications.models import OutboxStatus
+
+bp = Blueprint("notifications", __name__, url_prefix="/admin/outbox")
+
+
+@bp.get("/")
+@roles_required(Role.ADMIN)
+def outbox():
+    status = request.args.get("status") or None
+    if status not in (None, *[s.value for s in OutboxStatus]):
+        status = None
+    recipient = request.args.get("recipient", "")
+    page = services.list_messages(actor(), status=status, recipient=recipient, page=page_number())
+    return render_template("notifications/outbox.html", page=page, status=status, recipient=recipient,
+                           statuses=list(OutboxStatus), smtp_configured=services.smtp_configured(),
+                           action_form=ActionForm())
+
+
+@bp.get("/<int:message_id>")
+@roles_required(Role.ADMIN)
+def message(message_id):
+    message = services.get_message(actor(), message_id)
+    return render_template("notifications/message.html", message=message,
+                           smtp_configured=services.smtp_configured(), action_form=ActionForm())
+
+
+@bp.post("/<int:message_id>/retry")
+@roles_required(Role.ADMIN)
+def retry(message_id):
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            services.retry(actor(), message_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("The message is back in the queue.", "success")
+    return redirect(url_for("notifications.message", message_id=message_id))

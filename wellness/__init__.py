@@ -1,0 +1,1 @@
+"""Wellness evaluations: clinicians, critical incidents, appointments (issue 3)."""
