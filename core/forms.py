@@ -3,14 +3,21 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (DateField, HiddenField, PasswordField, SelectField, SelectMultipleField,
                      StringField, SubmitField)
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.models import Role
+from core.rules import EMAIL_RE
 from core.passwords import MAX_LENGTH
 
-ROLE_CHOICES = [(Role.ADMIN.value, "Administrator"), (Role.HR.value, "HR"),
-                (Role.CLINICIAN.value, "Clinician"), (Role.OFFICER.value, "Officer")]
+ROLE_CHOICES = [SelectChoice(Role.ADMIN.value, "Administrator"), SelectChoice(Role.HR.value, "HR"),
+                SelectChoice(Role.CLINICIAN.value, "Clinician"), SelectChoice(Role.OFFICER.value, "Officer")]
+
+
+# The same rule as the roster import, so an address the roster accepts is accepted here.
+# (Departments on closed networks use internal domains that stricter checkers refuse.)
+EmailAddress = Regexp(EMAIL_RE, message="Enter an email address such as name@department.gov.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -48,7 +55,8 @@ class ChangePasswordForm(SetPasswordForm):
 
 
 class AccountForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=254), EmailAddress],
+                        filters=[lambda v: v.strip().lower() if v else v])
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
     badge_number = StringField("Badge number", validators=[Optional(), Length(max=20)],
@@ -90,7 +98,8 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET search form: it changes nothing
 
     person = StringField("Person (email)", validators=[Optional(), Length(max=254)])
-    action = SelectField("Action", validators=[Optional()], choices=[("", "Any action")], validate_choice=False)
+    action = SelectField("Action", validators=[Optional()], choices=[SelectChoice("", "Any action")],
+                         validate_choice=False)
     date_from = DateField("From (UTC)", validators=[Optional()])
     date_to = DateField("To (UTC)", validators=[Optional()])
 

@@ -49,8 +49,8 @@ def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: st
         dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
         ics=ics, ics_method=ics_method, status=OutboxStatus.QUEUED, attempts=0,
         message_id=_msgid(), created_at=now, next_attempt_at=now,
-    ).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return db.session.execute(stmt).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
+    return db.session.execute(stmt).scalar() is not None
 
 
 @dataclass

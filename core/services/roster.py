@@ -45,7 +45,8 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
     accounts in the same transaction. Commits."""
     actor.require("hr")
     report = ImportReport(dry_run=dry_run)
-    check = rules.check_roster(data, _known())
+    known = _known()
+    check = rules.check_roster(data, known)
     if not check.ok:
         report.errors = check.errors
         record(actor, "roster.import", target=filename, outcome="rejected",
@@ -55,17 +56,14 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
 
     existing = {o.badge_number: o for o in db.session.scalars(select(Officer)).all()}
     units = {u.name: u for u in db.session.scalars(select(Unit)).all()}
-    current_sup = {o.id: o.supervisor_id for o in existing.values()}
-    id_by_badge = {badge: o.id for badge, o in existing.items()}
     for row in check.rows:
         officer = existing.get(row.badge_number)
         if officer is None:
             report.added.append(row.badge_number)
             continue
-        changed = any(getattr(officer, name) != getattr(row, name) for name in UPDATABLE)
-        changed |= officer.unit.name != row.unit or officer.status.value != row.status
-        sup_id = id_by_badge.get(row.supervisor_badge) if row.supervisor_badge else None
-        changed |= current_sup[officer.id] != sup_id or (row.supervisor_badge and sup_id is None)
+        changed = (any(getattr(officer, name) != getattr(row, name) for name in UPDATABLE)
+                   or officer.unit.name != row.unit or officer.status.value != row.status
+                   or known[row.badge_number].supervisor_badge != row.supervisor_badge)
         if row.status == OfficerStatus.SEPARATED and officer.status != OfficerStatus.SEPARATED:
             report.separated.append(row.badge_number)
         elif changed:

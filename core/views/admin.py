@@ -3,6 +3,7 @@ import csv
 import io
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.errors import DomainError
@@ -160,7 +161,7 @@ def _cell(value: str) -> str:
 @roles_required(Role.ADMIN)
 def audit():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Any action")] + [(a, a) for a in audit_log.actions()]
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a, a) for a in audit_log.actions()]
     page = None
     if form.validate():
         page = audit_log.search(actor(), person=form.person.data or "", action=form.action.data or "",

@@ -1,0 +1,202 @@
+"""Browser tests: a live Beacon on loopback, driven by Debian's Chromium via Playwright.
+
+One server and one browser per run (session scope); each test gets a fresh browser
+context (its own cookies) and its own accounts, seeded with tests/factories.py under
+unique names, so tests never share state and may run in any order.
+
+Every context records console errors and uncaught page errors (which is where
+Content-Security-Policy violations show up). Tests finish with
+`console.assert_clean()`. A page whose HTTP status is meant to be an error (401
+after a wrong password, 403 for a forbidden page) is declared with
+`console.expect_status(path, status)`, because Chromium reports such a document as
+"Failed to load resource" in the console. The 404 for /favicon.ico that Chromium
+asks for on every page is left out here and reported by its own xfail test.
+"""
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+from core.db import db
+from tests import factories
+from tests.conftest import make_app, migrate_to_head
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_MISSING = "Chromium not installed at /usr/bin/chromium: apt-get install chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+TIMEOUT_MS = 10_000  # auto-waiting limit: a broken page fails in seconds, not after 30
+
+
+def require_chromium():
+    """Skip the calling test module when the browser is not installed."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
+    pytest.importorskip("playwright.sync_api", reason="the Python playwright package is not installed")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    app: object
+    url: str
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Beacon on a fresh, migrated SQLite file, served on 127.0.0.1 and a free port."""
+    path = tmp_path_factory.mktemp("browser") / "beacon.db"
+    url = f"sqlite:///{path}"
+    migrate_to_head(url)
+    app = make_app(url)
+    # Port 0: the kernel picks a free port, so parallel runs never collide.
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="beacon-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    name: str
+    role: str
+
+
+@pytest.fixture
+def accounts(live_server):
+    """`accounts.make(role)` creates an active account with factories.PASSWORD and a
+    name and email that no other test uses; returns plain values (no ORM objects)."""
+
+    class Maker:
+        @staticmethod
+        def make(role: str) -> Account:
+            tag = uuid.uuid4().hex[:10]
+            with live_server.app.app_context():
+                if role == "officer":
+                    officer = factories.officer(badge=f"BT-{tag}", first="Avery", last=f"Officer{tag}",
+                                                email=f"officer-{tag}@pd.test")
+                    user = factories.user(roles=[role], officer_row=officer)
+                else:
+                    user = factories.user(roles=[role], email=f"{role}-{tag}@pd.test",
+                                          name=f"{role.capitalize()} Tester {tag}")
+                account = Account(email=user.email, name=user.name, role=role)
+                db.session.remove()
+            return account
+
+    return Maker()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole run."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(CHROMIUM_MISSING)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+_FAILED_RESOURCE = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3})\b")
+
+
+class ConsoleLog:
+    """Console errors and uncaught exceptions of every page in one browser context."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.messages: list[tuple[str, int | None, str]] = []  # (url, HTTP status or None, text)
+        self._expected: set[tuple[str, int]] = set()
+
+    def on_console(self, message):
+        if message.type == "error":
+            url = (message.location or {}).get("url", "")
+            match = _FAILED_RESOURCE.match(message.text)
+            self.messages.append((url, int(match.group(1)) if match else None, message.text))
+
+    def on_page_error(self, error):
+        self.messages.append(("", None, f"uncaught exception: {error}"))
+
+    def expect_status(self, path: str, status: int):
+        """The document at `path` is meant to answer `status` (a 401 after a wrong
+        password, a 403 for a forbidden page): Chromium's "Failed to load resource"
+        line for it is not a fault of the page."""
+        self._expected.add((self.base_url + path, status))
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{url or '?'}: {text}" for url, status, text in self.messages
+                if (url, status) not in self._expected and not self._is_missing_favicon(url, status)]
+
+    @property
+    def missing_favicon(self) -> bool:
+        return any(self._is_missing_favicon(url, status) for url, status, _ in self.messages)
+
+    def _is_missing_favicon(self, url, status):
+        # Reported on its own (test_console.py, xfail): Beacon serves no icon, and
+        # letting it fail every test here would hide the errors these checks are for.
+        return url == self.base_url + "/favicon.ico" and status == 404
+
+    def assert_clean(self):
+        errors = self.errors
+        assert not errors, "console errors or CSP violations:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def context(browser, live_server):
+    """A fresh browser context (no cookies) per test, pointed at the live server."""
+    ctx = browser.new_context(base_url=live_server.url)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def console(context, live_server):
+    log = ConsoleLog(live_server.url)
+    context.on("console", log.on_console)
+    context.on("weberror", lambda web_error: log.on_page_error(web_error.error))
+    return log
+
+
+@pytest.fixture
+def page(context, console):
+    return context.new_page()
+
+
+class SignIn:
+    """Sign in through the real form, as a person would."""
+
+    def __init__(self, page, live_server):
+        self.page = page
+        self.base = live_server.url
+
+    def fill(self, email: str, password: str = factories.PASSWORD):
+        self.page.get_by_label("Email", exact=True).fill(email)
+        self.page.get_by_label("Password", exact=True).fill(password)
+        self.page.get_by_role("button", name="Sign in", exact=True).click()
+
+    def __call__(self, account: Account, password: str = factories.PASSWORD):
+        self.page.goto("/login")
+        self.fill(account.email, password)
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    return SignIn(page, live_server)

@@ -1,0 +1,59 @@
+"""Small builders for test data (CTFd's gen_user habit)."""
+import itertools
+from datetime import date
+
+from core import clock
+from core.db import db
+from core.models import AccountStatus, Officer, OfficerStatus, Role, Unit, User, UserRole
+from core.passwords import hash_password
+
+PASSWORD = "quartz meadow lantern ripple"
+_seq = itertools.count(1)
+_hash = None
+
+
+def _password_hash():
+    # Hashing is deliberately slow; the tests reuse one hash of the shared password.
+    global _hash
+    if _hash is None:
+        _hash = hash_password(PASSWORD)
+    return _hash
+
+
+def unit(name="1st District"):
+    existing = db.session.query(Unit).filter_by(name=name).one_or_none()
+    if existing:
+        return existing
+    u = Unit(name=name)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def officer(badge=None, first="Pat", last=None, unit_name="1st District", rank="Police Officer",
+            supervisor=None, hire_date=date(2020, 5, 1), status=OfficerStatus.ACTIVE, email=None):
+    n = next(_seq)
+    badge = badge or f"B{n:05d}"
+    last = last or f"Officer{n}"
+    now = clock.now()
+    o = Officer(badge_number=badge, first_name=first, last_name=last, email=email or f"{badge.lower()}@pd.test",
+                unit=unit(unit_name), rank=rank, supervisor_id=supervisor.id if supervisor else None,
+                hire_date=hire_date, status=status, created_at=now, updated_at=now)
+    db.session.add(o)
+    db.session.commit()
+    return o
+
+
+def user(roles=(Role.OFFICER,), email=None, name=None, password=True, officer_row=None, status=AccountStatus.ACTIVE):
+    n = next(_seq)
+    roles = [Role(r) for r in roles]
+    if Role.OFFICER in roles and officer_row is None:
+        officer_row = officer()
+    u = User(email=email or (officer_row.email if officer_row else f"user{n}@pd.test"),
+             name=name or (officer_row.full_name if officer_row else f"User {n}"),
+             password_hash=_password_hash() if password else None, status=status,
+             officer_id=officer_row.id if officer_row else None, created_at=clock.now(), failed_logins=0)
+    u.role_rows = [UserRole(role=r) for r in roles]
+    db.session.add(u)
+    db.session.commit()
+    return u

@@ -1,0 +1,134 @@
+"""The outbox: every message is kept, delivered over real SMTP, and retried on failure."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import clock
+from core.db import db
+from notifications import services as outbox
+from notifications.models import OutboxMessage, OutboxStatus
+from tests import factories
+
+
+@pytest.fixture
+def app_config(mail_app_config):
+    return mail_app_config
+
+
+def queue(n=1, prefix="test"):
+    for i in range(n):
+        outbox.enqueue(kind="test", recipient=f"person{i}@pd.test", subject=f"Beacon: note {i}",
+                       body=f"Hello {i}", dedup_key=f"{prefix}:{i}")
+    db.session.commit()
+
+
+def messages():
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_queued_messages_arrive_at_the_smtp_server(app, smtp_server, runner):
+    queue(3)
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0 and "sent 3, failed 0" in result.output
+    assert sorted(m["To"] for m in smtp_server.messages) == ["person0@pd.test", "person1@pd.test", "person2@pd.test"]
+    received = smtp_server.to("person1@pd.test")[0]
+    assert received["Subject"] == "Beacon: note 1" and received["From"] == "Beacon <beacon@beacon.test>"
+    assert smtp_server.text(received).strip() == "Hello 1"
+    kept = messages()
+    assert all(m.status == OutboxStatus.SENT and m.sent_at and m.attempts == 1 for m in kept)
+    assert received["Message-ID"] == kept[1].message_id
+    again = runner.invoke(args=["outbox", "deliver"])
+    assert "sent 0" in again.output and len(smtp_server.messages) == 3
+
+
+def test_same_dedup_key_is_queued_once(app):
+    assert outbox.enqueue(kind="t", recipient="a@pd.test", subject="s", body="b", dedup_key="once")
+    assert not outbox.enqueue(kind="t", recipient="a@pd.test", subject="s", body="b", dedup_key="once")
+    db.session.commit()
+    assert len(messages()) == 1
+
+
+def test_refused_message_is_kept_failed_with_its_error_and_retried(app, smtp_server, runner, frozen_clock):
+    queue(2)
+    smtp_server.refusing = True
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 1 and "sent 0, failed 2" in result.output
+    failed = messages()
+    assert all(m.status == OutboxStatus.FAILED and m.attempts == 1 and "451" in m.last_error for m in failed)
+    assert smtp_server.messages == []
+    smtp_server.refusing = False
+    # Not yet due: the first retry waits a minute.
+    assert "sent 0" in runner.invoke(args=["outbox", "deliver"]).output
+    clock.advance(timedelta(minutes=1))
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0 and "sent 2" in result.output
+    assert len(smtp_server.messages) == 2
+    assert all(m.status == OutboxStatus.SENT and m.attempts == 2 and m.last_error is None for m in messages())
+
+
+def test_unreachable_server_fails_and_gives_up_after_five_attempts(app, runner, frozen_clock, smtp_server):
+    app.config["SMTP_PORT"] = smtp_server.port
+    smtp_server.stop()  # nothing listens any more
+    queue(1)
+    for _ in range(5):
+        runner.invoke(args=["outbox", "deliver"])
+        clock.advance(timedelta(minutes=10))
+    message = messages()[0]
+    assert message.status == OutboxStatus.FAILED and message.attempts == 5
+    assert message.next_attempt_at is None and "Connection refused" in message.last_error
+    runner.invoke(args=["outbox", "deliver"])
+    assert messages()[0].attempts == 5  # given up: waits for a person
+    smtp_server.start()
+
+
+def test_admin_sees_failed_message_and_retries_it_by_hand(app, auth, client, smtp_server, runner, frozen_clock):
+    queue(1)
+    smtp_server.refusing = True
+    for _ in range(5):
+        runner.invoke(args=["outbox", "deliver"])
+        clock.advance(timedelta(minutes=10))
+    smtp_server.refusing = False
+    admin = factories.user(roles=["admin"])
+    auth.login(admin.email)
+    listing = client.get("/admin/outbox/?status=failed").get_data(as_text=True)
+    assert "person0@pd.test" in listing and "451" in listing
+    message = messages()[0]
+    assert auth.post(f"/admin/outbox/{message.id}/retry", {}, form_page="/admin/outbox/").status_code == 302
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert "sent 1" in result.output and len(smtp_server.messages) == 1
+
+
+def test_without_smtp_messages_stay_in_the_outbox_for_admins(app, auth, client, runner):
+    app.config["SMTP_HOST"] = ""
+    queue(1)
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0 and "SMTP_HOST is not set" in result.output
+    assert messages()[0].status == OutboxStatus.QUEUED
+    admin = factories.user(roles=["admin"])
+    auth.login(admin.email)
+    page = client.get(f"/admin/outbox/{messages()[0].id}").get_data(as_text=True)
+    assert "Hello 0" in page and "demo mode" in page
+
+
+def test_body_is_hidden_from_admins_once_mail_really_goes_out(app, auth, client):
+    queue(1)
+    admin = factories.user(roles=["admin"])
+    auth.login(admin.email)
+    page = client.get(f"/admin/outbox/{messages()[0].id}").get_data(as_text=True)
+    assert "Hello 0" not in page
+
+
+def test_invitation_email_arrives_with_a_working_link(app, auth, client, smtp_server, runner):
+    admin = factories.user(roles=["admin"])
+    auth.login(admin.email)
+    auth.post("/admin/accounts/new", {"email": "kim.ortiz@pd.test", "name": "Kim Ortiz", "roles": ["hr"]},
+              form_page="/admin/accounts/new")
+    auth.logout()
+    runner.invoke(args=["outbox", "deliver"])
+    [received] = smtp_server.to("kim.ortiz@pd.test")
+    body = smtp_server.text(received)
+    assert received["Subject"] == "Beacon: your new account"
+    assert "Hello Kim Ortiz" in body and "72 hours" in body
+    path = body.split("http://beacon.test", 1)[1].split()[0]
+    assert client.get(path).status_code == 200
