@@ -61,8 +61,12 @@ def roster_import(file, dry_run):
 
 
 @click.command("seed-demo")
-def seed_demo():
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
+def seed_demo(if_empty):
     """Fill an empty database with a realistic demo department and print the sign-ins."""
+    if if_empty and not demo.is_empty():
+        click.echo("The database already has data; the demo sign-ins are in the README.")
+        return
     try:
         logins = demo.seed()
     except DomainError as exc:

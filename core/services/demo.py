@@ -52,10 +52,14 @@ def roster_csv(rng: random.Random, today: date) -> str:
     return "\n".join(lines) + "\n"
 
 
+def is_empty() -> bool:
+    return not (db.session.scalar(select(func.count()).select_from(User))
+                or db.session.scalar(select(func.count()).select_from(Officer)))
+
+
 def seed(seed_value: int = 7) -> list[tuple[str, str, str]]:
     """Fill an empty database. Returns (role, email, password) for the demo sign-ins."""
-    if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
-            select(func.count()).select_from(Officer)):
+    if not is_empty():
         raise DomainError("The database is not empty; seed-demo only fills a new one.")
     rng = random.Random(seed_value)
     actor = Actor.system("seed-demo")

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from core.db import db
 from tests import factories
@@ -44,6 +44,13 @@ class LiveServer:
     url: str
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """No line per request (dozens per test); errors are still logged."""
+
+    def log_request(self, code="-", size="-"):
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Beacon on a fresh, migrated SQLite file, served on 127.0.0.1 and a free port."""
@@ -52,7 +59,7 @@ def live_server(tmp_path_factory):
     migrate_to_head(url)
     app = make_app(url)
     # Port 0: the kernel picks a free port, so parallel runs never collide.
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="beacon-live-server", daemon=True)
     thread.start()
     try:

@@ -29,6 +29,11 @@ def roster_search(page, text):
     expect(page).to_have_url(re.compile(r"/roster/\?q="))
 
 
+def roster_row(page, badge):
+    """The roster line whose Badge cell is `badge` (not one naming it as supervisor)."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=badge, exact=True))
+
+
 def test_hr_previews_then_imports_a_roster_file_and_sees_the_officers(page, context, console, accounts,
                                                                        sign_in):
     tag = uuid.uuid4().hex[:10]
@@ -62,11 +67,9 @@ def test_hr_previews_then_imports_a_roster_file_and_sees_the_officers(page, cont
     roster_search(page, tag)
     expect(page.get_by_text("2 officer(s)", exact=True)).to_be_visible()
     expect(page.get_by_role("rowheader", name=f"Unit {tag}")).to_be_visible()
-    sergeant_row = page.get_by_role("row").filter(has_text=sergeant)
-    expect(sergeant_row.get_by_role("cell")).to_have_text(
+    expect(roster_row(page, sergeant).get_by_role("cell")).to_have_text(
         [sergeant, f"Sergeant{tag}, Morgan", "Sergeant", "—", "active", "no"])
-    patrol_row = page.get_by_role("row").filter(has_text=patrol)
-    expect(patrol_row.get_by_role("cell")).to_have_text(
+    expect(roster_row(page, patrol).get_by_role("cell")).to_have_text(
         [patrol, f"Patrol{tag}, Jamie", "Police Officer", f"Morgan Sergeant{tag} ({sergeant})", "active", "no"])
     console.assert_clean()
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up and start Beacon on SQLite with the demo department at http://127.0.0.1:5000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh requirements.txt
+export FLASK_APP=app
+export BEACON_TIMEZONE=${BEACON_TIMEZONE:-America/Chicago}
+.venv/bin/flask db upgrade
+.venv/bin/flask seed-demo --if-empty
+echo
+echo "Beacon is starting at http://127.0.0.1:5000 (Ctrl-C to stop)."
+exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -1,0 +1,108 @@
+"""The audit log: every audited action leaves an entry; entries cannot be changed."""
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from core import clock
+from core.db import db
+from core.models import AuditEntry
+from core.models.audit import AppendOnlyError
+from tests import factories
+from tests.integration.test_roster_import import ROSTER, upload
+
+
+def entries(action=None):
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return db.session.scalars(query).all()
+
+
+def test_each_audited_action_writes_who_what_when_where_and_outcome(auth, client, frozen_clock):
+    admin = factories.user(roles=["admin"])
+    auth.login(admin.email, "wrong password entirely")          # failed sign-in
+    auth.login(admin.email)                                       # sign-in
+    auth.post("/admin/accounts/new", {"email": "lee.park@pd.test", "name": "Lee Park", "roles": ["hr"]},
+              form_page="/admin/accounts/new")                    # account created + invitation
+    lee = db.session.scalar(select(factories.User).where(factories.User.email == "lee.park@pd.test"))
+    auth.post(f"/admin/accounts/{lee.id}/roles", {"roles": ["hr", "admin"]}, form_page=f"/admin/accounts/{lee.id}")
+    auth.post(f"/admin/accounts/{lee.id}/disable", {"reason": "left"}, form_page=f"/admin/accounts/{lee.id}")
+    auth.post(f"/admin/accounts/{lee.id}/enable", {}, form_page=f"/admin/accounts/{lee.id}")
+    client.get("/admin/access-review.csv")
+    auth.logout()
+    hr = auth.as_role("hr")
+    upload(auth, ROSTER)                                          # roster import
+    token_page = "/account/password"
+    from tests.conftest import csrf_token
+    client.post("/account/password", data={"current_password": factories.PASSWORD, "password": "velvet tundra oboe lagoon",
+                                           "confirm": "velvet tundra oboe lagoon", "csrf_token": csrf_token(client, token_page)})
+    client.get("/admin/audit")                                    # denied
+    found = [(e.action, e.outcome) for e in entries()]
+    for expected in [("auth.sign_in", "failure"), ("auth.sign_in", "success"), ("account.created", "success"),
+                     ("account.invite_sent", "success"), ("account.roles_changed", "success"),
+                     ("account.disabled", "success"), ("account.enabled", "success"),
+                     ("access_review.exported", "success"), ("auth.sign_out", "success"),
+                     ("roster.import", "success"), ("auth.password_changed", "success"),
+                     ("access.denied", "denied")]:
+        assert expected in found, expected
+    roles = entries("account.roles_changed")[0]
+    assert roles.actor_label == admin.email and roles.target == "lee.park@pd.test"
+    assert roles.detail == "hr → admin, hr" and roles.ip == "127.0.0.1"
+    assert roles.at == datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+    assert entries("roster.import")[0].actor_id == hr.id
+    assert "4 added" in entries("roster.import")[0].detail
+
+
+def test_audit_entries_cannot_be_updated_or_deleted_through_the_orm(app):
+    factories.user(roles=["hr"])
+    entry = AuditEntry(at=clock.now(), actor_label="x", action="test", outcome="success")
+    db.session.add(entry)
+    db.session.commit()
+    entry.action = "changed"
+    with pytest.raises(AppendOnlyError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(db.session.get(AuditEntry, entry.id))
+    with pytest.raises(AppendOnlyError):
+        db.session.commit()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_entries SET action = 'changed'", "DELETE FROM audit_entries"])
+def test_audit_entries_cannot_be_changed_even_with_raw_sql(app, statement):
+    db.session.add(AuditEntry(at=clock.now(), actor_label="x", action="test", outcome="success"))
+    db.session.commit()
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        db.session.execute(sa.text(statement))
+        db.session.commit()
+    db.session.rollback()
+    assert [e.action for e in entries()] == ["test"]
+
+
+def test_audit_page_filters_by_person_action_and_date(auth, client):
+    admin = factories.user(roles=["admin"])
+    other = factories.user(roles=["hr"])
+    with clock.frozen(datetime(2026, 1, 10, 9, 0, tzinfo=timezone.utc)):
+        auth.login(other.email)
+        auth.logout()
+    with clock.frozen(datetime(2026, 2, 20, 9, 0, tzinfo=timezone.utc)):
+        auth.login(admin.email)
+        by_person = client.get(f"/admin/audit?person={other.email}").get_data(as_text=True)
+        assert "2026-01-10 09:00:00" in by_person and admin.email not in by_person.split("<tbody>")[1]
+        by_action = client.get("/admin/audit?action=auth.sign_out").get_data(as_text=True)
+        rows = by_action.split("<tbody>")[1]
+        assert rows.count("<tr>") == 1 and other.email in rows
+        by_date = client.get("/admin/audit?date_from=2026-02-20&date_to=2026-02-20").get_data(as_text=True)
+        rows = by_date.split("<tbody>")[1]
+        assert "2026-02-20" in rows and "2026-01-10" not in rows
+        bad = client.get("/admin/audit?date_from=yesterday")
+        assert bad.status_code == 200 and "Not a valid date value." in bad.get_data(as_text=True)
+
+
+def test_no_page_or_command_can_edit_the_log(app):
+    for rule in app.url_map.iter_rules():
+        assert "audit" not in rule.rule or rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule.rule
+    names = {c for c in app.cli.list_commands(None)}
+    assert not any("audit" in name for name in names)

@@ -1,0 +1,126 @@
+"""Every route × every role: the server allows exactly the roles that may use it.
+
+ROUTES lists every rule of the app; a test fails when a new route is added without
+being listed here, so no page ships without its role check being tested.
+"""
+import pytest
+
+from tests import factories
+
+ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
+PUBLIC = set(ROLES)
+SIGNED_IN = {"officer", "clinician", "hr", "admin"}
+
+# (method, path, roles allowed). {officer}/{user} are filled in per test.
+ROUTES = [
+    ("GET", "/login", PUBLIC),
+    ("POST", "/login", PUBLIC),
+    ("POST", "/password/forgot", PUBLIC),
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/password/forgot", PUBLIC),
+    ("GET", "/", SIGNED_IN),
+    ("GET", "/account/password", SIGNED_IN),
+    ("POST", "/account/password", SIGNED_IN),
+    ("POST", "/logout", SIGNED_IN),
+    ("GET", "/roster/", {"hr", "admin"}),
+    ("GET", "/roster/{officer}", {"hr", "admin"}),
+    ("GET", "/roster/import", {"hr"}),
+    ("POST", "/roster/import", {"hr"}),
+    ("POST", "/roster/import/confirm", {"hr"}),
+    ("POST", "/roster/accounts", {"hr", "admin"}),
+    ("GET", "/admin/accounts", {"admin"}),
+    ("GET", "/admin/accounts/new", {"admin"}),
+    ("POST", "/admin/accounts/new", {"admin"}),
+    ("GET", "/admin/accounts/{user}", {"admin"}),
+    ("POST", "/admin/accounts/{user}/roles", {"admin"}),
+    ("POST", "/admin/accounts/{user}/disable", {"admin"}),
+    ("POST", "/admin/accounts/{user}/enable", {"admin"}),
+    ("POST", "/admin/accounts/{user}/unlock", {"admin"}),
+    ("POST", "/admin/accounts/{user}/invite", {"admin"}),
+    ("GET", "/admin/access-review", {"admin"}),
+    ("GET", "/admin/access-review.csv", {"admin"}),
+    ("GET", "/admin/audit", {"admin"}),
+    ("GET", "/admin/outbox/", {"admin"}),
+    ("GET", "/admin/outbox/{message}", {"admin"}),
+    ("POST", "/admin/outbox/{message}/retry", {"admin"}),
+]
+# Routes reached with a one-time token rather than a role (tested in test_tokens.py).
+TOKEN_ROUTES = {"/password/set/<token>"}
+
+
+def test_every_route_is_in_the_matrix(app):
+    listed = {(m, p) for m, p, _ in ROUTES}
+    placeholders = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<int:message_id>": "{message}"}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
+            continue
+        path = rule.rule
+        for converter, placeholder in placeholders.items():
+            path = path.replace(converter, placeholder)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (method, path) not in listed:
+                missing.append(f"{method} {path}")
+    assert missing == []
+
+
+@pytest.fixture
+def targets(app):
+    from notifications import services as outbox
+    from core.db import db
+    officer = factories.officer()
+    user = factories.user(roles=["hr"])
+    outbox.enqueue(kind="test", recipient="x@pd.test", subject="s", body="b", dedup_key="perm")
+    db.session.commit()
+    from notifications.models import OutboxMessage
+    message = db.session.query(OutboxMessage).one()
+    return {"officer": officer.id, "user": user.id, "message": message.id}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_only_its_routes(role, auth, client, targets):
+    if role != "anonymous":
+        auth.as_role(role)
+    token = None
+    if role != "anonymous":
+        from tests.conftest import csrf_token
+        token = csrf_token(client, "/account/password")
+    wrong = []
+    for method, path, allowed in ROUTES:
+        if path == "/logout":
+            continue  # would end the session mid-test; covered in test_auth.py
+        url = path.format(**targets)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token} if token else {})
+        status = response.status_code
+        if role in allowed:
+            ok = status < 400 or (method == "POST" and status in (400, 422))
+        elif role == "anonymous":
+            ok = status in (302, 400) and (status == 400 or "/login" in response.headers["Location"])
+        else:
+            ok = status in (403, 404)
+        if not ok:
+            wrong.append(f"{method} {url} as {role}: {status}")
+    assert wrong == []
+
+
+def test_forbidden_page_shows_nothing_of_the_target_and_is_logged(auth, client, targets):
+    auth.as_role("officer")
+    response = client.get("/admin/accounts")
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    assert "Not allowed" in text and "New account" not in text
+    from core.models import AuditEntry
+    entry = AuditEntry.query.filter_by(action="access.denied").one()
+    assert entry.target == "/admin/accounts" and entry.outcome == "denied"
+
+
+def test_post_without_csrf_token_is_rejected_for_a_signed_in_admin(auth, client, targets):
+    auth.as_role("admin")
+    response = client.post(f"/admin/accounts/{targets['user']}/disable", data={"reason": "no token"})
+    assert response.status_code == 400
+    from core.db import db
+    from core.models import AccountStatus, User
+    assert db.session.get(User, targets["user"]).status == AccountStatus.ACTIVE

@@ -1,0 +1,148 @@
+"""The platform: health check, security headers, settings, command line, schema."""
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+import config as settings
+from core.db import db
+from core.models import Officer, User
+from tests import factories
+
+
+def test_healthz_answers_200_with_the_database_reachable(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
+    from tests.conftest import make_app
+    app = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", SQLALCHEMY_ENGINE_OPTIONS={})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/login", "/healthz", "/no-such-page"):
+        headers = client.get(path).headers
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP here
+
+
+def test_hsts_over_https_and_no_cache_for_signed_in_pages(auth, client):
+    assert "max-age" in client.get("/login", base_url="https://beacon.test").headers["Strict-Transport-Security"]
+    auth.as_role("hr")
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_is_httponly_and_samesite(auth, client):
+    user = factories.user(roles=["hr"])
+    response = auth.login(user.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_load_no_assets_from_other_sites(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "http://" not in page.replace("http://beacon.test", "") and "https://" not in page
+    assert client.get("/bootstrap/static/css/bootstrap.min.css").status_code == 200
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    config = settings.load(str(tmp_path), {"BEACON_ENV": "production"})
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        settings.validate(config)
+    ok = settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 40})
+    settings.validate(ok)
+    assert ok["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_secret_key_is_generated_once_and_kept(tmp_path):
+    first = settings.load(str(tmp_path), {})["SECRET_KEY"]
+    second = settings.load(str(tmp_path), {})["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_settings_from_the_environment(tmp_path):
+    config = settings.load(str(tmp_path), {"DATABASE_URL": "postgresql://u@h/db", "SMTP_PORT": "2525",
+                                           "SMTP_USE_TLS": "false", "BEACON_TIMEZONE": "America/New_York"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert config["SMTP_PORT"] == 2525 and config["SMTP_USE_TLS"] is False
+    with pytest.raises(RuntimeError, match="time zone"):
+        settings.validate({**config, "BEACON_TIMEZONE": "Mars/Olympus"})
+    with pytest.raises(RuntimeError, match="SMTP_PORT"):
+        settings.load(str(tmp_path), {"SMTP_PORT": "twenty-five"})
+
+
+def test_users_create_with_password_from_stdin_then_sign_in(runner, auth):
+    result = runner.invoke(args=["users", "create", "chief@pd.test", "--name", "Chief Admin", "--role", "admin",
+                                 "--role", "hr", "--password-stdin"], input="cobalt willow fern sonata\n")
+    assert result.exit_code == 0, result.output
+    assert auth.login("chief@pd.test", "cobalt willow fern sonata").status_code == 302
+
+
+def test_users_create_without_password_sends_an_invitation(runner):
+    from notifications.models import OutboxMessage
+    result = runner.invoke(args=["users", "create", "hr2@pd.test", "--name", "Second HR", "--role", "hr"])
+    assert result.exit_code == 0 and "invited" in result.output
+    assert db.session.scalar(select(OutboxMessage.recipient)) == "hr2@pd.test"
+
+
+def test_users_create_refuses_a_weak_password_and_a_bad_role(runner):
+    weak = runner.invoke(args=["users", "create", "x@pd.test", "--name", "X", "--role", "hr", "--password-stdin"],
+                         input="password1234\n")
+    assert weak.exit_code == 1 and "common" in weak.output
+    bad = runner.invoke(args=["users", "create", "x@pd.test", "--name", "X", "--role", "chief"])
+    assert bad.exit_code == 2
+    assert db.session.scalar(select(User).where(User.email == "x@pd.test")) is None
+
+
+def test_seed_demo_builds_a_department_and_refuses_a_second_time(runner, auth):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    officers = db.session.scalars(select(Officer)).all()
+    assert 50 <= len(officers) <= 80
+    assert len({o.unit_id for o in officers}) >= 4
+    assert sum(1 for o in officers if o.supervisor_id is None) == 1
+    logins = [line.split() for line in result.output.splitlines() if "password:" in line]
+    roles = {parts[0] for parts in logins}
+    assert {"admin", "hr", "clinician", "officer"} <= roles
+    for parts in logins:
+        email, password = parts[1], " ".join(parts[3:])
+        assert auth.login(email, password).status_code == 302
+        auth.logout()
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_migrations_give_exactly_the_models_schema(app):
+    """`flask db upgrade` on an empty database (done by the fixtures) leaves nothing
+    for autogenerate to add: the migrations and the models agree."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    assert diff == []
+
+
+def test_flask_db_check_passes_on_a_fresh_database(tmp_path, database_url):
+    if database_url.startswith("postgresql"):
+        pytest.skip("covered by test_migrations_give_exactly_the_models_schema on PostgreSQL")
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    env = {"DATABASE_URL": url, "SECRET_KEY": "x", "PATH": "/usr/bin:/bin"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    up = subprocess.run(flask + ["db", "upgrade"], env=env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    check = subprocess.run(flask + ["db", "check"], env=env, capture_output=True, text=True)
+    assert check.returncode == 0 and "No new upgrade operations detected" in check.stdout + check.stderr
+    down = subprocess.run(flask + ["db", "downgrade", "base"], env=env, capture_output=True, text=True)
+    assert down.returncode == 0, down.stderr
+    engine = sa.create_engine(url)
+    assert sa.inspect(engine).get_table_names() == ["alembic_version"]
+    engine.dispose()
