@@ -150,10 +150,6 @@ class ConsoleLog:
         return [f"{url or '?'}: {text}" for url, status, text in self.messages
                 if (url, status) not in self._expected and not self._is_missing_favicon(url, status)]
 
-    @property
-    def missing_favicon(self) -> bool:
-        return any(self._is_missing_favicon(url, status) for url, status, _ in self.messages)
-
     def _is_missing_favicon(self, url, status):
         # Reported on its own (test_console.py, xfail): Beacon serves no icon, and
         # letting it fail every test here would hide the errors these checks are for.
@@ -190,9 +186,8 @@ def page(context, console):
 class SignIn:
     """Sign in through the real form, as a person would."""
 
-    def __init__(self, page, live_server):
+    def __init__(self, page):
         self.page = page
-        self.base = live_server.url
 
     def fill(self, email: str, password: str = factories.PASSWORD):
         self.page.get_by_label("Email", exact=True).fill(email)
@@ -205,5 +200,5 @@ class SignIn:
 
 
 @pytest.fixture
-def sign_in(page, live_server):
-    return SignIn(page, live_server)
+def sign_in(page):
+    return SignIn(page)
