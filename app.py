@@ -15,6 +15,7 @@ from core.views import admin, auth, home, roster
 from notifications import cli as notifications_cli
 from notifications import models as notifications_models  # noqa: F401
 from notifications import views as notifications_views
+from wellness import models as wellness_models  # noqa: F401
 
 csrf = CSRFProtect()
 migrate = Migrate()

@@ -1,0 +1,110 @@
+"""A booked time between one officer and one clinician for one evaluation."""
+import enum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db
+from core.errors import DomainError
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"                    # waiting for the clinician to confirm
+    CONFIRMED = "confirmed"
+    RESCHEDULE_REQUESTED = "reschedule_requested"  # the officer asked for another time
+    DECLINED = "declined"                # the clinician cannot; HR sees the reason
+    CANCELLED = "cancelled"              # replaced by another time, or called off
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+ACTIVE_APPOINTMENT = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULE_REQUESTED)
+_ACTIVE_SQL = "status IN ('booked', 'confirmed', 'reschedule_requested')"
+
+
+class Appointment(db.Model):
+    """The database refuses double booking: one active appointment per clinician and
+    start time, and one per officer (an officer has one evaluation in progress)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("uq_appointments_clinician_slot", "clinician_id", "starts_at", unique=True,
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index("uq_appointments_officer_active", "officer_id", unique=True,
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index("ix_appointments_clinician_starts", "clinician_id", "starts_at"),
+        Index("ix_appointments_evaluation", "evaluation_id"),
+        Index("ix_appointments_status_starts", "status", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("wellness_evaluations.id"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    starts_at = mapped_column(UTCDateTime, nullable=False)
+    ends_at = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        Enum(AppointmentStatus, name="appointment_status", values_callable=lambda e: [m.value for m in e],
+             validate_strings=True), default=AppointmentStatus.BOOKED)
+    # Calendar identity: one UID for the life of the booking, SEQUENCE up on each change.
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    decline_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    proposed_starts_at = mapped_column(UTCDateTime)
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    booked_at = mapped_column(UTCDateTime, nullable=False)
+    confirmed_at = mapped_column(UTCDateTime)
+    closed_at = mapped_column(UTCDateTime)
+
+    evaluation = relationship("WellnessEvaluation", lazy="joined", innerjoin=True)
+    clinician = relationship("Clinician", lazy="joined", innerjoin=True)
+    officer = relationship("Officer", lazy="joined", innerjoin=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_APPOINTMENT
+
+    def _require(self, allowed, action):
+        if self.status not in allowed:
+            raise DomainError(f"This appointment is {self.status.value.replace('_', ' ')}; it cannot be {action}.")
+
+    def confirm(self, now):
+        self._require((AppointmentStatus.BOOKED,), "confirmed")
+        self.status = AppointmentStatus.CONFIRMED
+        self.confirmed_at = now
+
+    def decline(self, reason: str, now):
+        self._require((AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULE_REQUESTED), "declined")
+        if not reason.strip():
+            raise DomainError("Give HR a reason for declining.")
+        self.status = AppointmentStatus.DECLINED
+        self.decline_reason = reason.strip()[:500]
+        self.closed_at = now
+
+    def request_reschedule(self):
+        self._require((AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED), "rescheduled")
+        self.status = AppointmentStatus.RESCHEDULE_REQUESTED
+
+    def propose(self, starts_at):
+        self._require(ACTIVE_APPOINTMENT, "given another time")
+        self.proposed_starts_at = starts_at
+
+    def cancel(self, now):
+        self._require(ACTIVE_APPOINTMENT, "cancelled")
+        self.status = AppointmentStatus.CANCELLED
+        self.closed_at = now
+
+    def mark_attended(self, now):
+        self._require((AppointmentStatus.CONFIRMED, AppointmentStatus.BOOKED), "marked attended")
+        if now < self.starts_at:
+            raise DomainError("Attendance can be recorded only once the appointment has begun.")
+        self.status = AppointmentStatus.ATTENDED
+        self.closed_at = now
+
+    def mark_no_show(self, now):
+        self._require((AppointmentStatus.CONFIRMED, AppointmentStatus.BOOKED), "marked as a no-show")
+        if now < self.starts_at:
+            raise DomainError("A no-show can be recorded only once the appointment time has come.")
+        self.status = AppointmentStatus.NO_SHOW
+        self.closed_at = now

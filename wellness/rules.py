@@ -1,0 +1,141 @@
+"""Pure decisions about wellness evaluations: due dates, windows, states, free slots.
+
+Plain values in, plain values out: no Flask, no session, no clock of their own.
+Dates are the department's local dates; instants are timezone-aware UTC.
+"""
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+ANNUAL_INTERVAL_MONTHS = 12
+OPEN_WINDOW_DAYS = 60
+# For an officer with no evaluation yet: "hire" = one interval after hire;
+# "immediately" = due as soon as the rules first see them.
+FIRST_RULES = ("hire", "immediately")
+
+DEFAULT_INCIDENT_TYPES = (
+    ("Officer-involved shooting / firearm discharge on duty", 3),
+    ("Death of a partner", 7),
+    ("Death of a unit member", 14),
+)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, held to the month's last day (Jan 31 + 1 = Feb 28/29,
+    Feb 29 + 12 = Feb 28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def annual_due(last_completed: date | None, hire_date: date, today: date,
+               interval_months: int = ANNUAL_INTERVAL_MONTHS, first_rule: str = "hire") -> date:
+    """When an officer's next preventive evaluation is due: one interval after their
+    last completed evaluation of any kind; with none, by `first_rule`."""
+    if last_completed is not None:
+        return add_months(last_completed, interval_months)
+    if first_rule == "immediately":
+        return max(today, hire_date)
+    return add_months(hire_date, interval_months)
+
+
+def opens_on(due: date, window_days: int = OPEN_WINDOW_DAYS) -> date:
+    return due - timedelta(days=window_days)
+
+
+def should_open_annual(due: date, today: date, window_days: int = OPEN_WINDOW_DAYS) -> bool:
+    """The sweep opens an annual evaluation once its scheduling window has come."""
+    return today >= opens_on(due, window_days)
+
+
+def incident_due(occurred_on: date, recorded_on: date, window_days: int) -> date:
+    """Within the type's window of the event; never before the day HR records it."""
+    return max(occurred_on + timedelta(days=window_days), recorded_on)
+
+
+def merged_due(current_due: date, incident_due_on: date) -> date:
+    """An incident joins an open evaluation: the earlier date wins."""
+    return min(current_due, incident_due_on)
+
+
+def display_status(status: str, due_on: date, today: date, officer_status: str) -> str:
+    """What people see: open, scheduled, overdue, paused (officer on leave), completed, closed."""
+    if status in ("completed", "closed"):
+        return status
+    if officer_status == "leave":
+        return "paused"
+    if due_on < today:
+        return "overdue"
+    return status
+
+
+def resumed_due(due_on: date, paused_on: date, today: date) -> date:
+    """Back from leave: the due date moves by the days spent on leave."""
+    return due_on + timedelta(days=max((today - paused_on).days, 0))
+
+
+def is_compliant(last_completed: date | None, today: date, interval_months: int = ANNUAL_INTERVAL_MONTHS) -> bool:
+    """Compliant: the last completed evaluation is within the interval."""
+    return last_completed is not None and add_months(last_completed, interval_months) >= today
+
+
+def bookable(trauma_specialty: bool, license_expires: date, on: date) -> bool:
+    """Only a trauma specialist with a license valid on the day can be booked."""
+    return trauma_specialty and license_expires >= on
+
+
+def license_warning_due(license_expires: date, today: date, days: int = 30) -> bool:
+    return today <= license_expires <= today + timedelta(days=days)
+
+
+# --- free slots ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hours:
+    weekday: int          # Monday = 0
+    starts: time
+    ends: time
+    slot_minutes: int
+    valid_from: date
+    valid_until: date | None = None
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in the department's zone as a UTC instant. In the repeated
+    hour of a fall-back change the first (daylight-time) instant is meant."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+
+
+def exists_locally(day: date, at: time, zone: ZoneInfo) -> bool:
+    """False for a wall-clock time skipped by a spring-forward change (02:30 on that night)."""
+    local = datetime.combine(day, at, tzinfo=zone)
+    return local.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def slots(hours: list[Hours], first_day: date, last_day: date, zone: ZoneInfo,
+          blocked_days: set[date] = frozenset(), booked_starts: set[datetime] = frozenset(),
+          not_before: datetime | None = None) -> list[tuple[datetime, datetime]]:
+    """Free (start, end) UTC pairs from published hours, minus blocked days, booked
+    starts and anything before `not_before`. Slots start on the local wall clock, so
+    "10:00" is 10:00 on both sides of a daylight-saving change, and last their length
+    in real time; a start the clock skips that night is left out."""
+    result = []
+    day = first_day
+    while day <= last_day:
+        if day not in blocked_days:
+            for h in hours:
+                if h.weekday != day.weekday() or day < h.valid_from or (h.valid_until and day > h.valid_until):
+                    continue
+                start = datetime.combine(day, h.starts)
+                end_of_day = datetime.combine(day, h.ends)
+                step = timedelta(minutes=h.slot_minutes)
+                while start + step <= end_of_day:
+                    if exists_locally(day, start.time(), zone):
+                        s = local_to_utc(day, start.time(), zone)
+                        if s not in booked_starts and (not_before is None or s >= not_before):
+                            result.append((s, s + step))
+                    start += step
+        day += timedelta(days=1)
+    result.sort()
+    return result
