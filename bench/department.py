@@ -130,7 +130,8 @@ def build(n: int, now: datetime, seed: int = 2026) -> Department:
     for i in range(max(remaining, 0)):
         unit_index = i % unit_count
         squad = sergeants[unit_index]
-        add("Police Officer", unit_index + 1, squad[(i // unit_count) % len(squad)], rng.choice([1, 2, 3, 5, 7, 10, 15]))
+        add("Police Officer", unit_index + 1, squad[(i // unit_count) % len(squad)],
+            rng.choice([1, 2, 3, 5, 7, 10, 15]))
     officers = officers[:n]  # a tiny N keeps only the top of the chain
 
     session.execute(insert(Unit), units)
@@ -208,7 +209,8 @@ def build(n: int, now: datetime, seed: int = 2026) -> Department:
             "subject": "Beacon: your new account" if kind == "invite" else "Beacon: set a new password",
             "body": f"Hello {user['name']},\n\nSign in to Beacon to continue: http://beacon.test/password/set/x{i}\n",
             "status": status, "attempts": {OutboxStatus.QUEUED: 0, OutboxStatus.SENT: 1}.get(status, 5),
-            "last_error": "SMTPServerDisconnected: Connection unexpectedly closed" if status == OutboxStatus.FAILED else None,
+            "last_error": ("SMTPServerDisconnected: Connection unexpectedly closed"
+                           if status == OutboxStatus.FAILED else None),
             "message_id": f"<bench.{i}@beacon-pd.example>", "created_at": created,
             "next_attempt_at": created if status == OutboxStatus.QUEUED else None,
             "sent_at": created + timedelta(seconds=30) if status == OutboxStatus.SENT else None,

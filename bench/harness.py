@@ -241,7 +241,8 @@ def report(kind: str, results: list[Measure]) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.harness", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000", help="department sizes N, comma-separated (default 1000,10000)")
+    parser.add_argument("--sizes", default="1000,10000",
+                        help="department sizes N, comma-separated (default 1000,10000)")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=15, help="measured requests per page (after one warm-up)")
     parser.add_argument("--show-sql", metavar="PAGE", help="print the SQL of one request to this page, at each size")

@@ -1,7 +1,10 @@
 """What each person has to do, for their home page. Later domains add their items."""
-from sqlalchemy import func, select
+from datetime import timedelta
 
-from core import clock, rules
+from flask import current_app
+from sqlalchemy import case, func, select
+
+from core import clock
 from core.audit import Actor
 from core.db import db
 from core.models import AccountStatus, Officer, OfficerStatus, User
@@ -11,12 +14,16 @@ from notifications import services as outbox
 def admin_summary(actor: Actor) -> dict:
     actor.require("admin")
     now = clock.now()
-    users = db.session.execute(select(User.status, User.locked_until, User.last_login_at)).all()
-    locked = sum(1 for _, locked_until, _ in users if rules.is_locked(locked_until, now))
-    flagged = sum(1 for status, _, last in users
-                  if rules.access_flags(status == AccountStatus.ACTIVE, last, now))
+    idle_since = now - timedelta(days=current_app.config["ACCESS_REVIEW_IDLE_DAYS"] + 1)
+    active = User.status == AccountStatus.ACTIVE
+    # The same decisions as rules.is_locked / rules.access_flags, counted in SQL.
+    accounts, locked, flagged = db.session.execute(select(
+        func.count(),
+        func.count(case((User.locked_until > now, 1))),
+        func.count(case((active & (User.last_login_at.is_(None) | (User.last_login_at <= idle_since)), 1))),
+    )).one()
     counts = outbox.outbox_counts()
-    return {"accounts": len(users), "locked": locked, "flagged": flagged,
+    return {"accounts": accounts, "locked": locked, "flagged": flagged,
             "outbox_failed": counts.get("failed", 0), "outbox_queued": counts.get("queued", 0),
             "smtp_configured": outbox.smtp_configured()}
 

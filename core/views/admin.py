@@ -128,8 +128,7 @@ def account_invite(user_id):
 def access_review():
     flagged_only = request.args.get("flagged") == "1"
     rows = accounts.access_review(actor(), flagged_only=flagged_only)
-    return render_template("admin/access_review.html", rows=rows, flagged_only=flagged_only,
-                           is_locked=accounts.is_locked)
+    return render_template("admin/access_review.html", rows=rows, flagged_only=flagged_only)
 
 
 @bp.get("/access-review.csv")

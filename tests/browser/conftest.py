@@ -9,8 +9,7 @@ Content-Security-Policy violations show up). Tests finish with
 `console.assert_clean()`. A page whose HTTP status is meant to be an error (401
 after a wrong password, 403 for a forbidden page) is declared with
 `console.expect_status(path, status)`, because Chromium reports such a document as
-"Failed to load resource" in the console. The 404 for /favicon.ico that Chromium
-asks for on every page is left out here and reported by its own xfail test.
+"Failed to load resource" in the console.
 """
 import os
 import re
@@ -147,13 +146,7 @@ class ConsoleLog:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{url or '?'}: {text}" for url, status, text in self.messages
-                if (url, status) not in self._expected and not self._is_missing_favicon(url, status)]
-
-    def _is_missing_favicon(self, url, status):
-        # Reported on its own (test_console.py, xfail): Beacon serves no icon, and
-        # letting it fail every test here would hide the errors these checks are for.
-        return url == self.base_url + "/favicon.ico" and status == 404
+        return [f"{url or '?'}: {text}" for url, status, text in self.messages if (url, status) not in self._expected]
 
     def assert_clean(self):
         errors = self.errors
