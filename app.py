@@ -11,11 +11,16 @@ from core import models as core_models  # noqa: F401  (models must be known to A
 from core import web
 from core.db import db
 from core.errors import Forbidden, NotFound
+from core.models import Role
 from core.views import admin, auth, home, roster
 from notifications import cli as notifications_cli
 from notifications import models as notifications_models  # noqa: F401
 from notifications import views as notifications_views
+from wellness import cli as wellness_cli
 from wellness import models as wellness_models  # noqa: F401
+from wellness import views as wellness_views
+from wellness.services import appointments, evaluations
+from wellness.services import demo as wellness_demo
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -39,7 +44,7 @@ def create_app(config=None):
     bootstrap.init_app(app)
     web.login_manager.init_app(app)
 
-    for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp):
+    for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp, wellness_views.bp):
         app.register_blueprint(blueprint)
     app.after_request(web.security_headers)
     app.register_error_handler(403, web.render_forbidden)
@@ -50,6 +55,12 @@ def create_app(config=None):
     app.jinja_env.globals["page_url"] = web.page_url
     app.jinja_env.filters["local"] = web.local_time_filter(app.config["BEACON_TIMEZONE"])
 
+    web.add_home_panel(app, Role.HR, evaluations.hr_todo, "wellness/home_hr.html")
+    web.add_home_panel(app, Role.OFFICER, evaluations.officer_todo, "wellness/home_officer.html")
+    web.add_home_panel(app, Role.CLINICIAN, appointments.clinician_todo, "wellness/home_clinician.html")
+    app.extensions["beacon.demo"] = [wellness_demo.seed]
+
     core_cli.register(app)
     notifications_cli.register(app)
+    wellness_cli.register(app)
     return app

@@ -68,6 +68,11 @@ def load(instance_path, env=None):
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 12),
         "ACCESS_REVIEW_IDLE_DAYS": _int(env, "ACCESS_REVIEW_IDLE_DAYS", 90),
+        "WELLNESS_INTERVAL_MONTHS": _int(env, "WELLNESS_INTERVAL_MONTHS", 12),
+        "WELLNESS_FIRST_RULE": env.get("WELLNESS_FIRST_RULE", "hire"),
+        "WELLNESS_OPEN_WINDOW_DAYS": _int(env, "WELLNESS_OPEN_WINDOW_DAYS", 60),
+        "LICENSE_WARNING_DAYS": _int(env, "LICENSE_WARNING_DAYS", 30),
+        "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 28),
         "SESSION_COOKIE_NAME": "beacon_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -84,6 +89,8 @@ def validate(config):
         raise RuntimeError("SECRET_KEY is not set: production refuses to start without one.")
     if config["BEACON_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
         raise RuntimeError("SESSION_COOKIE_SECURE must stay on in production (serve Beacon over HTTPS).")
+    if config.get("WELLNESS_FIRST_RULE", "hire") not in ("hire", "immediately"):
+        raise RuntimeError("WELLNESS_FIRST_RULE must be 'hire' or 'immediately'")
     try:
         ZoneInfo(config["BEACON_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from core.audit import Actor
@@ -68,7 +69,7 @@ def seed_demo(if_empty):
         click.echo("The database already has data; the demo sign-ins are in the README.")
         return
     try:
-        logins = demo.seed()
+        logins = demo.seed(extensions=current_app.extensions.get("beacon.demo", []))
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("Demo department ready. Sign in at the address Beacon runs on with:")

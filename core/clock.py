@@ -5,7 +5,8 @@ the command line) can set the time instead of sleeping. `rules.py` functions nev
 call this: they take `now` as an argument.
 """
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
 
@@ -35,3 +36,8 @@ def advance(delta: timedelta) -> datetime:
         raise RuntimeError("advance() needs a frozen clock")
     _frozen = _frozen + delta
     return _frozen
+
+
+def today(zone: ZoneInfo | str) -> date:
+    """Today's date in the department's time zone."""
+    return now().astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone).date()

@@ -3,7 +3,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
 
 from core.audit import Actor, record
@@ -29,6 +29,22 @@ def _load_user(user_id):
         session.clear()
         flash("Your session has ended. Please sign in again.", "info")
     return user
+
+
+HOME_PANELS = "beacon.home_panels"
+
+
+def add_home_panel(app, role: str, summary, template: str) -> None:
+    """Let a domain put its to-do list on the home page of people with `role`:
+    `summary(actor)` gives the data, `template` shows it (as `data`). The kernel
+    stays unaware of the domains above it."""
+    app.extensions.setdefault(HOME_PANELS, []).append((role, summary, template))
+
+
+def home_panels(user) -> list[tuple[str, object]]:
+    me = actor()
+    return [(template, summary(me)) for role, summary, template in current_app.extensions.get(HOME_PANELS, [])
+            if user.has_role(role)]
 
 
 def actor() -> Actor:

@@ -76,6 +76,7 @@ def postgres_database():
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
         migrate_to_head(url)
+        _remember_reference_rows(url)
         yield url
     finally:
         with admin_engine.connect() as conn:
@@ -83,11 +84,32 @@ def postgres_database():
         admin_engine.dispose()
 
 
+_reference_rows: dict[str, list[dict]] = {}
+
+
+def _remember_reference_rows(url):
+    """Rows the migrations put in (the default incident types), restored after each
+    test's truncation so every test starts from exactly what `flask db upgrade` gives."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in conn.execute(table.select())]
+            if rows:
+                _reference_rows[table.name] = rows
+    engine.dispose()
+
+
 def _truncate_all(url):
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [t.name for t in db.metadata.sorted_tables]
         conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        for table in db.metadata.sorted_tables:
+            rows = _reference_rows.get(table.name)
+            if rows:
+                conn.execute(table.insert(), rows)
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                     f"(SELECT max(id) FROM \"{table.name}\"))"))
     engine.dispose()
 
 

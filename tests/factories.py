@@ -57,3 +57,57 @@ def user(roles=(Role.OFFICER,), email=None, name=None, password=True, officer_ro
     db.session.add(u)
     db.session.commit()
     return u
+
+
+# --- wellness ----------------------------------------------------------------------------
+
+def clinician(name="Dr. Test Clinician", trauma=True, expires=None, user_row=None, hours=True, email=None,
+              modality="both"):
+    from datetime import time, timedelta
+
+    from wellness.models import Clinician, Modality, WeeklyHours
+    n = next(_seq)
+    c = Clinician(name=name, practice="Test Practice", email=email or f"clinician{n}@clinic.test", phone="",
+                  license_number=f"L-{n}", license_state="MO",
+                  license_expires=expires or (clock.now().date() + timedelta(days=700)),
+                  trauma_specialty=trauma, specialty_description="PTSD" if trauma else "",
+                  modality=Modality(modality), address="1 Main St", user_id=user_row.id if user_row else None,
+                  created_at=clock.now())
+    db.session.add(c)
+    db.session.flush()
+    if hours:
+        for weekday in range(7):
+            db.session.add(WeeklyHours(clinician_id=c.id, weekday=weekday, starts=time(9), ends=time(17),
+                                       slot_minutes=60, valid_from=date(2020, 1, 1)))
+    db.session.commit()
+    return c
+
+
+def evaluation(officer_row=None, kind="annual", status="open", due_on=None):
+    from datetime import timedelta
+
+    from wellness.models import EvaluationKind, EvaluationStatus, WellnessEvaluation
+    officer_row = officer_row or officer()
+    e = WellnessEvaluation(officer_id=officer_row.id, kind=EvaluationKind(kind), status=EvaluationStatus(status),
+                           due_on=due_on or (clock.now().date() + timedelta(days=20)), opened_on=clock.now().date(),
+                           created_at=clock.now())
+    db.session.add(e)
+    db.session.commit()
+    return e
+
+
+def appointment(evaluation_row=None, clinician_row=None, starts_at=None, status="booked"):
+    import uuid
+    from datetime import timedelta
+
+    from wellness.models import Appointment, AppointmentStatus, EvaluationStatus
+    evaluation_row = evaluation_row or evaluation()
+    clinician_row = clinician_row or clinician()
+    starts_at = starts_at or (clock.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    a = Appointment(evaluation_id=evaluation_row.id, clinician_id=clinician_row.id,
+                    officer_id=evaluation_row.officer_id, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+                    status=AppointmentStatus(status), uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_at=clock.now())
+    db.session.add(a)
+    evaluation_row.status = EvaluationStatus.SCHEDULED
+    db.session.commit()
+    return a

@@ -57,8 +57,9 @@ def is_empty() -> bool:
                 or db.session.scalar(select(func.count()).select_from(Officer)))
 
 
-def seed(seed_value: int = 7) -> list[tuple[str, str, str]]:
-    """Fill an empty database. Returns (role, email, password) for the demo sign-ins."""
+def seed(seed_value: int = 7, extensions=()) -> list[tuple[str, str, str]]:
+    """Fill an empty database. Returns (role, email, password) for the demo sign-ins.
+    Each of `extensions` (the domains' demo seeders) then adds its own data."""
     if not is_empty():
         raise DomainError("The database is not empty; seed-demo only fills a new one.")
     rng = random.Random(seed_value)
@@ -83,4 +84,6 @@ def seed(seed_value: int = 7) -> list[tuple[str, str, str]]:
     login("officer", officer.email, officer.full_name, {Role.OFFICER}, officer)
     login("supervisor", sergeant.email, sergeant.full_name, {Role.OFFICER}, sergeant)
     db.session.commit()
+    for extend in extensions:
+        extend(rng)
     return logins

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from core.db import db
 from core.models import Role
 from core.services import home
-from core.web import actor
+from core.web import actor, home_panels
 
 bp = Blueprint("home", __name__)
 
@@ -22,9 +22,7 @@ def index():
         panels["hr"] = home.hr_summary(me)
     if current_user.has_role(Role.OFFICER):
         panels["officer"] = home.officer_summary(me, current_user.officer_id)
-    if current_user.has_role(Role.CLINICIAN):
-        panels["clinician"] = {}
-    return render_template("home/index.html", panels=panels)
+    return render_template("home/index.html", panels=panels, extra=home_panels(current_user))
 
 
 @bp.get("/healthz")

@@ -5,6 +5,7 @@ being listed here, so no page ships without its role check being tested.
 """
 import pytest
 
+from core import clock
 from tests import factories
 
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
@@ -43,6 +44,41 @@ ROUTES = [
     ("GET", "/admin/outbox/", {"admin"}),
     ("GET", "/admin/outbox/{message}", {"admin"}),
     ("POST", "/admin/outbox/{message}/retry", {"admin"}),
+    # Wellness. Officers and clinicians reach only their own records: the test's officer
+    # and clinician own none of the targets, so they get 404 there (existence is private).
+    ("GET", "/wellness/", {"hr"}),
+    ("GET", "/wellness/dashboard.csv", {"hr"}),
+    ("GET", "/wellness/officers/{officer}", {"hr"}),
+    ("GET", "/wellness/incidents", {"hr"}),
+    ("POST", "/wellness/incident-types", {"hr"}),
+    ("GET", "/wellness/incidents/new", {"hr"}),
+    ("POST", "/wellness/incidents/new", {"hr"}),
+    ("GET", "/wellness/incidents/{incident}", {"hr"}),
+    ("GET", "/wellness/clinicians", {"hr"}),
+    ("GET", "/wellness/clinicians/new", {"hr"}),
+    ("POST", "/wellness/clinicians/new", {"hr"}),
+    ("GET", "/wellness/clinicians/{clinician}", {"hr"}),
+    ("POST", "/wellness/clinicians/{clinician}", {"hr"}),
+    ("POST", "/wellness/clinicians/{clinician}/account", {"hr"}),
+    ("POST", "/wellness/clinicians/{clinician}/hours", {"hr"}),
+    ("POST", "/wellness/hours/{hours}/delete", {"hr"}),
+    ("POST", "/wellness/clinicians/{clinician}/blocks", {"hr"}),
+    ("POST", "/wellness/blocks/{block}/delete", {"hr"}),
+    ("GET", "/wellness/evaluations/{evaluation}/book", {"hr"}),
+    ("POST", "/wellness/evaluations/{evaluation}/book", {"hr"}),
+    ("GET", "/wellness/appointments/{appointment}/move", {"hr"}),
+    ("POST", "/wellness/appointments/{appointment}/move", {"hr"}),
+    ("POST", "/wellness/appointments/{appointment}/cancel", {"hr"}),
+    ("GET", "/wellness/me", {"officer"}),
+    ("POST", "/wellness/appointments/{appointment}/request-reschedule", set()),
+    ("GET", "/wellness/clinic", {"clinician"}),
+    ("GET", "/wellness/clinic/hours", {"clinician"}),
+    ("GET", "/wellness/clinic/appointments/{appointment}", set()),
+    ("POST", "/wellness/appointments/{appointment}/confirm", set()),
+    ("POST", "/wellness/appointments/{appointment}/decline", set()),
+    ("POST", "/wellness/appointments/{appointment}/propose", set()),
+    ("POST", "/wellness/appointments/{appointment}/attended", set()),
+    ("POST", "/wellness/appointments/{appointment}/no-show", set()),
 ]
 # Routes reached with a one-time token rather than a role (tested in test_tokens.py).
 TOKEN_ROUTES = {"/password/set/<token>"}
@@ -50,7 +86,10 @@ TOKEN_ROUTES = {"/password/set/<token>"}
 
 def test_every_route_is_in_the_matrix(app):
     listed = {(m, p) for m, p, _ in ROUTES}
-    placeholders = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<int:message_id>": "{message}"}
+    placeholders = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<int:message_id>": "{message}",
+                    "<int:incident_id>": "{incident}", "<int:clinician_id>": "{clinician}",
+                    "<int:hours_id>": "{hours}", "<int:block_id>": "{block}", "<int:evaluation_id>": "{evaluation}",
+                    "<int:appointment_id>": "{appointment}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -74,13 +113,25 @@ def targets(app):
     db.session.commit()
     from notifications.models import OutboxMessage
     message = db.session.query(OutboxMessage).one()
-    return {"officer": officer.id, "user": user.id, "message": message.id}
+    from datetime import date
+    from wellness.models import AvailabilityBlock, CriticalIncident
+    clinician = factories.clinician()
+    block = AvailabilityBlock(clinician_id=clinician.id, day=date(2030, 1, 2), note="")
+    incident = CriticalIncident(type_id=1, occurred_on=date(2026, 1, 1), description="x", created_at=clock.now())
+    db.session.add_all([block, incident])
+    db.session.commit()
+    appointment = factories.appointment(clinician_row=clinician)
+    return {"officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
+            "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
+            "evaluation": appointment.evaluation_id, "appointment": appointment.id}
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_reaches_only_its_routes(role, auth, client, targets):
     if role != "anonymous":
-        auth.as_role(role)
+        me = auth.as_role(role)
+        if role == "clinician":
+            factories.clinician(user_row=me)  # a clinician of their own, not the targets'
     token = None
     if role != "anonymous":
         from tests.conftest import csrf_token

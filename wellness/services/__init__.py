@@ -1,0 +1,1 @@
+"""Use cases of wellness: clinicians, incidents, evaluations, appointments."""

@@ -1,0 +1,36 @@
+"""Calendar invitations (.ics) for appointments: one UID per booking, SEQUENCE up on each
+change, METHOD:CANCEL when called off, times in the department's zone with its VTIMEZONE."""
+from datetime import datetime
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+
+def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: datetime, zone, summary: str,
+                    location: str, description: str, organizer: str, attendees: list[tuple[str, str]],
+                    stamp: datetime, cancelled: bool = False) -> str:
+    cal = Calendar()
+    cal.add("prodid", "-//Beacon//Appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", starts_at.astimezone(zone))
+    event.add("dtend", ends_at.astimezone(zone))
+    event.add("summary", summary)
+    if location:
+        event.add("location", location)
+    event.add("description", description)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    organizer_address = vCalAddress(f"mailto:{organizer}")
+    organizer_address.params["cn"] = vText("Beacon")
+    event.add("organizer", organizer_address)
+    for name, email in attendees:
+        attendee = vCalAddress(f"mailto:{email}")
+        attendee.params["cn"] = vText(name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", attendee, encode=0)
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical().decode("utf-8")

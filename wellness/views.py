@@ -1,0 +1,430 @@
+"""Wellness pages: HR's dashboard, incidents and clinicians; booking; the officer's
+own page; the clinician's appointments. Handlers are thin: form, one service, redirect."""
+from datetime import datetime, timezone
+from itertools import groupby
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
+
+from core.errors import DomainError
+from core.forms import ActionForm
+from core.models import Role
+from core.services import roster
+from core.web import actor, page_number, roles_required
+from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
+from wellness.services import appointments, clinicians, evaluations, incidents
+from wellness.services.common import settings
+
+bp = Blueprint("wellness", __name__, url_prefix="/wellness")
+
+
+def _when(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise DomainError("Choose one of the listed times.") from None
+    if moment.tzinfo is None:
+        raise DomainError("Choose one of the listed times.")
+    return moment.astimezone(timezone.utc)
+
+
+def _slots_by_day(slots):
+    zone = settings().zone
+    return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s[0].astimezone(zone).date())]
+
+
+# --- HR: dashboard, records ------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(Role.HR)
+def dashboard():
+    state = request.args.get("state") or None
+    unit_id = request.args.get("unit", type=int)
+    board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number())
+    return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
+                           states=evaluations.STATES, units=roster.units(),
+                           incidents=incidents.list_incidents(actor(), limit=10),
+                           expiring=clinicians.expiring_licenses())
+
+
+@bp.get("/dashboard.csv")
+@roles_required(Role.HR)
+def dashboard_csv():
+    text = evaluations.dashboard_csv(actor(), unit_id=request.args.get("unit", type=int),
+                                     state=request.args.get("state") or None)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="beacon-wellness.csv"'})
+
+
+@bp.get("/officers/<int:officer_id>")
+@roles_required(Role.HR)
+def officer_record(officer_id):
+    result = evaluations.officer_record(actor(), officer_id)
+    return render_template("wellness/record.html", record=result, action_form=ActionForm(), hr_view=True)
+
+
+# --- HR: incidents -------------------------------------------------------------------------
+
+@bp.get("/incidents")
+@roles_required(Role.HR)
+def incident_list():
+    return render_template("wellness/incidents.html", lines=incidents.list_incidents(actor()),
+                           types=incidents.types(active_only=False), type_form=IncidentTypeForm())
+
+
+@bp.post("/incident-types")
+@roles_required(Role.HR)
+def incident_type_add():
+    form = IncidentTypeForm()
+    if form.validate_on_submit():
+        try:
+            incidents.add_type(actor(), form.name.data, form.window_days.data)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Incident type added.", "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    return redirect(url_for("wellness.incident_list"))
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def incident_new():
+    form = IncidentForm()
+    form.type_id.choices = [SelectChoice(t.id, f"{t.name} (within {t.window_days} days)") for t in incidents.types()]
+    units = roster.units()
+    form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in units]
+    if form.validate_on_submit():
+        officer_ids, unknown = [], []
+        for badge in (form.badges.data or "").replace(",", " ").split():
+            officer = roster.find_by_badge(badge)
+            (officer_ids.append(officer.id) if officer else unknown.append(badge))
+        if unknown:
+            form.badges.errors.append("Not on the roster: " + ", ".join(unknown))
+        else:
+            try:
+                result = incidents.record_incident(actor(), type_id=form.type_id.data, occurred_on=form.occurred_on.data,
+                                                   description=form.description.data, officer_ids=officer_ids,
+                                                   unit_ids=form.unit_ids.data or [])
+            except DomainError as exc:
+                form.description.errors.append(str(exc))
+            else:
+                flash(f"Incident recorded: {result.created} evaluation(s) opened, {result.joined} existing "
+                      "one(s) brought forward.", "success")
+                return redirect(url_for("wellness.incident_detail", incident_id=result.incident.id))
+    return render_template("wellness/incident_new.html", form=form)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@roles_required(Role.HR)
+def incident_detail(incident_id):
+    incident, units, lines = incidents.view_incident(actor(), incident_id)
+    return render_template("wellness/incident.html", incident=incident, units=units, lines=lines)
+
+
+# --- HR: clinicians ------------------------------------------------------------------------
+
+@bp.get("/clinicians")
+@roles_required(Role.HR)
+def clinician_list():
+    return render_template("wellness/clinicians.html", clinicians=clinicians.list_clinicians(actor()),
+                           bookable={c.id for c in clinicians.bookable_clinicians()})
+
+
+def _clinician_values(form):
+    return {name: getattr(form, name).data for name in clinicians.FIELDS}
+
+
+@bp.route("/clinicians/new", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def clinician_new():
+    form = ClinicianForm()
+    if form.validate_on_submit():
+        try:
+            clinician = clinicians.create(actor(), **_clinician_values(form))
+        except DomainError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash("Clinician added. Publish their hours below.", "success")
+            return redirect(url_for("wellness.clinician_detail", clinician_id=clinician.id))
+    return render_template("wellness/clinician_form.html", form=form, clinician=None)
+
+
+@bp.route("/clinicians/<int:clinician_id>", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def clinician_detail(clinician_id):
+    clinician = clinicians.get(actor(), clinician_id)
+    form = ClinicianForm(obj=clinician if request.method == "GET" else None)
+    if request.method == "GET":
+        form.modality.data = clinician.modality.value
+    if form.validate_on_submit():
+        try:
+            clinicians.update(actor(), clinician_id, **_clinician_values(form))
+        except DomainError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
+    return render_template("wellness/clinician_form.html", form=form, clinician=clinician,
+                           hours_form=HoursForm(), block_form=BlockForm(), action_form=ActionForm(),
+                           blocks=clinicians.blocks(clinician), back="wellness.clinician_detail")
+
+
+@bp.post("/clinicians/<int:clinician_id>/account")
+@roles_required(Role.HR)
+def clinician_account(clinician_id):
+    if ActionForm().validate_on_submit():
+        try:
+            user = clinicians.create_account(actor(), clinician_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(f"Account created; an invitation was sent to {user.email}.", "success")
+    return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
+
+
+def _back_to_hours(clinician_id):
+    if request.form.get("back") == "clinic":
+        return redirect(url_for("wellness.clinic_hours"))
+    return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
+
+
+@bp.post("/clinicians/<int:clinician_id>/hours")
+@roles_required(Role.HR, Role.CLINICIAN)
+def hours_add(clinician_id):
+    clinicians.managed(actor(), clinician_id)
+    form = HoursForm()
+    if form.validate_on_submit():
+        try:
+            clinicians.add_hours(actor(), clinician_id, weekdays=[int(d) for d in form.weekdays.data],
+                                 starts=form.starts.data, ends=form.ends.data, slot_minutes=form.slot_minutes.data,
+                                 valid_from=form.valid_from.data)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Hours published.", "success")
+    else:
+        for name, errors in form.errors.items():
+            for error in errors:
+                flash(f"{getattr(form, name).label.text}: {error}", "danger")
+    return _back_to_hours(clinician_id)
+
+
+@bp.post("/hours/<int:hours_id>/delete")
+@roles_required(Role.HR, Role.CLINICIAN)
+def hours_delete(hours_id):
+    clinician_id = clinicians.managed(actor(), hours_id=hours_id).id
+    if ActionForm().validate_on_submit():
+        try:
+            clinicians.remove_hours(actor(), hours_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+    return _back_to_hours(clinician_id)
+
+
+@bp.post("/clinicians/<int:clinician_id>/blocks")
+@roles_required(Role.HR, Role.CLINICIAN)
+def block_add(clinician_id):
+    clinicians.managed(actor(), clinician_id)
+    form = BlockForm()
+    if form.validate_on_submit():
+        try:
+            clinicians.block_day(actor(), clinician_id, form.day.data, form.note.data or "")
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Date blocked.", "success")
+    else:
+        flash("Give a valid date to block.", "danger")
+    return _back_to_hours(clinician_id)
+
+
+@bp.post("/blocks/<int:block_id>/delete")
+@roles_required(Role.HR, Role.CLINICIAN)
+def block_delete(block_id):
+    clinician_id = clinicians.managed(actor(), block_id=block_id).id
+    if ActionForm().validate_on_submit():
+        try:
+            clinicians.unblock_day(actor(), block_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+    return _back_to_hours(clinician_id)
+
+
+# --- booking (HR, or the officer for their own evaluation) -------------------------------
+
+@bp.route("/evaluations/<int:evaluation_id>/book", methods=["GET", "POST"])
+@roles_required(Role.HR, Role.OFFICER)
+def book(evaluation_id):
+    me = actor()
+    evaluation = appointments.evaluation_for_booking(me, evaluation_id)
+    form = SlotForm()
+    if form.validate_on_submit():
+        try:
+            appointments.book(me, evaluation_id, int(form.clinician_id.data or 0), _when(form.starts_at.data))
+        except (DomainError, ValueError) as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Booked. The officer and the clinician have been sent an invitation.", "success")
+            return redirect(url_for("wellness.officer_record", officer_id=evaluation.officer_id)
+                            if me.has_role("hr") else url_for("wellness.mine"))
+    options = clinicians.bookable_clinicians()
+    chosen = next((c for c in options if c.id == request.args.get("clinician", type=int)), None)
+    slots = _slots_by_day(clinicians.free_slots(chosen)) if chosen else []
+    return render_template("wellness/book.html", evaluation=evaluation, options=options, chosen=chosen,
+                           slots=slots, form=SlotForm(), action=url_for("wellness.book", evaluation_id=evaluation_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@roles_required(Role.HR, Role.OFFICER)
+def move(appointment_id):
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    form = SlotForm()
+    if form.validate_on_submit():
+        try:
+            appointments.reschedule(me, appointment_id, _when(form.starts_at.data))
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Moved. Updated invitations have been sent.", "success")
+            return redirect(url_for("wellness.officer_record", officer_id=appointment.officer_id)
+                            if me.has_role("hr") else url_for("wellness.mine"))
+    slots = _slots_by_day(clinicians.free_slots(appointment.clinician, ignore_appointment=appointment.id))
+    return render_template("wellness/book.html", evaluation=appointment.evaluation, options=[],
+                           chosen=appointment.clinician, slots=slots, form=SlotForm(), appointment=appointment,
+                           action=url_for("wellness.move", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@roles_required(Role.HR, Role.OFFICER)
+def cancel(appointment_id):
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    if ActionForm().validate_on_submit():
+        try:
+            appointments.cancel(me, appointment_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Cancelled; the evaluation is open for a new booking.", "success")
+    return redirect(url_for("wellness.officer_record", officer_id=appointment.officer_id)
+                    if me.has_role("hr") else url_for("wellness.mine"))
+
+
+# --- the officer's own page ---------------------------------------------------------------
+
+@bp.get("/me")
+@roles_required(Role.OFFICER)
+def mine():
+    return render_template("wellness/record.html", record=evaluations.my_record(actor()), action_form=ActionForm(),
+                           hr_view=False)
+
+
+@bp.post("/appointments/<int:appointment_id>/request-reschedule")
+@roles_required(Role.OFFICER)
+def request_reschedule(appointment_id):
+    if ActionForm().validate_on_submit():
+        try:
+            appointments.request_reschedule(actor(), appointment_id)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Your request was sent. You can also choose a new time yourself.", "success")
+    return redirect(url_for("wellness.mine"))
+
+
+# --- the clinician's pages -----------------------------------------------------------------
+
+@bp.get("/clinic")
+@roles_required(Role.CLINICIAN)
+def clinic():
+    clinician, items = appointments.for_clinician(actor())
+    return render_template("wellness/clinic.html", clinician=clinician, appointments=items,
+                           action_form=ActionForm(), decline_form=DeclineForm(), now=evaluations.clock.now())
+
+
+@bp.get("/clinic/appointments/<int:appointment_id>")
+@roles_required(Role.CLINICIAN)
+def clinic_appointment(appointment_id):
+    appointment, linked = appointments.view_for_clinician(actor(), appointment_id)
+    slots = _slots_by_day(clinicians.free_slots(appointment.clinician, ignore_appointment=appointment.id)) \
+        if appointment.is_active else []
+    return render_template("wellness/clinic_appointment.html", appointment=appointment, incidents=linked,
+                           action_form=ActionForm(), decline_form=DeclineForm(), slot_form=SlotForm(), slots=slots,
+                           now=evaluations.clock.now())
+
+
+def _clinic_action(appointment_id, do, message):
+    if ActionForm().validate_on_submit():
+        try:
+            do()
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(message, "success")
+    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/confirm")
+@roles_required(Role.CLINICIAN)
+def confirm(appointment_id):
+    return _clinic_action(appointment_id, lambda: appointments.confirm(actor(), appointment_id), "Confirmed.")
+
+
+@bp.post("/appointments/<int:appointment_id>/decline")
+@roles_required(Role.CLINICIAN)
+def decline(appointment_id):
+    appointments.get_for_clinician(actor(), appointment_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            appointments.decline(actor(), appointment_id, form.reason.data)
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Declined; HR will book another time.", "success")
+            return redirect(url_for("wellness.clinic"))
+    else:
+        flash("Give HR a reason for declining.", "danger")
+    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/propose")
+@roles_required(Role.CLINICIAN)
+def propose(appointment_id):
+    appointments.get_for_clinician(actor(), appointment_id)
+    form = SlotForm()
+    if form.validate_on_submit():
+        try:
+            appointments.propose(actor(), appointment_id, _when(form.starts_at.data))
+        except DomainError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("Another time was proposed to the officer and HR.", "success")
+    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/attended")
+@roles_required(Role.CLINICIAN)
+def attended(appointment_id):
+    return _clinic_action(appointment_id, lambda: appointments.record_attendance(actor(), appointment_id, True),
+                          "Recorded: attended.")
+
+
+@bp.post("/appointments/<int:appointment_id>/no-show")
+@roles_required(Role.CLINICIAN)
+def no_show(appointment_id):
+    return _clinic_action(appointment_id, lambda: appointments.record_attendance(actor(), appointment_id, False),
+                          "Recorded: did not attend. HR will arrange a new booking.")
+
+
+@bp.get("/clinic/hours")
+@roles_required(Role.CLINICIAN)
+def clinic_hours():
+    clinician = appointments.clinician_for_actor(actor())
+    return render_template("wellness/clinic_hours.html", clinician=clinician, hours_form=HoursForm(),
+                           block_form=BlockForm(), action_form=ActionForm(), blocks=clinicians.blocks(clinician))
