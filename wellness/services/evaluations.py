@@ -113,8 +113,8 @@ def _open_annual(s, day: date, now: datetime) -> int:
     where = WellnessEvaluation.status.in_(OPEN)
     for start in range(0, len(rows), 1000):
         stmt = _insert(WellnessEvaluation).values(rows[start:start + 1000]).on_conflict_do_nothing(
-            index_elements=["officer_id"], index_where=where)
-        opened += db.session.execute(stmt).rowcount
+            index_elements=["officer_id"], index_where=where).returning(WellnessEvaluation.id)
+        opened += len(db.session.execute(stmt).all())  # rows a concurrent sweep inserted first are skipped
     return opened
 
 
