@@ -114,13 +114,15 @@ def exists_locally(day: date, at: time, zone: ZoneInfo) -> bool:
 
 
 def slots(hours: list[Hours], first_day: date, last_day: date, zone: ZoneInfo,
-          blocked_days: set[date] = frozenset(), booked_starts: set[datetime] = frozenset(),
+          blocked_days: set[date] = frozenset(), booked: list[tuple[datetime, datetime]] = (),
           not_before: datetime | None = None) -> list[tuple[datetime, datetime]]:
-    """Free (start, end) UTC pairs from published hours, minus blocked days, booked
-    starts and anything before `not_before`. Slots start on the local wall clock, so
-    "10:00" is 10:00 on both sides of a daylight-saving change, and last their length
-    in real time; a start the clock skips that night is left out."""
-    result = []
+    """Free (start, end) UTC pairs from published hours, minus blocked days, anything
+    overlapping a booked (start, end), and anything before `not_before`. Slots start
+    on the local wall clock, so "10:00" is 10:00 on both sides of a daylight-saving
+    change, and last their length in real time; a start the clock skips that night is
+    left out, and so is a slot that would overlap an earlier one (across the change,
+    or where two published hours overlap), so no two free slots ever overlap."""
+    candidates = []
     day = first_day
     while day <= last_day:
         if day not in blocked_days:
@@ -133,9 +135,17 @@ def slots(hours: list[Hours], first_day: date, last_day: date, zone: ZoneInfo,
                 while start + step <= end_of_day:
                     if exists_locally(day, start.time(), zone):
                         s = local_to_utc(day, start.time(), zone)
-                        if s not in booked_starts and (not_before is None or s >= not_before):
-                            result.append((s, s + step))
+                        candidates.append((s, s + step))
                     start += step
         day += timedelta(days=1)
-    result.sort()
+    taken = sorted(booked)
+    result = []
+    for start, end in sorted(set(candidates)):
+        if not_before is not None and start < not_before:
+            continue
+        if result and start < result[-1][1]:
+            continue
+        if any(b_start < end and start < b_end for b_start, b_end in taken):
+            continue
+        result.append((start, end))
     return result

@@ -76,10 +76,11 @@ class Appointment(db.Model):
 
     def decline(self, reason: str, now):
         self._require((AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULE_REQUESTED), "declined")
-        if not reason.strip():
+        reason = (reason or "").strip()
+        if not reason:
             raise DomainError("Give HR a reason for declining.")
         self.status = AppointmentStatus.DECLINED
-        self.decline_reason = reason.strip()[:500]
+        self.decline_reason = reason[:500]
         self.closed_at = now
 
     def request_reschedule(self):

@@ -180,12 +180,12 @@ def free_slots(clinician: Clinician, first_day: date | None = None, days: int | 
              for h in clinician.hours]
     blocked = set(db.session.scalars(select(AvailabilityBlock.day).where(
         AvailabilityBlock.clinician_id == clinician.id, AvailabilityBlock.day.between(first_day, last_day))))
-    booked_query = select(Appointment.starts_at).where(
+    booked_query = select(Appointment.starts_at, Appointment.ends_at).where(
         Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT),
         Appointment.starts_at >= clock.now() - timedelta(days=1))
     if ignore_appointment:
         booked_query = booked_query.where(Appointment.id != ignore_appointment)
-    booked = set(db.session.scalars(booked_query))
+    booked = [tuple(row) for row in db.session.execute(booked_query)]
     return rules.slots(hours, first_day, last_day, s.zone, blocked, booked, not_before=clock.now())
 
 
