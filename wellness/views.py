@@ -342,7 +342,7 @@ def request_reschedule(appointment_id):
 @bp.get("/clinic")
 @roles_required(Role.CLINICIAN)
 def clinic():
-    clinician, items = appointments.for_clinician(actor())
+    clinician, items = appointments.list_for_clinician(actor())
     return render_template("wellness/clinic.html", clinician=clinician, appointments=items,
                            action_form=ActionForm(), decline_form=DeclineForm(), now=evaluations.clock.now())
 

@@ -211,6 +211,14 @@ def for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment]]:
     return clinician, appointments
 
 
+def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment]]:
+    """The clinician's appointments page (a view of officers' records: audited)."""
+    clinician, items = for_clinician(actor)
+    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)")
+    db.session.commit()
+    return clinician, items
+
+
 def view_for_clinician(actor: Actor, appointment_id: int):
     """One appointment, with the incident details a clinician needs for an incident
     evaluation. Audited."""

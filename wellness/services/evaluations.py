@@ -302,6 +302,8 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
                               .limit(per_page).offset((page - 1) * per_page)).all()
     officers = sum(u.officers for u in shown)
     compliant = sum(u.compliant for u in shown)
+    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}")
+    db.session.commit()
     counts = totals if not unit_id else (shown[0].counts if shown else dict.fromkeys(STATES, 0))
     return Dashboard(day, counts, shown, officers, compliant, Page(rows, total, page, per_page),
                      state if state in STATES else None, unit_id)
