@@ -2,7 +2,8 @@
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -52,3 +53,15 @@ class UTCDateTime(TypeDecorator):
 
 def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
+
+
+def enum_of(cls, name: str) -> Enum:
+    """A column type for a Python enum, stored by value ("active", not "ACTIVE")."""
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+def upsert_insert(model):
+    """An INSERT for the current database that supports ON CONFLICT DO NOTHING
+    (PostgreSQL and SQLite spell it the same through SQLAlchemy)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

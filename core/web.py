@@ -7,6 +7,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import LoginManager, current_user
 
 from core.audit import Actor, record
+from core.errors import DomainError
+from core.forms import ActionForm
 from core.db import db
 from core.services import accounts
 
@@ -144,3 +146,19 @@ def page_url(number: int) -> str:
     args = request.args.to_dict()
     args["page"] = number
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def button(do, success: str) -> bool:
+    """Carry out a button's action (a POST with only its CSRF token, checked here):
+    flash `success`, or the domain error's message. Forbidden and NotFound pass
+    through to the 403/404 pages. Returns whether it worked."""
+    if not ActionForm().validate_on_submit():
+        flash("The form could not be accepted; reload the page and try again.", "danger")
+        return False
+    try:
+        do()
+    except DomainError as exc:
+        flash(str(exc), "danger")
+        return False
+    flash(success, "success")
+    return True

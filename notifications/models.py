@@ -1,10 +1,10 @@
 """The outbox: every message Beacon sends, kept before and after it is sent."""
 import enum
 
-from sqlalchemy import Enum, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 
 
 class OutboxStatus(enum.StrEnum):
@@ -32,8 +32,7 @@ class OutboxMessage(db.Model):
     ics: Mapped[str | None] = mapped_column(Text)
     ics_method: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[OutboxStatus] = mapped_column(
-        Enum(OutboxStatus, name="outbox_status", values_callable=lambda e: [m.value for m in e],
-             validate_strings=True),
+        enum_of(OutboxStatus, "outbox_status"),
         default=OutboxStatus.QUEUED,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

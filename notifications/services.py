@@ -9,11 +9,10 @@ from email.utils import make_msgid
 
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
+from core.db import db, upsert_insert
 from core.errors import DomainError, NotFound
 from notifications import rules
 from notifications.mailer import SMTPConnection, build_email
@@ -23,11 +22,6 @@ from notifications.models import OutboxMessage, OutboxStatus
 def render_email(template: str, **context) -> str:
     """The body of a plain-text email from templates/email/<template>."""
     return render_template(f"email/{template}", base_url=current_app.config["BASE_URL"], **context)
-
-
-def _insert():
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
 
 
 def _msgid() -> str:
@@ -45,7 +39,7 @@ def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: st
     second process never sends anything twice.
     """
     now = clock.now()
-    stmt = _insert().values(
+    stmt = upsert_insert(OutboxMessage).values(
         dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
         ics=ics, ics_method=ics_method, status=OutboxStatus.QUEUED, attempts=0,
         message_id=_msgid(), created_at=now, next_attempt_at=now,

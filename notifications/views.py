@@ -1,10 +1,9 @@
 """Administrators' view of the outbox."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
-from core.web import actor, page_number, roles_required
+from core.web import actor, button, page_number, roles_required
 from notifications import services
 from notifications.models import OutboxStatus
 
@@ -35,12 +34,5 @@ def message(message_id):
 @bp.post("/<int:message_id>/retry")
 @roles_required(Role.ADMIN)
 def retry(message_id):
-    form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            services.retry(actor(), message_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("The message is back in the queue.", "success")
+    button(lambda: services.retry(actor(), message_id), "The message is back in the queue.")
     return redirect(url_for("notifications.message", message_id=message_id))

@@ -10,7 +10,7 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
-from core.web import actor, page_number, roles_required
+from core.web import actor, button, page_number, roles_required
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
 from wellness.services.common import settings
@@ -176,13 +176,8 @@ def clinician_detail(clinician_id):
 @bp.post("/clinicians/<int:clinician_id>/account")
 @roles_required(Role.HR)
 def clinician_account(clinician_id):
-    if ActionForm().validate_on_submit():
-        try:
-            user = clinicians.create_account(actor(), clinician_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(f"Account created; an invitation was sent to {user.email}.", "success")
+    button(lambda: clinicians.create_account(actor(), clinician_id),
+           "Account created; an invitation was sent to the clinician.")
     return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
 
 
@@ -217,11 +212,7 @@ def hours_add(clinician_id):
 @roles_required(Role.HR, Role.CLINICIAN)
 def hours_delete(hours_id):
     clinician_id = clinicians.managed(actor(), hours_id=hours_id).id
-    if ActionForm().validate_on_submit():
-        try:
-            clinicians.remove_hours(actor(), hours_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
+    button(lambda: clinicians.remove_hours(actor(), hours_id), "Hours removed.")
     return _back_to_hours(clinician_id)
 
 
@@ -246,11 +237,7 @@ def block_add(clinician_id):
 @roles_required(Role.HR, Role.CLINICIAN)
 def block_delete(block_id):
     clinician_id = clinicians.managed(actor(), block_id=block_id).id
-    if ActionForm().validate_on_submit():
-        try:
-            clinicians.unblock_day(actor(), block_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
+    button(lambda: clinicians.unblock_day(actor(), block_id), "Date unblocked.")
     return _back_to_hours(clinician_id)
 
 
@@ -304,13 +291,7 @@ def move(appointment_id):
 def cancel(appointment_id):
     me = actor()
     appointment = appointments.get_for_officer_or_hr(me, appointment_id)
-    if ActionForm().validate_on_submit():
-        try:
-            appointments.cancel(me, appointment_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Cancelled; the evaluation is open for a new booking.", "success")
+    button(lambda: appointments.cancel(me, appointment_id), "Cancelled; the evaluation is open for a new booking.")
     return redirect(url_for("wellness.officer_record", officer_id=appointment.officer_id)
                     if me.has_role("hr") else url_for("wellness.mine"))
 
@@ -327,13 +308,8 @@ def mine():
 @bp.post("/appointments/<int:appointment_id>/request-reschedule")
 @roles_required(Role.OFFICER)
 def request_reschedule(appointment_id):
-    if ActionForm().validate_on_submit():
-        try:
-            appointments.request_reschedule(actor(), appointment_id)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Your request was sent. You can also choose a new time yourself.", "success")
+    button(lambda: appointments.request_reschedule(actor(), appointment_id),
+           "Your request was sent. You can also choose a new time yourself.")
     return redirect(url_for("wellness.mine"))
 
 
@@ -359,13 +335,7 @@ def clinic_appointment(appointment_id):
 
 
 def _clinic_action(appointment_id, do, message):
-    if ActionForm().validate_on_submit():
-        try:
-            do()
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(message, "success")
+    button(do, message)
     return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
 
 

@@ -1,10 +1,10 @@
 """The roster: officers and the units they belong to."""
 import enum
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 
 
 class OfficerStatus(enum.StrEnum):
@@ -42,8 +42,7 @@ class Officer(db.Model):
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     hire_date: Mapped["Date"] = mapped_column(Date)
     status: Mapped[OfficerStatus] = mapped_column(
-        Enum(OfficerStatus, name="officer_status", values_callable=lambda e: [m.value for m in e],
-             validate_strings=True),
+        enum_of(OfficerStatus, "officer_status"),
         default=OfficerStatus.ACTIVE,
     )
     created_at = mapped_column(UTCDateTime, nullable=False)

@@ -2,14 +2,11 @@
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 
-
-def _enum(cls, name):
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class Role(enum.StrEnum):
@@ -39,7 +36,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(160))
     # Null until the invitation is accepted: such an account cannot sign in.
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus, "account_status"), default=AccountStatus.ACTIVE)
+    status: Mapped[AccountStatus] = mapped_column(enum_of(AccountStatus, "account_status"), default=AccountStatus.ACTIVE)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), unique=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until = mapped_column(UTCDateTime)
@@ -69,7 +66,7 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_of(Role, "role"), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
 
@@ -98,7 +95,7 @@ class AccountToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_of(TokenPurpose, "token_purpose"))
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at = mapped_column(UTCDateTime, nullable=False)
     expires_at = mapped_column(UTCDateTime, nullable=False)

@@ -10,7 +10,7 @@ from core.errors import DomainError
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
 from core.models import Role
 from core.services import accounts, audit_log, roster
-from core.web import actor, page_number, roles_required
+from core.web import actor, button, page_number, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -63,14 +63,7 @@ def account_detail(user_id):
 
 
 def _act(user_id, do, done_message):
-    form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            do()
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(done_message, "success")
+    button(do, done_message)
     return redirect(url_for("admin.account_detail", user_id=user_id))
 
 

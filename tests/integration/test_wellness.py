@@ -14,7 +14,6 @@ from core.errors import DomainError
 from core.models import OfficerStatus
 from notifications.models import OutboxMessage
 from tests import factories
-from tests.conftest import Auth
 from wellness.models import (Appointment, AppointmentStatus, EvaluationKind, EvaluationStatus, IncidentType,
                              WellnessEvaluation)
 from wellness.services import appointments, evaluations

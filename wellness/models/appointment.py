@@ -1,10 +1,10 @@
 """A booked time between one officer and one clinician for one evaluation."""
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 from core.errors import DomainError
 
 
@@ -45,8 +45,7 @@ class Appointment(db.Model):
     starts_at = mapped_column(UTCDateTime, nullable=False)
     ends_at = mapped_column(UTCDateTime, nullable=False)
     status: Mapped[AppointmentStatus] = mapped_column(
-        Enum(AppointmentStatus, name="appointment_status", values_callable=lambda e: [m.value for m in e],
-             validate_strings=True), default=AppointmentStatus.BOOKED)
+        enum_of(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED)
     # Calendar identity: one UID for the life of the booking, SEQUENCE up on each change.
     uid: Mapped[str] = mapped_column(String(120), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,14 +2,11 @@
 import enum
 from datetime import date, time
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, Time
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 
-
-def _enum(cls, name):
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class Modality(enum.StrEnum):
@@ -34,7 +31,7 @@ class Clinician(db.Model):
     license_expires: Mapped[date] = mapped_column(Date, index=True)
     trauma_specialty: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     specialty_description: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    modality: Mapped[Modality] = mapped_column(_enum(Modality, "clinician_modality"))
+    modality: Mapped[Modality] = mapped_column(enum_of(Modality, "clinician_modality"))
     address: Mapped[str] = mapped_column(Text, default="", server_default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at = mapped_column(UTCDateTime, nullable=False)

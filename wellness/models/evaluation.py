@@ -2,10 +2,10 @@
 import enum
 from datetime import date
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, text
+from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db
+from core.db import UTCDateTime, db, enum_of
 from core.errors import DomainError
 
 
@@ -41,11 +41,9 @@ class WellnessEvaluation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
     kind: Mapped[EvaluationKind] = mapped_column(
-        Enum(EvaluationKind, name="evaluation_kind", values_callable=lambda e: [m.value for m in e],
-             validate_strings=True))
+        enum_of(EvaluationKind, "evaluation_kind"))
     status: Mapped[EvaluationStatus] = mapped_column(
-        Enum(EvaluationStatus, name="evaluation_status", values_callable=lambda e: [m.value for m in e],
-             validate_strings=True), default=EvaluationStatus.OPEN)
+        enum_of(EvaluationStatus, "evaluation_status"), default=EvaluationStatus.OPEN)
     due_on: Mapped[date] = mapped_column(Date)
     opened_on: Mapped[date] = mapped_column(Date)
     completed_on: Mapped[date | None] = mapped_column(Date)

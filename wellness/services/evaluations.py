@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
+from core.db import db, upsert_insert
 from core.models import Officer, OfficerStatus, Unit, User
 from core.pagination import Page
 from notifications import services as outbox
@@ -37,11 +36,6 @@ class SweepReport:
         return (f"opened {self.opened} annual evaluation(s), closed {self.closed} (separated), "
                 f"paused {self.paused}, resumed {self.resumed} (leave), {self.overdue} overdue, "
                 f"{self.license_warnings} license warning(s) queued")
-
-
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def sweep(now: datetime | None = None) -> SweepReport:
@@ -112,7 +106,7 @@ def _open_annual(s, day: date, now: datetime) -> int:
     opened = 0
     where = WellnessEvaluation.status.in_(OPEN)
     for start in range(0, len(rows), 1000):
-        stmt = _insert(WellnessEvaluation).values(rows[start:start + 1000]).on_conflict_do_nothing(
+        stmt = upsert_insert(WellnessEvaluation).values(rows[start:start + 1000]).on_conflict_do_nothing(
             index_elements=["officer_id"], index_where=where).returning(WellnessEvaluation.id)
         opened += len(db.session.execute(stmt).all())  # rows a concurrent sweep inserted first are skipped
     return opened
