@@ -14,12 +14,14 @@ from core.errors import Forbidden, NotFound
 from core.models import Role
 from core.views import admin, auth, home, roster
 from notifications import cli as notifications_cli
+from notifications import scheduler
+from notifications import services as notifications_services
 from notifications import models as notifications_models  # noqa: F401
 from notifications import views as notifications_views
 from wellness import cli as wellness_cli
 from wellness import models as wellness_models  # noqa: F401
 from wellness import views as wellness_views
-from wellness.services import appointments, evaluations
+from wellness.services import appointments, evaluations, reminders
 from wellness.services import demo as wellness_demo
 
 csrf = CSRFProtect()
@@ -60,7 +62,18 @@ def create_app(config=None):
     web.add_home_panel(app, Role.CLINICIAN, appointments.clinician_todo, "wellness/home_clinician.html")
     app.extensions["beacon.demo"] = [wellness_demo.seed]
 
+    # Periodic jobs, declared as data with fixed ids (see notifications.scheduler).
+    scheduler.add_job(app, "outbox-deliver", notifications_services.deliver, "interval",
+                      seconds=app.config["SCHEDULER_DELIVERY_SECONDS"])
+    scheduler.add_reminder_sweep(app, "wellness", reminders.sweep)
+    scheduler.add_job(app, "reminders", lambda: scheduler.run_reminder_sweeps(app, None), "interval",
+                      seconds=app.config["SCHEDULER_REMINDER_SECONDS"])
+    scheduler.add_job(app, "wellness-sweep", evaluations.sweep, "cron", hour=app.config["WELLNESS_SWEEP_HOUR"])
+    scheduler.add_job(app, "hr-digest", reminders.digest, "cron", hour=app.config["HR_DIGEST_HOUR"])
+
     core_cli.register(app)
     notifications_cli.register(app)
     wellness_cli.register(app)
+    if app.config["SCHEDULER_EMBEDDED"] and not app.config.get("TESTING"):
+        scheduler.start_embedded(app)
     return app

@@ -1,10 +1,14 @@
 """`flask --app app outbox ...`."""
+import logging
 import sys
+from datetime import datetime, timezone
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from notifications import services
+from core import clock
+from notifications import scheduler, services
 
 outbox_cli = AppGroup("outbox", help="The outbox of messages.")
 
@@ -25,5 +29,36 @@ def deliver(limit):
         sys.exit(1)
 
 
+scheduler_cli = AppGroup("scheduler", help="The scheduler of periodic jobs.")
+reminders_cli = AppGroup("reminders", help="Reminders.")
+
+
+@scheduler_cli.command("run")
+def scheduler_run():
+    """Run the periodic jobs (reminders, sweeps, delivery, digest) until stopped. Several
+    may run: one leads, the others stand by and take over if it dies."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    scheduler.run_blocking(current_app._get_current_object())
+
+
+@reminders_cli.command("run")
+@click.option("--now", "now", default=None, help="Sweep as at this moment (ISO; UTC when no offset is given).")
+def reminders_run(now):
+    """One reminder sweep at that moment; prints how many of each kind were queued."""
+    moment = clock.now()
+    if now:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError as exc:
+            raise click.BadParameter("use an ISO date and time, e.g. 2027-03-01T06:00:00+00:00") from exc
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    totals = scheduler.run_reminder_sweeps(current_app._get_current_object(), moment)
+    for kind in sorted(totals):
+        click.echo(f"{kind}: {totals[kind]}")
+    click.echo(f"queued {sum(totals.values())} reminder(s)")
+
+
 def register(app):
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(reminders_cli)

@@ -12,6 +12,7 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"    # claimed by a delivery run (marked before the SMTP call)
     SENT = "sent"
     FAILED = "failed"      # last attempt failed; retried at next_attempt_at, or by hand once given up
+    DROPPED = "dropped"    # no longer true before it went out (a cancelled appointment's reminder)
 
 
 class OutboxMessage(db.Model):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from core import clock
 from core.audit import Actor, record
@@ -45,6 +45,17 @@ def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: st
         message_id=_msgid(), created_at=now, next_attempt_at=now,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar() is not None
+
+
+def drop_pending(dedup_prefix: str) -> int:
+    """Drop the messages under `dedup_prefix` that have not gone out yet, in the
+    caller's transaction: a reminder for something no longer true is never sent."""
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+               OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
+        .values(status=OutboxStatus.DROPPED, next_attempt_at=None)
+    ).rowcount
 
 
 @dataclass
@@ -156,6 +167,32 @@ def list_messages(actor: Actor, *, status: str | None = None, recipient: str | N
     if recipient:
         query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+REMINDER_KINDS = ("reminder_", "license_warning", "hr_digest")
+PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
+
+
+def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "", kind: str = "",
+                   page: int = 1, per_page: int = 50):
+    """HR (and admins) see every reminder, pending and sent: recipient, subject, times.
+    Bodies are not shown here."""
+    actor.require("hr", "admin")
+    query = select(OutboxMessage).where(or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS]))
+    if state == "pending":
+        query = query.where(OutboxMessage.status.in_(PENDING))
+    elif state in ("sent", "dropped"):
+        query = query.where(OutboxMessage.status == state)
+    if recipient:
+        query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    return db.paginate(query.order_by(OutboxMessage.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def reminder_kinds() -> list[str]:
+    return list(db.session.scalars(select(OutboxMessage.kind).distinct().where(
+        or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS])).order_by(OutboxMessage.kind)))
 
 
 def get_message(actor: Actor, message_id: int) -> OutboxMessage:

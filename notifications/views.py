@@ -23,6 +23,17 @@ def outbox():
                            action_form=ActionForm())
 
 
+@bp.get("/reminders")
+@roles_required(Role.HR, Role.ADMIN)
+def reminders():
+    state = request.args.get("state") or None
+    recipient = request.args.get("recipient", "")
+    kind = request.args.get("kind", "")
+    page = services.list_reminders(actor(), state=state, recipient=recipient, kind=kind, page=page_number())
+    return render_template("notifications/reminders.html", page=page, state=state, recipient=recipient, kind=kind,
+                           kinds=services.reminder_kinds())
+
+
 @bp.get("/<int:message_id>")
 @roles_required(Role.ADMIN)
 def message(message_id):

@@ -9,4 +9,5 @@ export BEACON_TIMEZONE=${BEACON_TIMEZONE:-America/Chicago}
 .venv/bin/flask seed-demo --if-empty
 echo
 echo "Beacon is starting at http://127.0.0.1:5000 (Ctrl-C to stop)."
+export SCHEDULER_EMBEDDED=${SCHEDULER_EMBEDDED:-1}  # reminders and delivery run inside the demo server
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -23,8 +23,8 @@ def _moment(value):
 @click.option("--now", "now", default=None, help="Run as at this moment (ISO; UTC when no offset is given).")
 def sweep(now):
     """One pass of the daily work: open annual evaluations whose window has come,
-    close those of separated officers, pause/resume for leave, count the overdue,
-    warn HR of expiring licenses. Idempotent."""
+    close those of separated officers, pause/resume for leave, count the overdue.
+    Idempotent. (Reminders are `flask reminders run`.)"""
     report = evaluations.sweep(_moment(now))
     click.echo(str(report))
 

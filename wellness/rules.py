@@ -149,3 +149,62 @@ def slots(hours: list[Hours], first_day: date, last_day: date, zone: ZoneInfo,
             continue
         result.append((start, end))
     return result
+
+
+# --- reminders --------------------------------------------------------------------------
+# Each answers "at `now`, which reminder is due?" for one fact. After downtime the answer
+# is the one that still makes sense now (a "72 hours before" for an appointment 10 hours
+# away becomes the "24 hours" one), so a catch-up sweep sends one message, not a flood.
+
+COMING_DUE_LEADS = (30, 14, 7)          # days before the due date, to the officer
+APPOINTMENT_LEADS = (72, 24)            # hours before the appointment, to officer and clinician
+UNCONFIRMED_CLINICIAN_AFTER = 48        # hours after booking, to the clinician
+UNCONFIRMED_HR_AFTER = 96               # hours after booking, to HR
+
+
+def coming_due_lead(due_on: date, today: date, leads=COMING_DUE_LEADS) -> int | None:
+    """The "N days before" reminder due today for an evaluation not yet booked: the
+    nearest lead not yet passed; None before the first lead or once overdue (overdue
+    evaluations go to HR's digest instead)."""
+    days_left = (due_on - today).days
+    if days_left < 0:
+        return None
+    fitting = [lead for lead in leads if days_left <= lead]
+    return min(fitting) if fitting else None
+
+
+def appointment_lead(starts_at: datetime, now: datetime, leads=APPOINTMENT_LEADS) -> int | None:
+    """The "N hours before" reminder due now for an appointment (real hours, so a
+    reminder across a daylight-saving change is still N real hours before)."""
+    if now >= starts_at:
+        return None
+    hours_left = (starts_at - now).total_seconds() / 3600
+    fitting = [lead for lead in leads if hours_left <= lead]
+    return min(fitting) if fitting else None
+
+
+def unconfirmed_audiences(booked_at: datetime, starts_at: datetime, now: datetime,
+                          clinician_after: int = UNCONFIRMED_CLINICIAN_AFTER,
+                          hr_after: int = UNCONFIRMED_HR_AFTER) -> list[str]:
+    """Who is reminded that a booking is still unconfirmed: the clinician after 48
+    hours, HR after 96; nobody once the appointment time has come."""
+    if now >= starts_at:
+        return []
+    waited = (now - booked_at).total_seconds() / 3600
+    return [who for who, after in (("clinician", clinician_after), ("hr", hr_after)) if waited >= after]
+
+
+def reminder_schedule(due_on: date | None, starts_at: datetime | None, zone: ZoneInfo,
+                      leads_days=COMING_DUE_LEADS, leads_hours=APPOINTMENT_LEADS) -> list[tuple[datetime, str]]:
+    """When a person's upcoming reminders will go out, for their own page: coming-due
+    reminders (at the start of the local day) or appointment reminders."""
+    plan = []
+    if due_on is not None:
+        for lead in leads_days:
+            day = due_on - timedelta(days=lead)
+            plan.append((datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc),
+                         f"{lead} days before the due date"))
+    if starts_at is not None:
+        for lead in leads_hours:
+            plan.append((starts_at - timedelta(hours=lead), f"{lead} hours before the appointment"))
+    return sorted(plan)

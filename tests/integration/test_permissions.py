@@ -44,6 +44,7 @@ ROUTES = [
     ("GET", "/admin/outbox/", {"admin"}),
     ("GET", "/admin/outbox/{message}", {"admin"}),
     ("POST", "/admin/outbox/{message}/retry", {"admin"}),
+    ("GET", "/admin/outbox/reminders", {"hr", "admin"}),
     # Wellness. Officers and clinicians reach only their own records: the test's officer
     # and clinician own none of the targets, so they get 404 there (existence is private).
     ("GET", "/wellness/", {"hr"}),

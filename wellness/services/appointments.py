@@ -21,6 +21,7 @@ from notifications import services as outbox
 from wellness import rules
 from wellness.models import Appointment, AppointmentStatus, Clinician, WellnessEvaluation
 from wellness.services import clinicians as clinician_service
+from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
 from wellness.services.common import clinician_of, get_or_404, hr_emails, settings
 from wellness.services.evaluations import incidents_of
@@ -98,6 +99,7 @@ def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetim
     except IntegrityError:
         db.session.rollback()
         raise DomainError(TAKEN) from None
+    reminders.drop_for_evaluation(evaluation.id)
     record(actor, "appointment.booked", target=f"appointment {appointment.id}",
            detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}")
     _invite(appointment, "booked")
@@ -120,6 +122,7 @@ def decline(actor: Actor, appointment_id: int, reason: str) -> None:
     appointment = _appointment_for(actor, appointment_id, clinician=True)
     appointment.decline(reason, clock.now())
     appointment.evaluation.reopen()
+    reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     record(actor, "appointment.declined", target=f"appointment {appointment.id}")
     _invite(appointment, "declined", cancelled=True, to_clinician=False)
@@ -160,6 +163,7 @@ def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     appointment.status = AppointmentStatus.BOOKED
     appointment.confirmed_at = None
     appointment.proposed_starts_at = None
+    reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     try:
         db.session.flush()
@@ -177,6 +181,7 @@ def cancel(actor: Actor, appointment_id: int) -> None:
     appointment = _appointment_for(actor, appointment_id, officer=True, hr=True)
     appointment.cancel(clock.now())
     appointment.evaluation.reopen()
+    reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     record(actor, "appointment.cancelled", target=f"appointment {appointment.id}")
     _invite(appointment, "cancelled", cancelled=True)
@@ -188,6 +193,7 @@ def record_attendance(actor: Actor, appointment_id: int, attended: bool) -> None
     no-show (it opens again and HR is told). Nothing else is recorded. Commits."""
     appointment = _appointment_for(actor, appointment_id, clinician=True)
     now = clock.now()
+    reminders.drop_for_appointment(appointment)
     if attended:
         appointment.mark_attended(now)
         appointment.evaluation.complete(now.astimezone(settings().zone).date())

@@ -12,11 +12,11 @@ from core.audit import Actor, record
 from core.db import db, upsert_insert
 from core.models import Officer, OfficerStatus, Unit, User
 from core.pagination import Page
-from notifications import services as outbox
 from wellness import rules
 from wellness.models import (ACTIVE_APPOINTMENT, Appointment, AppointmentStatus, Clinician, CriticalIncident,
                              EvaluationKind, EvaluationStatus, WellnessEvaluation)
-from wellness.services.common import get_or_404, hr_emails, settings, today
+from wellness.services import reminders
+from wellness.services.common import get_or_404, settings, today
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
 
@@ -30,19 +30,18 @@ class SweepReport:
     paused: int = 0
     resumed: int = 0
     overdue: int = 0
-    license_warnings: int = 0
 
     def __str__(self):
         return (f"opened {self.opened} annual evaluation(s), closed {self.closed} (separated), "
-                f"paused {self.paused}, resumed {self.resumed} (leave), {self.overdue} overdue, "
-                f"{self.license_warnings} license warning(s) queued")
+                f"paused {self.paused}, resumed {self.resumed} (leave), {self.overdue} overdue")
 
 
 def sweep(now: datetime | None = None) -> SweepReport:
     """The daily work, idempotent (run it twice, or in two processes, and nothing
     changes the second time): close the evaluations of separated officers, pause and
     resume for leave, open annual evaluations whose window has come, count the
-    overdue, and warn HR of expiring licenses. Set-based: a fixed number of
+    overdue. (Reminders, license warnings included, are wellness.services.reminders'.)
+    Set-based: a fixed number of
     statements whatever the size of the roster. Commits."""
     s = settings()
     now = now or clock.now()
@@ -77,7 +76,6 @@ def sweep(now: datetime | None = None) -> SweepReport:
         select(func.count()).select_from(WellnessEvaluation)
         .join(Officer, Officer.id == WellnessEvaluation.officer_id)
         .where(in_progress, WellnessEvaluation.due_on < day, Officer.status == OfficerStatus.ACTIVE))
-    report.license_warnings = _license_warnings(s, day)
     if report.opened or report.closed or report.paused or report.resumed or cancelled:
         record(actor, "wellness.sweep", detail=str(report))
     db.session.commit()
@@ -112,21 +110,6 @@ def _open_annual(s, day: date, now: datetime) -> int:
     return opened
 
 
-def _license_warnings(s, day: date) -> int:
-    expiring = db.session.scalars(select(Clinician).where(
-        Clinician.license_expires.between(day, day + timedelta(days=s.license_warning_days)))).all()
-    queued = 0
-    recipients = hr_emails() if expiring else []
-    for clinician in expiring:
-        for email in recipients:
-            queued += outbox.enqueue(
-                kind="license_warning", recipient=email,
-                subject=f"Beacon: a clinician's license expires on {clinician.license_expires:%d %B %Y}",
-                body=outbox.render_email("license_warning.txt", clinician=clinician),
-                dedup_key=f"license:{clinician.id}:{clinician.license_expires}:{email}")
-    return queued
-
-
 # --- what people see -------------------------------------------------------------------
 
 def next_due(officer: Officer, day: date | None = None) -> date:
@@ -150,6 +133,7 @@ class Record:
     state: str | None
     appointments: list[Appointment] = field(default_factory=list)
     history: list[WellnessEvaluation] = field(default_factory=list)
+    reminders: list = field(default_factory=list)
 
 
 def _record(officer: Officer) -> Record:
@@ -160,8 +144,11 @@ def _record(officer: Officer) -> Record:
     appointments = db.session.scalars(select(Appointment).where(Appointment.officer_id == officer.id)
                                       .order_by(Appointment.starts_at.desc())).all()
     state = rules.display_status(current.status.value, current.due_on, day, officer.status.value) if current else None
+    active = next((a for a in appointments if a.is_active), None)
+    upcoming = reminders.upcoming(current.due_on if current and current.status == EvaluationStatus.OPEN else None,
+                                  active.starts_at if active else None)
     return Record(officer, next_due(officer, day), current, state, appointments,
-                  [e for e in evaluations if not e.is_open])
+                  [e for e in evaluations if not e.is_open], upcoming)
 
 
 def my_record(actor: Actor) -> Record | None:
