@@ -13,7 +13,7 @@ from core.services import roster
 from core.web import actor, button, page_number, roles_required
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
-from wellness.services.common import settings
+from wellness.services.common import linked_clinician, settings
 
 bp = Blueprint("wellness", __name__, url_prefix="/wellness")
 
@@ -318,6 +318,8 @@ def request_reschedule(appointment_id):
 @bp.get("/clinic")
 @roles_required(Role.CLINICIAN)
 def clinic():
+    if linked_clinician(actor()) is None:
+        return render_template("wellness/clinic_unlinked.html")
     clinician, items = appointments.list_for_clinician(actor())
     return render_template("wellness/clinic.html", clinician=clinician, appointments=items,
                            action_form=ActionForm(), decline_form=DeclineForm(), now=evaluations.clock.now())
@@ -395,6 +397,8 @@ def no_show(appointment_id):
 @bp.get("/clinic/hours")
 @roles_required(Role.CLINICIAN)
 def clinic_hours():
-    clinician = appointments.clinician_for_actor(actor())
+    clinician = linked_clinician(actor())
+    if clinician is None:
+        return render_template("wellness/clinic_unlinked.html")
     return render_template("wellness/clinic_hours.html", clinician=clinician, hours_form=HoursForm(),
                            block_form=BlockForm(), action_form=ActionForm(), blocks=clinicians.blocks(clinician))

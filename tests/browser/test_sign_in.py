@@ -16,12 +16,13 @@ ROLE_SECTION = {
     "clinician": "Your appointments",
     "officer": "Your page",
 }
-ALL_NAV_LINKS = ("Home", "Roster", "Import roster", "Accounts", "Access review", "Audit log", "Outbox")
+ALL_NAV_LINKS = ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reminders",
+                 "My appointments", "Appointments", "My hours", "Accounts", "Access review", "Audit log", "Outbox")
 ROLE_NAV_LINKS = {
     "admin": ("Home", "Roster", "Accounts", "Access review", "Audit log", "Outbox"),
-    "hr": ("Home", "Roster", "Import roster"),
-    "clinician": ("Home",),
-    "officer": ("Home",),
+    "hr": ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reminders"),
+    "clinician": ("Home", "Appointments", "My hours"),
+    "officer": ("Home", "My appointments"),
 }
 
 

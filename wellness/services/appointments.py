@@ -23,7 +23,7 @@ from wellness.models import Appointment, AppointmentStatus, Clinician, WellnessE
 from wellness.services import clinicians as clinician_service
 from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
-from wellness.services.common import clinician_of, get_or_404, hr_emails, settings
+from wellness.services.common import clinician_of, get_or_404, hr_emails, linked_clinician, settings
 from wellness.services.evaluations import incidents_of
 
 TAKEN = "That time was just taken by another booking. Choose another slot."
@@ -161,6 +161,7 @@ def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     start, end = _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
     appointment.starts_at, appointment.ends_at = start, end
     appointment.status = AppointmentStatus.BOOKED
+    appointment.booked_at = clock.now()  # the clinician's 48 hours to confirm start again
     appointment.confirmed_at = None
     appointment.proposed_starts_at = None
     reminders.drop_for_appointment(appointment)
@@ -251,10 +252,6 @@ def evaluation_for_booking(actor: Actor, evaluation_id: int) -> WellnessEvaluati
     return evaluation
 
 
-def clinician_for_actor(actor: Actor) -> Clinician:
-    return clinician_of(actor)
-
-
 # --- messages ------------------------------------------------------------------------------
 
 def _when(appointment: Appointment) -> str:
@@ -318,7 +315,10 @@ def _tell_hr(appointment: Appointment, event: str) -> None:
 
 
 def clinician_todo(actor: Actor) -> dict:
-    """A clinician's home panel: bookings to confirm, attendance to record, what is next."""
+    """A clinician's home panel: bookings to confirm, attendance to record, what is next.
+    An account not (yet) tied to a clinician record sees a note instead of an error."""
+    if linked_clinician(actor) is None:
+        return {"unlinked": True, "to_confirm": [], "to_record": [], "upcoming": []}
     clinician, items = for_clinician(actor)
     now = clock.now()
     return {

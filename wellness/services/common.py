@@ -33,6 +33,12 @@ def today():
     return clock.today(settings().zone)
 
 
+def linked_clinician(actor: Actor) -> Clinician | None:
+    """The clinician record of a signed-in clinician, or None if HR has not tied one yet."""
+    actor.require("clinician")
+    return db.session.scalar(select(Clinician).where(Clinician.user_id == actor.user_id))
+
+
 def clinician_of(actor: Actor) -> Clinician:
     """The clinician record of a signed-in clinician."""
     actor.require("clinician")

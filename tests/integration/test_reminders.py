@@ -1,0 +1,185 @@
+"""Reminders through the sweep and the outbox: on time, exactly once, never for
+something no longer true, never to a disabled account."""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from core import clock
+from core.audit import Actor
+from core.db import db
+from core.models import AccountStatus, User
+from notifications.models import OutboxMessage, OutboxStatus
+from tests import factories
+from wellness.services import appointments, reminders
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # Monday 09:00 CST
+
+
+@pytest.fixture
+def app_config(mail_app_config):
+    return mail_app_config
+
+
+def reminder_keys():
+    return sorted(db.session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("remind:%"))))
+
+
+def run(runner, at):
+    result = runner.invoke(args=["reminders", "run", "--now", at.isoformat()])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def officer_with_account(**kwargs):
+    officer = factories.officer(**kwargs)
+    user = factories.user(roles=["officer"], officer_row=officer)
+    return officer, user
+
+
+def test_coming_due_reminders_at_30_14_and_7_days_each_once(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        evaluation = factories.evaluation(officer, due_on=date(2026, 4, 30))
+    for day, expected in ((date(2026, 3, 30), []), (date(2026, 3, 31), ["30d"]), (date(2026, 4, 16), ["30d", "14d"]),
+                          (date(2026, 4, 23), ["14d", "30d", "7d"])):
+        moment = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+        run(runner, moment)
+        run(runner, moment)  # a second sweep at the same moment queues nothing
+        keys = reminder_keys()
+        assert [k.rsplit(":", 1)[1] for k in keys] == sorted(expected), (day, keys)
+    [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.endswith(":7d"))).all()
+    assert message.recipient == user.email and f"/wellness/evaluations/{evaluation.id}/book" in message.body
+    assert message.subject == "Beacon: please book by 30 April"
+
+
+def test_after_three_days_of_downtime_one_sweep_sends_one_current_reminder(runner, app, smtp_server):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        clinician = factories.clinician()
+        starts = T0 + timedelta(days=3, hours=20)           # 92 hours ahead of T0
+        factories.appointment(factories.evaluation(officer), clinician, starts, status="confirmed")
+    # The scheduler was down for three days: the 72-hour moment passed long ago.
+    output = run(runner, starts - timedelta(hours=10))
+    assert "wellness.appointment: 2" in output              # the 24-hour one, to officer and clinician
+    assert [k.rsplit(":", 1)[1] for k in reminder_keys()] == ["24h", "24h"]
+    assert "queued 0" in run(runner, starts - timedelta(hours=9))
+
+
+def test_appointment_reminders_72_then_24_hours_before(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        clinician = factories.clinician(email="dr.remind@clinic.test")
+        starts = T0 + timedelta(days=5)
+        appointment = factories.appointment(factories.evaluation(officer), clinician, starts, status="confirmed")
+    run(runner, starts - timedelta(hours=73))
+    assert reminder_keys() == []
+    run(runner, starts - timedelta(hours=72))
+    run(runner, starts - timedelta(hours=24))
+    run(runner, starts - timedelta(hours=1))
+    prefix = f"remind:appt:{appointment.id}:s0"
+    assert reminder_keys() == sorted([f"{prefix}:clinician:24h", f"{prefix}:clinician:72h",
+                                      f"{prefix}:officer:24h", f"{prefix}:officer:72h"])
+    to_clinician = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "dr.remind@clinic.test")
+                                      ).all()
+    assert all("in about" in m.body for m in to_clinician)
+
+
+def test_cancelled_appointment_drops_its_pending_reminders_and_sends_no_more(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        starts = T0 + timedelta(days=2)
+        appointment = factories.appointment(factories.evaluation(officer), starts_at=starts, status="confirmed")
+        run(runner, T0)   # the 72-hour reminders are queued, not yet delivered
+        assert len(reminder_keys()) == 2
+        appointments.cancel(Actor.for_user(user), appointment.id)
+    statuses = {m.status for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.dedup_key.like("remind:%")))}
+    assert statuses == {OutboxStatus.DROPPED}
+    later = run(runner, starts - timedelta(hours=2))
+    assert "wellness.appointment" not in later
+    assert "wellness.coming_due: 1" in later  # the evaluation is open again: book another time
+
+
+def test_rescheduled_appointment_gets_reminders_for_the_new_time(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        clinician = factories.clinician()
+        starts = datetime(2026, 3, 4, 16, 0, tzinfo=timezone.utc)
+        appointment = factories.appointment(factories.evaluation(officer), clinician, starts, status="confirmed")
+        run(runner, T0)
+        later = datetime(2026, 3, 6, 16, 0, tzinfo=timezone.utc)
+        appointments.reschedule(Actor.for_user(user), appointment.id, later)
+    run(runner, later - timedelta(hours=23))
+    live = db.session.scalars(select(OutboxMessage.dedup_key).where(
+        OutboxMessage.dedup_key.like("remind:%"), OutboxMessage.status == OutboxStatus.QUEUED)).all()
+    # 50 hours after the move, still unconfirmed: the clinician is also nudged.
+    assert sorted(k.split(":", 4)[4] for k in live) == ["clinician:24h", "officer:24h", "unconfirmed:clinician"]
+    assert all(":s1:" in k for k in live)
+
+
+def test_completed_evaluation_gets_no_more_coming_due_reminders(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        evaluation = factories.evaluation(officer, due_on=date(2026, 3, 20))
+        run(runner, T0)
+        assert len(reminder_keys()) == 1
+        evaluation.status = "completed"
+        evaluation.completed_on = date(2026, 3, 2)
+        db.session.commit()
+    assert "queued 0" in run(runner, datetime(2026, 3, 14, 12, tzinfo=timezone.utc))
+
+
+def test_a_disabled_account_gets_nothing(runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        factories.evaluation(officer, due_on=date(2026, 3, 20))
+        db.session.get(User, user.id).status = AccountStatus.DISABLED
+        no_account = factories.officer()
+        factories.evaluation(no_account, due_on=date(2026, 3, 20))
+        db.session.commit()
+    assert "queued 0" in run(runner, T0)
+
+
+def test_unconfirmed_booking_reminds_the_clinician_after_48_hours_and_hr_after_96(runner, app):
+    with clock.frozen(T0):
+        factories.user(roles=["hr"], email="hr.desk@pd.test")
+        officer, _ = officer_with_account()
+        clinician = factories.clinician(email="dr.slow@clinic.test")
+        appointment = factories.appointment(factories.evaluation(officer), clinician, T0 + timedelta(days=10))
+    run(runner, T0 + timedelta(hours=47))
+    assert reminder_keys() == []
+    run(runner, T0 + timedelta(hours=48))
+    run(runner, T0 + timedelta(hours=96))
+    prefix = f"remind:appt:{appointment.id}:s0:unconfirmed"
+    assert reminder_keys() == [f"{prefix}:clinician", f"{prefix}:hr:hr.desk@pd.test"]
+
+
+def test_hr_digest_lists_overdue_and_no_shows_once_a_day_and_never_the_reason(runner, app, smtp_server):
+    with clock.frozen(T0):
+        factories.user(roles=["hr"], email="hr.desk@pd.test")
+        late = factories.officer(first="Lou", last="Late")
+        factories.evaluation(late, kind="incident", due_on=date(2026, 2, 20))
+        assert reminders.digest() == 1
+        assert reminders.digest() == 0
+    runner.invoke(args=["outbox", "deliver"])
+    [digest] = smtp_server.to("hr.desk@pd.test")
+    text = smtp_server.text(digest)
+    assert "Late, Lou" in text and "due 20 February 2026" in text
+    assert "incident" not in text.lower() and "annual" not in text.lower()
+
+
+def test_people_see_their_upcoming_reminders_and_hr_sees_all(auth, client, runner, app):
+    with clock.frozen(T0):
+        officer, user = officer_with_account()
+        factories.evaluation(officer, due_on=date(2026, 4, 30))
+        auth.login(user.email)
+        page = client.get("/wellness/me").get_data(as_text=True)
+        assert "30 days before the due date" in page and "7 days before the due date" in page
+        run(runner, datetime(2026, 3, 31, 12, tzinfo=timezone.utc))
+        auth.logout()
+        auth.as_role("hr")
+        listing = client.get("/admin/outbox/reminders?state=pending").get_data(as_text=True)
+        assert user.email in listing and "coming due" in listing
+        assert user.email not in client.get("/admin/outbox/reminders?state=sent").get_data(as_text=True).split(
+            'id="reminders"')[1]
