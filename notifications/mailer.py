@@ -1,8 +1,12 @@
 """Turning an outbox row into an email and handing it to an SMTP server."""
+import io
+import re
 import smtplib
 import ssl
+from email.generator import BytesGenerator
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
 
 
 def build_email(message, mail_from: str) -> EmailMessage:
@@ -57,12 +61,53 @@ class SMTPConnection:
             smtp.login(c["SMTP_USERNAME"], c["SMTP_PASSWORD"])
         return smtp
 
-    def send(self, email: EmailMessage) -> None:
+    def send(self, email: EmailMessage, before_end_of_data=None) -> None:
+        """Send one message. `before_end_of_data()` runs after the whole message has
+        been transmitted but before the final "." that makes the server accept it:
+        up to that point a crash leaves nothing at the server, so the message can be
+        sent again safely (see services.deliver)."""
         if self._smtp is None:
             self._smtp = self._connect()
+        smtp = self._smtp
         try:
-            self._smtp.send_message(email)
+            smtp.ehlo_or_helo_if_needed()
+            sender = email_address(email["From"])
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            code, reply = smtp.rcpt(email["To"])
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({email["To"]: (code, reply)})
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            smtp.send(_dot_stuffed(email))
+            if before_end_of_data is not None:
+                before_end_of_data()
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except smtplib.SMTPResponseException:
+            try:
+                smtp.rset()  # ready for the next message on this connection
+            except (smtplib.SMTPException, OSError):
+                self._smtp = None
+            raise
         except (smtplib.SMTPServerDisconnected, OSError):
             # Drop a broken connection so the next message opens a fresh one.
             self._smtp = None
             raise
+
+
+def email_address(header: str) -> str:
+    return parseaddr(header)[1]
+
+
+def _dot_stuffed(email: EmailMessage) -> bytes:
+    """The message as SMTP DATA (CRLF line ends, leading dots doubled), ending in CRLF,
+    without the final "." line."""
+    out = io.BytesIO()
+    BytesGenerator(out, policy=SMTP).flatten(email)
+    data = re.sub(rb"(?m)^\.", b"..", out.getvalue())
+    return data if data.endswith(b"\r\n") else data + b"\r\n"

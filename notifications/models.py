@@ -44,4 +44,7 @@ class OutboxMessage(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False)
     next_attempt_at = mapped_column(UTCDateTime)
     claimed_at = mapped_column(UTCDateTime)
+    # Committed just before the final "." of the SMTP transaction: after a crash, a
+    # message with it set was in the server's hands; one without it never arrived.
+    end_of_data_at = mapped_column(UTCDateTime)
     sent_at = mapped_column(UTCDateTime)

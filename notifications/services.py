@@ -5,6 +5,7 @@ unique de-duplication key; delivery happens later, in its own transactions.
 """
 import smtplib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import make_msgid
 
 from flask import current_app, render_template
@@ -76,13 +77,14 @@ def deliver(limit: int = 200) -> DeliveryReport:
 
     Anyone may trigger it (CLI, scheduler). Each message is claimed (marked `sending`
     and committed) before the SMTP call, so two delivery runs never send the same
-    message; the result is committed right after each send.
+    message; the moment before the end of data is committed too, and the result right
+    after each send, so `reconcile()` can settle what a crash interrupts.
     """
     report = DeliveryReport(configured=smtp_configured())
     if not report.configured:
         return report
     now = clock.now()
-    report.requeued_stale = _requeue_stale_claims(now)
+    report.requeued_stale = reconcile(now)
     due = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]),
@@ -98,14 +100,14 @@ def deliver(limit: int = 200) -> DeliveryReport:
             if message is None:
                 continue  # another delivery run took it
             try:
-                smtp.send(build_email(message, config["MAIL_FROM"]))
-            except (smtplib.SMTPException, OSError) as exc:
-                message.attempts += 1
-                message.status = OutboxStatus.FAILED
-                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                message.next_attempt_at = rules.retry_at(message.attempts, clock.now())
-                report.failed += 1
-                report.errors.append(f"message {message.id} to {message.recipient}: {message.last_error}")
+                smtp.send(build_email(message, config["MAIL_FROM"]),
+                          before_end_of_data=lambda m=message: _mark_end_of_data(m))
+            except smtplib.SMTPServerDisconnected as exc:
+                _interrupted(message, exc, report)
+            except smtplib.SMTPException as exc:  # the server answered no
+                _failed(message, exc, report)
+            except OSError as exc:                 # the connection broke or timed out
+                _interrupted(message, exc, report)
             else:
                 message.attempts += 1
                 message.status = OutboxStatus.SENT
@@ -117,12 +119,47 @@ def deliver(limit: int = 200) -> DeliveryReport:
     return report
 
 
+def _failed(message: OutboxMessage, exc: Exception, report: DeliveryReport) -> None:
+    message.attempts += 1
+    message.status = OutboxStatus.FAILED
+    message.end_of_data_at = None
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    message.next_attempt_at = rules.retry_at(message.attempts, clock.now(),
+                                             current_app.config["OUTBOX_RETRY_BASE_SECONDS"])
+    report.failed += 1
+    report.errors.append(f"message {message.id} to {message.recipient}: {message.last_error}")
+
+
+def _interrupted(message: OutboxMessage, exc: Exception, report: DeliveryReport) -> None:
+    if message.end_of_data_at is not None:
+        # The server had the whole message when the line broke: taken as delivered,
+        # never sent twice (README: delivery guarantees).
+        _taken_as_delivered(message, f"connection lost after the end of data: {exc}")
+        report.sent += 1
+    else:
+        _failed(message, exc, report)
+
+
+def _mark_end_of_data(message: OutboxMessage) -> None:
+    """Recorded (committed) just before the final "." of the SMTP transaction."""
+    message.end_of_data_at = clock.now()
+    db.session.commit()
+
+
+def _taken_as_delivered(message: OutboxMessage, note: str) -> None:
+    message.attempts += 1
+    message.status = OutboxStatus.SENT
+    message.sent_at = message.end_of_data_at
+    message.next_attempt_at = None
+    message.last_error = f"not confirmed by the server ({note})"[:2000]
+
+
 def _claim(message_id: int, now) -> OutboxMessage | None:
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id,
                OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
-        .values(status=OutboxStatus.SENDING, claimed_at=now)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, end_of_data_at=None)
     ).rowcount
     db.session.commit()
     if claimed != 1:
@@ -130,18 +167,23 @@ def _claim(message_id: int, now) -> OutboxMessage | None:
     return db.session.get(OutboxMessage, message_id)
 
 
-def _requeue_stale_claims(now) -> int:
-    """Messages claimed by a run that died before recording the outcome go back in the
-    queue. If that run's SMTP server had already accepted one, it is sent again with
-    the same Message-ID (see the README on delivery guarantees)."""
-    count = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING,
-               OutboxMessage.claimed_at < now - rules.STALE_CLAIM)
-        .values(status=OutboxStatus.QUEUED, next_attempt_at=now)
-    ).rowcount
+def reconcile(now=None) -> int:
+    """Settle the messages a delivery run left claimed when it died (claimed longer ago
+    than OUTBOX_STALE_CLAIM_SECONDS). One whose end of data had not been sent never
+    reached the server: it goes back in the queue. One whose end of data had been sent
+    was in the server's hands: it is taken as delivered, so it is never sent twice.
+    Returns how many were settled. Commits."""
+    now = now or clock.now()
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_STALE_CLAIM_SECONDS"])
+    base = (OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < stale)
+    requeued = db.session.execute(
+        update(OutboxMessage).where(*base, OutboxMessage.end_of_data_at.is_(None))
+        .values(status=OutboxStatus.QUEUED, next_attempt_at=now)).rowcount
+    settled = db.session.scalars(select(OutboxMessage).where(*base, OutboxMessage.end_of_data_at.is_not(None))).all()
+    for message in settled:
+        _taken_as_delivered(message, "the sender stopped after the end of data")
     db.session.commit()
-    return count
+    return requeued + len(settled)
 
 
 def retry(actor: Actor, message_id: int) -> None:

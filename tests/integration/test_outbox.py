@@ -132,3 +132,31 @@ def test_invitation_email_arrives_with_a_working_link(app, auth, client, smtp_se
     assert "Hello Kim Ortiz" in body and "72 hours" in body
     path = body.split("http://beacon.test", 1)[1].split()[0]
     assert client.get(path).status_code == 200
+
+
+def test_a_crash_before_the_end_of_data_is_sent_again_and_one_after_is_not(app, smtp_server, runner, frozen_clock):
+    """What a delivery run that died leaves behind is settled without sending twice."""
+    queue(2)
+    first, second = messages()
+    for message in (first, second):
+        message.status = OutboxStatus.SENDING
+        message.claimed_at = clock.now()
+    second.end_of_data_at = clock.now()  # the server had all of it when the process died
+    db.session.commit()
+    assert "sent 0" in runner.invoke(args=["outbox", "deliver"]).output  # claims still fresh: left alone
+    clock.advance(timedelta(seconds=app.config["OUTBOX_STALE_CLAIM_SECONDS"] + 1))
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert "sent 1" in result.output and "2 stale claim(s)" in result.output
+    assert [m["To"] for m in smtp_server.messages] == ["person0@pd.test"]
+    settled = {m.recipient: m for m in messages()}
+    assert settled["person0@pd.test"].status == OutboxStatus.SENT and settled["person0@pd.test"].attempts == 1
+    assert settled["person1@pd.test"].status == OutboxStatus.SENT
+    assert "not confirmed by the server" in settled["person1@pd.test"].last_error
+
+
+def test_dot_stuffing_keeps_a_line_that_starts_with_a_dot(app, smtp_server, runner):
+    outbox.enqueue(kind="test", recipient="a@pd.test", subject="s", body="first\n.second line\n.\nlast",
+                   dedup_key="dots")
+    db.session.commit()
+    runner.invoke(args=["outbox", "deliver"])
+    assert smtp_server.text(smtp_server.messages[0]).splitlines() == ["first", ".second line", ".", "last"]
