@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on loopback for tests: it keeps every message, and can
 be told to refuse them for a while."""
+import asyncio
 import email
 import socket
 from email import policy
@@ -16,6 +17,8 @@ class _Handler:
             return "451 4.3.0 Try again later"
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         self.server.messages.append(message)
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)  # a slow server: accepted, answer still to come
         return "250 OK"
 
 
@@ -30,6 +33,7 @@ class SMTPServer:
         self.port = _free_port()
         self.messages = []
         self.refusing = False
+        self.delay = 0.0
         self._controller = None
 
     def start(self):
