@@ -46,7 +46,8 @@ def create_app(config=None):
     bootstrap.init_app(app)
     web.login_manager.init_app(app)
 
-    for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp, wellness_views.bp):
+    for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp,
+                      notifications_views.notices_bp, wellness_views.bp):
         app.register_blueprint(blueprint)
     app.after_request(web.security_headers)
     app.register_error_handler(403, web.render_forbidden)

@@ -45,6 +45,13 @@ ROUTES = [
     ("GET", "/admin/outbox/{message}", {"admin"}),
     ("POST", "/admin/outbox/{message}/retry", {"admin"}),
     ("GET", "/admin/outbox/reminders", {"hr", "admin"}),
+    ("GET", "/admin/outbox/export.csv", {"admin"}),
+    ("GET", "/notices/", {"hr", "admin"}),
+    ("GET", "/notices/new", {"hr"}),
+    ("POST", "/notices/new", {"hr"}),
+    ("GET", "/notices/{notice}", {"hr", "admin"}),
+    ("POST", "/notices/{notice}/approve", {"hr", "admin"}),
+    ("POST", "/notices/{notice}/reject", {"hr", "admin"}),
     # Wellness. Officers and clinicians reach only their own records: the test's officer
     # and clinician own none of the targets, so they get 404 there (existence is private).
     ("GET", "/wellness/", {"hr"}),
@@ -90,7 +97,7 @@ def test_every_route_is_in_the_matrix(app):
     placeholders = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<int:message_id>": "{message}",
                     "<int:incident_id>": "{incident}", "<int:clinician_id>": "{clinician}",
                     "<int:hours_id>": "{hours}", "<int:block_id>": "{block}", "<int:evaluation_id>": "{evaluation}",
-                    "<int:appointment_id>": "{appointment}"}
+                    "<int:appointment_id>": "{appointment}", "<int:notice_id>": "{notice}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -122,7 +129,12 @@ def targets(app):
     db.session.add_all([block, incident])
     db.session.commit()
     appointment = factories.appointment(clinician_row=clinician)
-    return {"officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
+    from notifications.models import Notice
+    notice = Notice(subject="s", body="b", audience="everyone", audience_label="everyone", status="pending",
+                    author_id=user.id, author_label=user.email, created_at=clock.now())
+    db.session.add(notice)
+    db.session.commit()
+    return {"notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id}
 

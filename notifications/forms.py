@@ -1,0 +1,33 @@
+"""Forms of the outbox and of notices."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+AUDIENCE_CHOICES = [SelectChoice("everyone", "Everyone with an account"), SelectChoice("unit", "A unit"),
+                    SelectChoice("role", "Everyone with a role")]
+ROLE_CHOICES = [SelectChoice("officer", "Officers"), SelectChoice("hr", "HR"), SelectChoice("clinician", "Clinicians"),
+                SelectChoice("admin", "Administrators")]
+
+
+class NoticeForm(FlaskForm):
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=150)])
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=10000)],
+                         description="Department business only. A second person reviews it before it is sent.")
+    audience = SelectField("To", choices=AUDIENCE_CHOICES)
+    unit = SelectField("Unit", validators=[Optional()], validate_choice=False, choices=[])
+    role = SelectField("Role", validators=[Optional()], choices=ROLE_CHOICES)
+    submit = SubmitField("Send for approval")
+
+
+class RejectForm(FlaskForm):
+    reason = StringField("Reason for the author", validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField("Reject")
+
+
+class ExportForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET download: it changes nothing
+
+    date_from = DateField("From", validators=[DataRequired()])
+    date_to = DateField("To", validators=[DataRequired()])

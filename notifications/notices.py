@@ -1,0 +1,116 @@
+"""Notices: messages from HR to a group. Department email is for department business;
+this review step is how the department keeps it so. A notice goes out only once a
+second person (an administrator, or an HR member who is not the author) approves it."""
+from sqlalchemy import select
+
+from core import clock
+from core.audit import Actor, record
+from core.db import db
+from core.errors import DomainError, Forbidden, NotFound
+from core.models import AccountStatus, Officer, Role, Unit, User, UserRole
+from notifications import services as outbox
+from notifications.models import Notice, NoticeRecipient, NoticeStatus
+
+AUDIENCES = ("everyone", "unit", "role")
+
+
+def _audience_query(audience: str, value: str):
+    query = select(User).where(User.status == AccountStatus.ACTIVE)
+    if audience == "unit":
+        query = query.join(Officer, Officer.id == User.officer_id).where(Officer.unit_id == int(value))
+    elif audience == "role":
+        query = query.where(User.role_rows.any(UserRole.role == Role(value)))
+    return query.order_by(User.email)
+
+
+def _label(audience: str, value: str) -> str:
+    if audience == "everyone":
+        return "everyone with an account"
+    if audience == "unit":
+        unit = db.session.get(Unit, int(value)) if value.isdigit() else None
+        if unit is None:
+            raise DomainError("Choose a unit.")
+        return f"unit {unit.name}"
+    try:
+        return f"everyone with the {Role(value).value} role"
+    except ValueError:
+        raise DomainError("Choose a role.") from None
+
+
+def write(actor: Actor, *, subject: str, body: str, audience: str, value: str = "") -> Notice:
+    """HR writes a notice. It waits for a second person's approval. Commits."""
+    actor.require("hr")
+    subject, body = subject.strip(), body.strip()
+    if audience not in AUDIENCES:
+        raise DomainError("Choose who the notice is for.")
+    if not subject or not body:
+        raise DomainError("A notice needs a subject and a text.")
+    notice = Notice(subject=subject[:150], body=body, audience=audience, audience_value=value or "",
+                    audience_label=_label(audience, value or ""), status=NoticeStatus.PENDING,
+                    author_id=actor.user_id, author_label=actor.label, created_at=clock.now())
+    db.session.add(notice)
+    db.session.flush()
+    record(actor, "notice.written", target=f"notice {notice.id}", detail=f"to {notice.audience_label}")
+    db.session.commit()
+    return notice
+
+
+def _decidable(actor: Actor, notice_id: int) -> Notice:
+    actor.require("admin", "hr")
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("No such notice.")
+    if notice.author_id == actor.user_id:
+        raise Forbidden("The author of a notice cannot approve or reject it: a second person must.")
+    if notice.status != NoticeStatus.PENDING:
+        raise DomainError(f"This notice is already {notice.status.value}.")
+    return notice
+
+
+def approve(actor: Actor, notice_id: int) -> int:
+    """A second person approves: the notice is queued to every active account in its
+    audience, and the recipients are recorded. Returns how many. Commits."""
+    notice = _decidable(actor, notice_id)
+    recipients = db.session.scalars(_audience_query(notice.audience, notice.audience_value)).all()
+    now = clock.now()
+    notice.status, notice.decided_by_id, notice.decided_by_label, notice.decided_at = (
+        NoticeStatus.SENT, actor.user_id, actor.label, now)
+    for user in recipients:
+        db.session.add(NoticeRecipient(notice_id=notice.id, user_id=user.id, email=user.email))
+        outbox.enqueue(kind="notice", recipient=user.email, subject=f"Beacon: {notice.subject}",
+                       body=outbox.render_email("notice.txt", notice=notice, name=user.name),
+                       dedup_key=f"notice:{notice.id}:{user.id}")
+    record(actor, "notice.approved", target=f"notice {notice.id}", detail=f"{len(recipients)} recipient(s)")
+    db.session.commit()
+    return len(recipients)
+
+
+def reject(actor: Actor, notice_id: int, reason: str) -> None:
+    """A second person rejects, with a reason; the notice is kept. Commits."""
+    notice = _decidable(actor, notice_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give the author a reason.")
+    notice.status, notice.decided_by_id, notice.decided_by_label, notice.decided_at, notice.reason = (
+        NoticeStatus.REJECTED, actor.user_id, actor.label, clock.now(), reason[:500])
+    record(actor, "notice.rejected", target=f"notice {notice.id}")
+    db.session.commit()
+
+
+def list_notices(actor: Actor) -> list[Notice]:
+    actor.require("admin", "hr")
+    return db.session.scalars(select(Notice).order_by(Notice.id.desc()).limit(200)).all()
+
+
+def get(actor: Actor, notice_id: int) -> tuple[Notice, list[NoticeRecipient]]:
+    actor.require("admin", "hr")
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("No such notice.")
+    recipients = db.session.scalars(select(NoticeRecipient).where(NoticeRecipient.notice_id == notice.id)
+                                    .order_by(NoticeRecipient.email)).all()
+    return notice, recipients
+
+
+def audience_size(audience: str, value: str) -> int:
+    return len(db.session.scalars(_audience_query(audience, value)).all())
