@@ -320,8 +320,8 @@ def request_reschedule(appointment_id):
 def clinic():
     if linked_clinician(actor()) is None:
         return render_template("wellness/clinic_unlinked.html")
-    clinician, items = appointments.list_for_clinician(actor())
-    return render_template("wellness/clinic.html", clinician=clinician, appointments=items,
+    clinician, items, upcoming = appointments.list_for_clinician(actor())
+    return render_template("wellness/clinic.html", clinician=clinician, appointments=items, upcoming=upcoming,
                            action_form=ActionForm(), decline_form=DeclineForm(), now=evaluations.clock.now())
 
 

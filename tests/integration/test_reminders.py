@@ -183,3 +183,18 @@ def test_people_see_their_upcoming_reminders_and_hr_sees_all(auth, client, runne
         assert user.email in listing and "coming due" in listing
         assert user.email not in client.get("/admin/outbox/reminders?state=sent").get_data(as_text=True).split(
             'id="reminders"')[1]
+
+
+def test_the_clinician_sees_the_reminders_to_come_for_their_appointments(auth, client, app):
+    with clock.frozen(T0):
+        officer, _ = officer_with_account(first="Cara", last="Cole")
+        clinician_user = factories.user(roles=["clinician"])
+        clinician = factories.clinician(user_row=clinician_user)
+        for days in (4, 5):
+            other, _ = officer_with_account()
+            factories.appointment(factories.evaluation(other), clinician, T0 + timedelta(days=days))
+        factories.appointment(factories.evaluation(officer), clinician, T0 + timedelta(days=4, hours=1))
+        auth.login(clinician_user.email)
+        page = client.get("/wellness/clinic").get_data(as_text=True).split("Reminders to come")[1]
+        assert "72 hours before the appointment with Cara Cole" in page
+        assert page.count("24 hours before the appointment") == 3

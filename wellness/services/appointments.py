@@ -218,12 +218,16 @@ def for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment]]:
     return clinician, appointments
 
 
-def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment]]:
-    """The clinician's appointments page (a view of officers' records: audited)."""
+def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment], list]:
+    """The clinician's appointments page (a view of officers' records: audited), with
+    the reminders still to come for their upcoming appointments."""
     clinician, items = for_clinician(actor)
+    now = clock.now()
+    upcoming = sorted(((when, what, a) for a in items if a.is_active and a.starts_at > now
+                       for when, what in reminders.upcoming(None, a.starts_at)), key=lambda t: (t[0], t[2].id))
     record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)")
     db.session.commit()
-    return clinician, items
+    return clinician, items, upcoming[:20]
 
 
 def view_for_clinician(actor: Actor, appointment_id: int):
