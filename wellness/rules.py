@@ -208,3 +208,20 @@ def reminder_schedule(due_on: date | None, starts_at: datetime | None, zone: Zon
         for lead in leads_hours:
             plan.append((starts_at - timedelta(hours=lead), f"{lead} hours before the appointment"))
     return sorted(plan)
+
+
+def dashboard_state(status: str, due_on: date, today: date, officer_status: str,
+                    appointment_status: str | None, due_soon_days: int = 30) -> str:
+    """HR's dashboard state of an evaluation in progress: paused (officer on leave),
+    overdue, due soon and not booked, confirmed, awaiting the clinician, or open."""
+    if officer_status == "leave":
+        return "paused"
+    if due_on < today:
+        return "overdue"
+    if status == "open" and due_on <= today + timedelta(days=due_soon_days):
+        return "due_soon"
+    if appointment_status == "confirmed":
+        return "confirmed"
+    if status == "scheduled":
+        return "awaiting_confirmation"
+    return "open"

@@ -40,9 +40,10 @@ def _slots_by_day(slots):
 def dashboard():
     state = request.args.get("state") or None
     unit_id = request.args.get("unit", type=int)
-    board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number())
+    board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number(),
+                                  all_units=request.args.get("all_units") == "1")
     return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
-                           states=evaluations.STATES, units=roster.units(),
+                           states=evaluations.STATES, units=roster.unit_choices(),
                            incidents=incidents.list_incidents(actor(), limit=10),
                            expiring=clinicians.expiring_licenses())
 

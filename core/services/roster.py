@@ -160,6 +160,11 @@ def units() -> list[Unit]:
     return db.session.scalars(select(Unit).order_by(Unit.name)).all()
 
 
+def unit_choices() -> list[tuple[int, str]]:
+    """(id, name) of every unit, for filters: plain rows, cheap at thousands of units."""
+    return [tuple(row) for row in db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name))]
+
+
 def get_officer(actor: Actor, officer_id: int) -> Officer:
     actor.require("hr", "admin")
     officer = db.session.get(Officer, officer_id)

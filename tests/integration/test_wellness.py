@@ -486,3 +486,28 @@ def test_dashboard_counts_each_state_per_unit_and_exports_csv(auth, client, now)
     header, *rows = csv_text.strip().splitlines()
     assert header == "badge_number,last_name,first_name,unit,kind,state,due_on,completed_on"
     assert len(rows) == 4 and any(",overdue,2026-02-20," in r for r in rows)
+
+
+def test_the_dashboards_sql_states_agree_with_the_rule(app, now):
+    """The dashboard counts in SQL; wellness.rules.dashboard_state is the decision.
+    Every combination of status, due date, officer status and appointment agrees."""
+    from wellness import rules
+    from wellness.services.common import today
+    day = today()
+    cases = []
+    for due in (day - timedelta(days=1), day, day + timedelta(days=30), day + timedelta(days=31)):
+        for officer_status in (OfficerStatus.ACTIVE, OfficerStatus.LEAVE):
+            for appointment in (None, "booked", "confirmed"):
+                officer = factories.officer(status=officer_status)
+                evaluation = factories.evaluation(officer, due_on=due)
+                if appointment:
+                    factories.appointment(evaluation, starts_at=MONDAY + timedelta(days=2, hours=len(cases)),
+                                          status=appointment)
+                cases.append((evaluation.id, officer_status.value, appointment))
+    total, lines = evaluations._lines(day, None, None, 0, 1000)
+    assert total == len(cases)
+    by_id = {line.id: line for line in lines}
+    for evaluation_id, officer_status, appointment in cases:
+        evaluation = db.session.get(WellnessEvaluation, evaluation_id)
+        expected = rules.dashboard_state(evaluation.status.value, evaluation.due_on, day, officer_status, appointment)
+        assert by_id[evaluation_id].state == expected, (evaluation.due_on, officer_status, appointment)

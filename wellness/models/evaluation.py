@@ -36,6 +36,7 @@ class WellnessEvaluation(db.Model):
               postgresql_where=text("status IN ('open', 'scheduled')")),
         Index("ix_wellness_evaluations_status_due", "status", "due_on"),
         Index("ix_wellness_evaluations_officer_completed", "officer_id", "completed_on"),
+        Index("ix_wellness_evaluations_status_completed", "status", "completed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,10 +5,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy.orm import aliased
 
 from core import clock
 from core.audit import Actor, record
+from core.csvsafe import cell
 from core.db import db, upsert_insert
 from core.models import Officer, OfficerStatus, Unit, User
 from core.pagination import Page
@@ -178,39 +180,119 @@ STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due in 30 days, not booked",
                 "paused": "Paused (on leave)", "open": "Open, not yet due", "completed": "Completed (last 12 months)"}
 
 
-def _state_expression(day: date):
-    """The dashboard state of an evaluation, in SQL, so counting and filtering happen
-    in the database."""
-    appointment_status = (select(Appointment.status)
-                          .where(Appointment.evaluation_id == WellnessEvaluation.id,
-                                 Appointment.status.in_(ACTIVE_APPOINTMENT))
-                          .limit(1).scalar_subquery())
-    return case(
-        (WellnessEvaluation.status == EvaluationStatus.COMPLETED, literal("completed")),
+def _in_progress(day: date, unit_id: int | None = None):
+    """Every evaluation in progress with its dashboard state, as a subquery: the CASE
+    below is wellness.rules.dashboard_state in SQL (tests/integration/test_wellness.py
+    checks that the two agree), so counting, filtering and paging stay in the database.
+    An officer has at most one active appointment, so the outer join never multiplies rows."""
+    active = aliased(Appointment)
+    state = case(
         (Officer.status == OfficerStatus.LEAVE, literal("paused")),
         (WellnessEvaluation.due_on < day, literal("overdue")),
-        (and_(WellnessEvaluation.status == EvaluationStatus.OPEN, WellnessEvaluation.due_on <= day + timedelta(days=30)),
-         literal("due_soon")),
-        (appointment_status == AppointmentStatus.CONFIRMED, literal("confirmed")),
+        (and_(WellnessEvaluation.status == EvaluationStatus.OPEN,
+              WellnessEvaluation.due_on <= day + timedelta(days=30)), literal("due_soon")),
+        (active.status == AppointmentStatus.CONFIRMED, literal("confirmed")),
         (WellnessEvaluation.status == EvaluationStatus.SCHEDULED, literal("awaiting_confirmation")),
         else_=literal("open"),
-    )
-
-
-def _dashboard_base(day: date, unit_id: int | None):
-    s = settings()
-    recent = rules.add_months(day, -s.interval_months)
-    state = _state_expression(day).label("state")
-    query = (select(WellnessEvaluation, Officer, Unit.name.label("unit_name"), state)
+    ).label("state")
+    query = (select(WellnessEvaluation.id, WellnessEvaluation.officer_id, Officer.unit_id, WellnessEvaluation.kind,
+                    WellnessEvaluation.due_on, state)
              .join(Officer, Officer.id == WellnessEvaluation.officer_id)
-             .join(Unit, Unit.id == Officer.unit_id)
-             .where(Officer.status != OfficerStatus.SEPARATED,
-                    or_(WellnessEvaluation.status.in_(OPEN),
-                        and_(WellnessEvaluation.status == EvaluationStatus.COMPLETED,
-                             WellnessEvaluation.completed_on > recent))))
+             .outerjoin(active, and_(active.evaluation_id == WellnessEvaluation.id,
+                                     active.status.in_(ACTIVE_APPOINTMENT)))
+             .where(WellnessEvaluation.status.in_(OPEN), Officer.status != OfficerStatus.SEPARATED))
     if unit_id:
         query = query.where(Officer.unit_id == unit_id)
-    return query
+    return query.subquery("in_progress")
+
+
+def _completed_recently(day: date):
+    recent = rules.add_months(day, -settings().interval_months)
+    return (select(WellnessEvaluation.id, WellnessEvaluation.officer_id, Officer.unit_id, WellnessEvaluation.kind,
+                   WellnessEvaluation.due_on, WellnessEvaluation.completed_on)
+            .join(Officer, Officer.id == WellnessEvaluation.officer_id)
+            .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED,
+                   WellnessEvaluation.completed_on > recent, Officer.status != OfficerStatus.SEPARATED))
+
+
+def _state_counts(day: date) -> list[tuple[int, str, int]]:
+    """(unit, state, count) for every evaluation in progress."""
+    current = _in_progress(day)
+    return [tuple(r) for r in db.session.execute(
+        select(current.c.unit_id, current.c.state, func.count()).group_by(current.c.unit_id, current.c.state))]
+
+
+def _unit_compliance(day: date) -> list[tuple[int, str, int, int, int]]:
+    """Per unit: officers, officers compliant (last completed within the interval), and
+    evaluations completed within the interval; one pass over the completions."""
+    recent = rules.add_months(day, -settings().interval_months)
+    per_officer = (select(WellnessEvaluation.officer_id, func.max(WellnessEvaluation.completed_on).label("last"),
+                          func.count(case((WellnessEvaluation.completed_on > recent, 1))).label("recent"))
+                   .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED)
+                   .group_by(WellnessEvaluation.officer_id).subquery())
+    return [tuple(row) for row in db.session.execute(
+        select(Unit.id, Unit.name, func.count(Officer.id), func.count(case((per_officer.c.last >= recent, 1))),
+               func.coalesce(func.sum(per_officer.c.recent), 0))
+        .join(Officer, Officer.unit_id == Unit.id)
+        .outerjoin(per_officer, per_officer.c.officer_id == Officer.id)
+        .where(Officer.status != OfficerStatus.SEPARATED)
+        .group_by(Unit.id, Unit.name))]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the dashboard's list."""
+    id: int
+    officer_id: int
+    badge_number: str
+    last_name: str
+    first_name: str
+    unit_name: str
+    kind: EvaluationKind
+    state: str
+    due_on: date
+    completed_on: date | None
+
+
+def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None, limit: int | None):
+    """The list for a state (in progress by default): completed ones newest first, the
+    others by due date. Returns the total and the requested slice (everything when
+    `limit` is None); names are read only for the rows returned."""
+    if state == "completed":
+        listing = _completed_recently(day)
+        if unit_id:
+            listing = listing.where(Officer.unit_id == unit_id)
+        listing = listing.add_columns(literal("completed").label("state")).subquery()
+        order = (("completed_on", True), ("id", False))
+    else:
+        current = _in_progress(day, unit_id)
+        listing = select(current, literal(None).label("completed_on"))
+        if state:
+            listing = listing.where(current.c.state == state)
+        listing = listing.subquery()
+        order = (("due_on", False), ("id", False))
+
+    def ordered(table):
+        return [table.c[name].desc() if descending else table.c[name] for name, descending in order]
+
+    total = db.session.scalar(select(func.count()).select_from(listing))
+    if limit is None:  # everything (the CSV): names joined in the one query
+        query = (select(listing.c.id, listing.c.officer_id, Officer.badge_number, Officer.last_name,
+                        Officer.first_name, Unit.name, listing.c.kind, listing.c.state, listing.c.due_on,
+                        listing.c.completed_on)
+                 .join(Officer, Officer.id == listing.c.officer_id).join(Unit, Unit.id == Officer.unit_id)
+                 .order_by(*ordered(listing)))
+        return total, [Line(*row) for row in db.session.execute(query)]
+    # One page: cut it first, then read the names of its rows only.
+    page = db.session.execute(select(listing.c.id, listing.c.officer_id, listing.c.kind, listing.c.state,
+                                     listing.c.due_on, listing.c.completed_on)
+                              .order_by(*ordered(listing)).offset(offset).limit(limit)).all()
+    names = {row[0]: tuple(row[1:]) for row in db.session.execute(
+        select(Officer.id, Officer.badge_number, Officer.last_name, Officer.first_name, Unit.name)
+        .join(Unit, Unit.id == Officer.unit_id).where(Officer.id.in_({r.officer_id for r in page})))}
+    return total, [Line(r.id, r.officer_id, *names[r.officer_id], r.kind, r.state, r.due_on, r.completed_on)
+                   for r in page]
+
 
 
 @dataclass
@@ -231,6 +313,7 @@ class Dashboard:
     today: date
     counts: dict
     units: list[UnitCompliance]
+    unit_count: int
     officers: int
     compliant: int
     page: Page
@@ -242,71 +325,58 @@ class Dashboard:
         return round(100.0 * self.compliant / self.officers, 1) if self.officers else 100.0
 
 
+UNITS_SHOWN = 25
+
+
 def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = None, page: int = 1,
-              per_page: int = 50) -> Dashboard:
+              per_page: int = 50, all_units: bool = False) -> Dashboard:
     """HR's compliance dashboard: counts by state overall and per unit, compliance %
-    (officers whose last evaluation is within the interval), and one page of the
-    list. A fixed number of queries whatever the size of the department."""
+    (officers whose last evaluation is within the interval; the least compliant units
+    first), and one page of the list (evaluations in progress, or those in `state`).
+    A fixed number of queries whatever the size of the department. Audited."""
     actor.require("hr")
-    s = settings()
     day = today()
-    base = _dashboard_base(day, None).subquery()
-    per_unit_state = db.session.execute(
-        select(base.c.unit_id, base.c.state, func.count()).group_by(base.c.unit_id, base.c.state)).all()
-    recent = rules.add_months(day, -s.interval_months)
-    last = (select(WellnessEvaluation.officer_id, func.max(WellnessEvaluation.completed_on).label("last"))
-            .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED)
-            .group_by(WellnessEvaluation.officer_id).subquery())
-    compliance = db.session.execute(
-        select(Unit.id, Unit.name, func.count(Officer.id),
-               func.count(case((last.c.last >= recent, 1))))
-        .join(Officer, Officer.unit_id == Unit.id)
-        .outerjoin(last, last.c.officer_id == Officer.id)
-        .where(Officer.status != OfficerStatus.SEPARATED)
-        .group_by(Unit.id, Unit.name).order_by(Unit.name)).all()
-    units = {uid: UnitCompliance(uid, name, n, ok, dict.fromkeys(STATES, 0)) for uid, name, n, ok in compliance}
+    state = state if state in STATES else None
+    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}")
+    db.session.commit()
+
+    units = {}
     totals = dict.fromkeys(STATES, 0)
-    for uid, st, n in per_unit_state:
+    for uid, name, n, ok, completed in _unit_compliance(day):
+        units[uid] = UnitCompliance(uid, name, n, ok, dict.fromkeys(STATES, 0))
+        units[uid].counts["completed"] = completed
+        totals["completed"] += completed
+    for uid, st, n in _state_counts(day):
         totals[st] += n
         if uid in units:
             units[uid].counts[st] = n
-    shown = list(units.values()) if not unit_id else [u for u in units.values() if u.unit_id == unit_id]
+    ordered = sorted(units.values(), key=lambda u: (u.percent, u.name))
+    chosen = [u for u in ordered if u.unit_id == unit_id] if unit_id else ordered
+    shown = chosen if all_units or unit_id else chosen[:UNITS_SHOWN]
 
-    listing = _dashboard_base(day, unit_id)
-    if state in STATES:
-        listing = listing.where(_state_expression(day) == state)
-    total = db.session.scalar(select(func.count()).select_from(listing.order_by(None).subquery()))
     page = max(page, 1)
-    in_progress_first = case((WellnessEvaluation.status == EvaluationStatus.COMPLETED, 1), else_=0)
-    rows = db.session.execute(listing.order_by(in_progress_first, WellnessEvaluation.due_on, Officer.last_name,
-                                               WellnessEvaluation.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    officers = sum(u.officers for u in shown)
-    compliant = sum(u.compliant for u in shown)
-    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}")
-    db.session.commit()
-    counts = totals if not unit_id else (shown[0].counts if shown else dict.fromkeys(STATES, 0))
-    return Dashboard(day, counts, shown, officers, compliant, Page(rows, total, page, per_page),
-                     state if state in STATES else None, unit_id)
+    total, rows = _lines(day, unit_id, state, (page - 1) * per_page, per_page)
+    officers = sum(u.officers for u in chosen)
+    compliant = sum(u.compliant for u in chosen)
+    counts = totals if not unit_id else (chosen[0].counts if chosen else dict.fromkeys(STATES, 0))
+    return Dashboard(day, counts, shown, len(chosen), officers, compliant, Page(rows, total, page, per_page),
+                     state, unit_id)
 
 
 def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None = None) -> str:
-    """The dashboard list as CSV (statuses and dates only). Audited."""
+    """The dashboard list as CSV (statuses and dates only), read as plain rows. Audited."""
     actor.require("hr")
     day = today()
-    query = _dashboard_base(day, unit_id)
-    if state in STATES:
-        query = query.where(_state_expression(day) == state)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["badge_number", "last_name", "first_name", "unit", "kind", "state", "due_on", "completed_on"])
     count = 0
-    for evaluation, officer, unit_name, st in db.session.execute(
-            query.order_by(Unit.name, Officer.last_name, Officer.first_name)).yield_per(2000):
-        writer.writerow([officer.badge_number, officer.last_name, officer.first_name, unit_name,
-                         evaluation.kind.value, st, evaluation.due_on.isoformat(),
-                         evaluation.completed_on.isoformat() if evaluation.completed_on else ""])
-        count += 1
+    for st in ([state] if state in STATES else [None, "completed"]):
+        for line in _lines(day, unit_id, st, None, None)[1]:
+            writer.writerow([cell(line.badge_number), cell(line.last_name), cell(line.first_name),
+                             cell(line.unit_name), line.kind.value, line.state, line.due_on.isoformat(),
+                             line.completed_on.isoformat() if line.completed_on else ""])
+            count += 1
     record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""))
     db.session.commit()
     return out.getvalue()
@@ -327,9 +397,9 @@ def hr_todo(actor: Actor) -> dict:
     """HR's wellness to-do list: counts by state and licenses expiring. Two queries."""
     actor.require("hr")
     day = today()
-    base = _dashboard_base(day, None).subquery()
     counts = dict.fromkeys(STATES, 0)
-    counts.update(dict(db.session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all()))
+    for _, state, n in _state_counts(day):
+        counts[state] += n
     expiring = db.session.scalar(select(func.count()).select_from(Clinician).where(
         Clinician.license_expires <= day + timedelta(days=settings().license_warning_days)))
     return {"counts": counts, "labels": STATE_LABELS, "expiring": expiring}
