@@ -10,6 +10,7 @@ from core import cli as core_cli
 from core import models as core_models  # noqa: F401  (models must be known to Alembic)
 from core import web
 from core.db import db
+from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
 from core.views import admin, auth, home, roster
@@ -31,6 +32,7 @@ bootstrap = Bootstrap5()
 
 def create_app(config=None):
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.from_mapping(settings.load(app.instance_path))
     if config:
         app.config.update(config)
@@ -55,6 +57,7 @@ def create_app(config=None):
     app.register_error_handler(404, web.render_not_found)
     app.register_error_handler(NotFound, web.render_not_found)
     app.register_error_handler(CSRFError, web.render_csrf_error)
+    app.register_error_handler(500, web.render_server_error)
     app.jinja_env.globals["page_url"] = web.page_url
     app.jinja_env.filters["local"] = web.local_time_filter(app.config["BEACON_TIMEZONE"])
 

@@ -42,11 +42,12 @@ class Actor:
 
 
 def record(actor: Actor | None, action: str, target: str = "", outcome: str = "success",
-           detail: str = "", label: str | None = None, ip: str | None = None) -> AuditEntry:
+           detail: str = "", label: str | None = None, ip: str | None = None, private: bool = False) -> AuditEntry:
     """Add an audit entry to the current transaction (the caller commits).
 
     `label` names the actor when there is none yet (a failed sign-in names the email
-    that was tried).
+    that was tried). `private` marks health-related entries (wellness): they are shown
+    to HR, not in the administrators' log.
     """
     entry = AuditEntry(
         at=clock.now(),
@@ -57,6 +58,7 @@ def record(actor: Actor | None, action: str, target: str = "", outcome: str = "s
         outcome=outcome,
         ip=ip or (actor.ip if actor else None),
         detail=detail,
+        private=private,
     )
     db.session.add(entry)
     return entry

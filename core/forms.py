@@ -1,15 +1,14 @@
 """Forms of the kernel: sign-in, passwords, accounts, roster import."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (DateField, HiddenField, PasswordField, SelectField, SelectMultipleField,
-                     StringField, SubmitField)
+from wtforms import DateField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.models import Role
-from core.rules import EMAIL_RE
 from core.passwords import MAX_LENGTH
+from core.rules import EMAIL_RE
 
 ROLE_CHOICES = [SelectChoice(Role.ADMIN.value, "Administrator"), SelectChoice(Role.HR.value, "HR"),
                 SelectChoice(Role.CLINICIAN.value, "Clinician"), SelectChoice(Role.OFFICER.value, "Officer")]

@@ -3,13 +3,23 @@ from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user
 
 from core.audit import Actor, record
+from core.converters import bounded_int
+from core.db import db
 from core.errors import DomainError
 from core.forms import ActionForm
-from core.db import db
 from core.services import accounts
 
 login_manager = LoginManager()
@@ -108,10 +118,7 @@ def security_headers(response):
 
 
 def page_number() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
+    return min(max(bounded_int(request.args.get("page")) or 1, 1), 100_000)
 
 
 def render_forbidden(error):
@@ -120,6 +127,12 @@ def render_forbidden(error):
 
 def render_not_found(error):
     return render_template("errors/404.html"), 404
+
+
+def render_server_error(error):
+    """Whatever failed, the request's transaction is rolled back before the page."""
+    db.session.rollback()
+    return render_template("errors/500.html"), 500
 
 
 def render_csrf_error(error):

@@ -2,7 +2,7 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 AUDIENCE_CHOICES = [SelectChoice("everyone", "Everyone with an account"), SelectChoice("unit", "A unit"),
                     SelectChoice("role", "Everyone with a role")]
@@ -11,7 +11,8 @@ ROLE_CHOICES = [SelectChoice("officer", "Officers"), SelectChoice("hr", "HR"), S
 
 
 class NoticeForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=150)])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=150),
+                                                 Regexp(r"^[^\r\n]*$", message="The subject must be one line.")])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=10000)],
                          description="Department business only. A second person reviews it before it is sent.")
     audience = SelectField("To", choices=AUDIENCE_CHOICES)

@@ -1,7 +1,7 @@
 """The outbox: every message Beacon sends, kept before and after it is sent."""
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, enum_of
@@ -29,6 +29,9 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # Health-related (an appointment, a reminder to book): administrators see that such a
+    # message exists and how delivery went, never to whom or about what.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Optional calendar attachment (text/calendar), used by appointment messages.
     ics: Mapped[str | None] = mapped_column(Text)
     ics_method: Mapped[str | None] = mapped_column(String(16))

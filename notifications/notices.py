@@ -1,10 +1,11 @@
 """Notices: messages from HR to a group. Department email is for department business;
 this review step is how the department keeps it so. A notice goes out only once a
 second person (an administrator, or an HR member who is not the author) approves it."""
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import clock
 from core.audit import Actor, record
+from core.converters import bounded_int
 from core.db import db
 from core.errors import DomainError, Forbidden, NotFound
 from core.models import AccountStatus, Officer, Role, Unit, User, UserRole
@@ -17,7 +18,7 @@ AUDIENCES = ("everyone", "unit", "role")
 def _audience_query(audience: str, value: str):
     query = select(User).where(User.status == AccountStatus.ACTIVE)
     if audience == "unit":
-        query = query.join(Officer, Officer.id == User.officer_id).where(Officer.unit_id == int(value))
+        query = query.join(Officer, Officer.id == User.officer_id).where(Officer.unit_id == bounded_int(value))
     elif audience == "role":
         query = query.where(User.role_rows.any(UserRole.role == Role(value)))
     return query.order_by(User.email)
@@ -27,7 +28,8 @@ def _label(audience: str, value: str) -> str:
     if audience == "everyone":
         return "everyone with an account"
     if audience == "unit":
-        unit = db.session.get(Unit, int(value)) if value.isdigit() else None
+        unit_id = bounded_int(value)
+        unit = db.session.get(Unit, unit_id) if unit_id is not None else None
         if unit is None:
             raise DomainError("Choose a unit.")
         return f"unit {unit.name}"
@@ -41,6 +43,8 @@ def write(actor: Actor, *, subject: str, body: str, audience: str, value: str = 
     """HR writes a notice. It waits for a second person's approval. Commits."""
     actor.require("hr")
     subject, body = subject.strip(), body.strip()
+    if "\r" in subject or "\n" in subject:
+        raise DomainError("The subject must be one line.")
     if audience not in AUDIENCES:
         raise DomainError("Choose who the notice is for.")
     if not subject or not body:
@@ -67,14 +71,25 @@ def _decidable(actor: Actor, notice_id: int) -> Notice:
     return notice
 
 
+def _decide(notice: Notice, actor: Actor, status: NoticeStatus, reason: str = "") -> None:
+    """Move a pending notice to its decision in one conditional UPDATE, so an approval
+    and a rejection at the same moment cannot both take effect."""
+    decided = db.session.execute(
+        update(Notice).where(Notice.id == notice.id, Notice.status == NoticeStatus.PENDING)
+        .values(status=status, decided_by_id=actor.user_id, decided_by_label=actor.label, decided_at=clock.now(),
+                reason=reason)).rowcount
+    if decided != 1:
+        db.session.rollback()
+        raise DomainError("Someone else has just decided on this notice.")
+    db.session.refresh(notice)
+
+
 def approve(actor: Actor, notice_id: int) -> int:
     """A second person approves: the notice is queued to every active account in its
     audience, and the recipients are recorded. Returns how many. Commits."""
     notice = _decidable(actor, notice_id)
+    _decide(notice, actor, NoticeStatus.SENT)
     recipients = db.session.scalars(_audience_query(notice.audience, notice.audience_value)).all()
-    now = clock.now()
-    notice.status, notice.decided_by_id, notice.decided_by_label, notice.decided_at = (
-        NoticeStatus.SENT, actor.user_id, actor.label, now)
     for user in recipients:
         db.session.add(NoticeRecipient(notice_id=notice.id, user_id=user.id, email=user.email))
         outbox.enqueue(kind="notice", recipient=user.email, subject=f"Beacon: {notice.subject}",
@@ -91,8 +106,7 @@ def reject(actor: Actor, notice_id: int, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give the author a reason.")
-    notice.status, notice.decided_by_id, notice.decided_by_label, notice.decided_at, notice.reason = (
-        NoticeStatus.REJECTED, actor.user_id, actor.label, clock.now(), reason[:500])
+    _decide(notice, actor, NoticeStatus.REJECTED, reason[:500])
     record(actor, "notice.rejected", target=f"notice {notice.id}")
     db.session.commit()
 

@@ -7,7 +7,7 @@ import csv
 import io
 import smtplib
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.utils import make_msgid
 
 from flask import current_app, render_template
@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 
 from core import clock
 from core.audit import Actor, record
+from core.csvsafe import cell
 from core.db import db, upsert_insert
 from core.errors import DomainError, NotFound
 from notifications import rules
@@ -34,17 +35,18 @@ def _msgid() -> str:
 
 
 def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: str,
-            ics: str | None = None, ics_method: str | None = None) -> bool:
+            ics: str | None = None, ics_method: str | None = None, private: bool = False) -> bool:
     """Queue one message in the current transaction (the caller commits).
 
-    Called by domain services. Returns False, and queues nothing, when a message with
-    the same `dedup_key` already exists: that is how a second sweep, a retry or a
+    Called by domain services; `private` marks health-related messages, whose recipient
+    and subject administrators do not see. Returns False, and queues nothing, when a
+    message with the same `dedup_key` already exists: that is how a second sweep, a retry or a
     second process never sends anything twice.
     """
     now = clock.now()
     stmt = upsert_insert(OutboxMessage).values(
         dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
-        ics=ics, ics_method=ics_method, status=OutboxStatus.QUEUED, attempts=0,
+        ics=ics, ics_method=ics_method, private=private, status=OutboxStatus.QUEUED, attempts=0,
         message_id=_msgid(), created_at=now, next_attempt_at=now,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar() is not None
@@ -102,8 +104,13 @@ def deliver(limit: int = 200) -> DeliveryReport:
             if message is None:
                 continue  # another delivery run took it
             try:
-                smtp.send(build_email(message, config["MAIL_FROM"]),
-                          before_end_of_data=lambda m=message: _mark_end_of_data(m))
+                email = build_email(message, config["MAIL_FROM"])
+            except (ValueError, TypeError) as exc:  # a malformed message must not hold up the rest
+                _failed(message, exc, report)
+                db.session.commit()
+                continue
+            try:
+                smtp.send(email, before_end_of_data=lambda m=message: _mark_end_of_data(m))
             except smtplib.SMTPServerDisconnected as exc:
                 _interrupted(message, exc, report)
             except smtplib.SMTPException as exc:  # the server answered no
@@ -208,20 +215,33 @@ def list_messages(actor: Actor, *, status: str | None = None, recipient: str | N
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
-    if recipient:
-        query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
+    if recipient:  # health-related messages are never found by their recipient
+        query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"), OutboxMessage.private.is_(False))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 REMINDER_KINDS = ("reminder_", "license_warning", "hr_digest")
+WITHHELD = "withheld (health-related)"
+TOKEN_KINDS = ("invite", "reset")
+
+
+def body_visible(message: OutboxMessage) -> bool:
+    """Whether an administrator may read a message's body: never a health-related one;
+    an invitation or reset link only in a development demo without SMTP (it would let
+    the reader take over the account)."""
+    if message.private:
+        return False
+    if message.kind in TOKEN_KINDS:
+        return not smtp_configured() and current_app.config["BEACON_ENV"] != "production"
+    return not smtp_configured()
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
 
 
 def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "", kind: str = "",
                    page: int = 1, per_page: int = 50):
-    """HR (and admins) see every reminder, pending and sent: recipient, subject, times.
-    Bodies are not shown here."""
-    actor.require("hr", "admin")
+    """HR sees every reminder, pending, sent and dropped: recipient, subject, times.
+    (Reminders are health-related: administrators see them only as withheld rows.)"""
+    actor.require("hr")
     query = select(OutboxMessage).where(or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS]))
     if state == "pending":
         query = query.where(OutboxMessage.status.in_(PENDING))
@@ -259,6 +279,7 @@ def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     actor.require("admin")
     if date_to < date_from:
         raise DomainError("The end date is before the start date.")
+    date_to = min(date_to, date(9998, 12, 31))
     start = datetime.combine(date_from, time.min, tzinfo=zone)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone)
     out = io.StringIO()
@@ -268,8 +289,9 @@ def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.created_at >= start,
                                                             OutboxMessage.created_at < end)
                                 .order_by(OutboxMessage.id)).yield_per(2000):
-        writer.writerow([m.id, m.created_at.isoformat(), m.sent_at.isoformat() if m.sent_at else "", m.recipient,
-                         m.kind, m.subject, m.status.value, m.attempts, m.message_id])
+        recipient, kind, subject = (WITHHELD, "private", WITHHELD) if m.private else (m.recipient, m.kind, m.subject)
+        writer.writerow([m.id, m.created_at.isoformat(), m.sent_at.isoformat() if m.sent_at else "", cell(recipient),
+                         kind, cell(subject), m.status.value, m.attempts, m.message_id])
         count += 1
     record(actor, "outbox.exported", detail=f"{date_from} to {date_to}: {count} message(s)")
     db.session.commit()

@@ -27,7 +27,7 @@ def outbox():
     page = services.list_messages(actor(), status=status, recipient=recipient, page=page_number())
     return render_template("notifications/outbox.html", page=page, status=status, recipient=recipient,
                            statuses=list(OutboxStatus), smtp_configured=services.smtp_configured(),
-                           action_form=ActionForm())
+                           withheld=services.WITHHELD, action_form=ActionForm())
 
 
 @bp.get("/export.csv")
@@ -48,7 +48,7 @@ def export():
 
 
 @bp.get("/reminders")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def reminders():
     state = request.args.get("state") or None
     recipient = request.args.get("recipient", "")
@@ -62,8 +62,9 @@ def reminders():
 @roles_required(Role.ADMIN)
 def message(message_id):
     message = services.get_message(actor(), message_id)
-    return render_template("notifications/message.html", message=message,
-                           smtp_configured=services.smtp_configured(), action_form=ActionForm())
+    return render_template("notifications/message.html", message=message, withheld=services.WITHHELD,
+                           body_visible=services.body_visible(message), smtp_configured=services.smtp_configured(),
+                           action_form=ActionForm())
 
 
 @bp.post("/<int:message_id>/retry")

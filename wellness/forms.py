@@ -1,15 +1,30 @@
 """Wellness forms."""
-from datetime import date
-
+from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, SubmitField, TextAreaField, TimeField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core import clock
 from core.forms import EmailAddress
 from wellness.models import Modality
+
+
+def department_today():
+    return clock.today(current_app.config["BEACON_TIMEZONE"])
+
 
 WEEKDAYS = [SelectChoice(str(i), name) for i, name in
             enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])]
@@ -22,21 +37,23 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ClinicianForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
-    practice = StringField("Practice", validators=[Optional(), Length(max=160)])
+    practice = StringField("Practice", validators=[Optional(), Length(max=160)], filters=[lambda v: v or ""])
     email = StringField("Email", validators=[DataRequired(), Length(max=254), EmailAddress],
                         filters=[lambda v: v.strip().lower() if v else v])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)], filters=[lambda v: v or ""])
     license_number = StringField("License number", validators=[DataRequired(), Length(max=60)])
     license_state = StringField("Licensing state", validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$",
                                 message="Two letters, e.g. MO.")])
     license_expires = DateField("License expires", validators=[DataRequired()])
     trauma_specialty = BooleanField("Specialises in recognising trauma")
     specialty_description = StringField("Trauma specialty", validators=[Optional(), Length(max=200)],
+                                        filters=[lambda v: v or ""],
                                         description="For example: PTSD, critical-incident stress.")
     modality = SelectField("Sees officers", choices=[SelectChoice(Modality.IN_PERSON.value, "In person"),
                                                      SelectChoice(Modality.TELEHEALTH.value, "By video (telehealth)"),
                                                      SelectChoice(Modality.BOTH.value, "In person or by video")])
-    address = TextAreaField("Address (for in-person visits)", validators=[Optional(), Length(max=500)])
+    address = TextAreaField("Address (for in-person visits)", validators=[Optional(), Length(max=500)],
+                            filters=[lambda v: v or ""])
     submit = SubmitField("Save")
 
 
@@ -46,7 +63,7 @@ class HoursForm(FlaskForm):
     ends = TimeField("Until", validators=[DataRequired()])
     slot_minutes = IntegerField("Slot length (minutes)", default=60,
                                 validators=[InputRequired(), NumberRange(min=15, max=240)])
-    valid_from = DateField("Starting", validators=[DataRequired()], default=date.today)
+    valid_from = DateField("Starting", validators=[DataRequired()], default=department_today)
     submit = SubmitField("Publish hours")
 
 

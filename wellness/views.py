@@ -10,7 +10,8 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
-from core.web import actor, button, page_number, roles_required
+from core.views.admin import audit_page
+from core.web import actor, bounded_int, button, page_number, roles_required
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
 from wellness.services.common import linked_clinician, settings
@@ -21,11 +22,11 @@ bp = Blueprint("wellness", __name__, url_prefix="/wellness")
 def _when(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment.astimezone(timezone.utc)
+    except (TypeError, ValueError, OverflowError):
         raise DomainError("Choose one of the listed times.") from None
-    if moment.tzinfo is None:
-        raise DomainError("Choose one of the listed times.")
-    return moment.astimezone(timezone.utc)
 
 
 def _slots_by_day(slots):
@@ -39,7 +40,7 @@ def _slots_by_day(slots):
 @roles_required(Role.HR)
 def dashboard():
     state = request.args.get("state") or None
-    unit_id = request.args.get("unit", type=int)
+    unit_id = bounded_int(request.args.get("unit"))
     board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number(),
                                   all_units=request.args.get("all_units") == "1")
     return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
@@ -51,7 +52,7 @@ def dashboard():
 @bp.get("/dashboard.csv")
 @roles_required(Role.HR)
 def dashboard_csv():
-    text = evaluations.dashboard_csv(actor(), unit_id=request.args.get("unit", type=int),
+    text = evaluations.dashboard_csv(actor(), unit_id=bounded_int(request.args.get("unit")),
                                      state=request.args.get("state") or None)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="beacon-wellness.csv"'})
@@ -62,6 +63,13 @@ def dashboard_csv():
 def officer_record(officer_id):
     result = evaluations.officer_record(actor(), officer_id)
     return render_template("wellness/record.html", record=result, action_form=ActionForm(), hr_view=True)
+
+
+@bp.get("/audit")
+@roles_required(Role.HR)
+def audit():
+    return audit_page(True, "Wellness audit log",
+                      "Who booked, viewed or changed wellness records, incidents and clinicians.")
 
 
 # --- HR: incidents -------------------------------------------------------------------------
@@ -252,15 +260,15 @@ def book(evaluation_id):
     form = SlotForm()
     if form.validate_on_submit():
         try:
-            appointments.book(me, evaluation_id, int(form.clinician_id.data or 0), _when(form.starts_at.data))
-        except (DomainError, ValueError) as exc:
+            appointments.book(me, evaluation_id, bounded_int(form.clinician_id.data) or 0, _when(form.starts_at.data))
+        except DomainError as exc:
             flash(str(exc), "danger")
         else:
             flash("Booked. The officer and the clinician have been sent an invitation.", "success")
             return redirect(url_for("wellness.officer_record", officer_id=evaluation.officer_id)
                             if me.has_role("hr") else url_for("wellness.mine"))
     options = clinicians.bookable_clinicians()
-    chosen = next((c for c in options if c.id == request.args.get("clinician", type=int)), None)
+    chosen = next((c for c in options if c.id == bounded_int(request.args.get("clinician"))), None)
     slots = _slots_by_day(clinicians.free_slots(chosen)) if chosen else []
     return render_template("wellness/book.html", evaluation=evaluation, options=options, chosen=chosen,
                            slots=slots, form=SlotForm(), action=url_for("wellness.book", evaluation_id=evaluation_id))

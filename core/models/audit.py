@@ -1,6 +1,7 @@
 """The audit log: append-only, enforced here and by a database trigger."""
-from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 
 from core.db import UTCDateTime, db
 
@@ -29,6 +30,9 @@ class AuditEntry(db.Model):
     outcome: Mapped[str] = mapped_column(String(16))
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Health-related (wellness) entries: HR reviews them; the administrators' log leaves
+    # them out, since who booked or viewed a wellness record is health information.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 @event.listens_for(AuditEntry, "before_update")

@@ -12,8 +12,17 @@ from core import clock, rules
 from core.audit import Actor, record
 from core.db import db
 from core.errors import DomainError, Forbidden, NotFound
-from core.models import (AccountStatus, AccountToken, LoginSession, Officer, OfficerStatus, Role,
-                         TokenPurpose, User, UserRole)
+from core.models import (
+    AccountStatus,
+    AccountToken,
+    LoginSession,
+    Officer,
+    OfficerStatus,
+    Role,
+    TokenPurpose,
+    User,
+    UserRole,
+)
 from core.passwords import hash_password, needs_rehash, password_problems, verify_password
 from notifications import services as outbox
 
@@ -205,7 +214,12 @@ def set_password_with_token(raw: str, password: str, ip: str | None) -> User:
     user, token = check_token(raw)
     _check_password(user.email, user.name, password)
     now = clock.now()
-    token.used_at = now
+    used = db.session.execute(update(AccountToken).where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
+                              .values(used_at=now)).rowcount
+    if used != 1:  # the same link used twice at once: only the first counts
+        db.session.rollback()
+        raise TokenInvalid("This link has already been used. Ask for a new one if you need it.")
+    _expire_links(user.id, now)
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.failed_logins = 0
@@ -227,6 +241,7 @@ def change_password(actor: Actor, current_password: str, new_password: str, keep
     now = clock.now()
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
+    _expire_links(user.id, now)
     _end_sessions(user.id, now, keep=_hash(keep_sid) if keep_sid else None)
     record(actor, "auth.password_changed", target=user.email)
     db.session.commit()
@@ -249,13 +264,19 @@ def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
         db.session.commit()
         raise SignInFailed()
     if not verify_password(user.password_hash, password):
-        user.failed_logins, user.locked_until = rules.after_failed_sign_in(user.failed_logins, now)
+        # One atomic UPDATE, so concurrent wrong guesses each count (no lost update).
+        failures = db.session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)).scalar_one()
         actor = Actor.for_user(user, ip)
         record(actor, "auth.sign_in", target=user.email, outcome="failure",
                detail="no password set yet" if user.password_hash is None else "wrong password")
-        if user.locked_until is not None:
+        _, locked_until = rules.after_failed_sign_in(failures - 1, now)
+        if locked_until is not None:
+            db.session.execute(update(User).where(User.id == user.id, User.failed_logins >= rules.LOCKOUT_THRESHOLD)
+                               .values(failed_logins=0, locked_until=locked_until))
             record(actor, "auth.locked", target=user.email,
-                   detail=f"{rules.LOCKOUT_THRESHOLD} failed attempts in a row; locked until {user.locked_until:%Y-%m-%d %H:%M} UTC")
+                   detail=f"{rules.LOCKOUT_THRESHOLD} failed attempts in a row; locked until {locked_until:%Y-%m-%d %H:%M} UTC")
         db.session.commit()
         raise SignInFailed()
     user.failed_logins = 0
@@ -309,6 +330,12 @@ def sign_out(actor: Actor, raw_sid: str | None) -> None:
     db.session.commit()
 
 
+def _expire_links(user_id: int, now) -> None:
+    """A new password makes every other outstanding invitation or reset link useless."""
+    db.session.execute(update(AccountToken).where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None),
+                                                  AccountToken.expires_at > now).values(expires_at=now))
+
+
 def _end_sessions(user_id: int, now, keep: str | None = None) -> None:
     query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
     if keep:
@@ -337,6 +364,9 @@ def set_roles(actor: Actor, user_id: int, roles) -> None:
         raise DomainError("This is the last active administrator; make someone else an administrator first.")
     if Role.OFFICER in new and user.officer_id is None:
         raise DomainError("The officer role needs the account to be tied to a roster row.")
+    if actor.user_id == user.id and (new - old) & {Role.HR, Role.CLINICIAN}:
+        raise DomainError("You cannot give yourself access to health information (HR or clinician): "
+                          "another administrator must.")
     if new == old:
         return
     user.role_rows = [UserRole(role=r) for r in sorted(new)]

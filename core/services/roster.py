@@ -8,8 +8,8 @@ from core import clock, rules
 from core.audit import Actor, record
 from core.db import db
 from core.errors import NotFound
-from core.pagination import Page
 from core.models import Officer, OfficerStatus, Role, Unit, User
+from core.pagination import Page
 from core.services import accounts
 
 UPDATABLE = ("first_name", "last_name", "email", "rank", "hire_date")
@@ -105,11 +105,31 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
     for row in check.rows:
         boss = officers.get(row.supervisor_badge) or existing.get(row.supervisor_badge) if row.supervisor_badge else None
         officers[row.badge_number].supervisor_id = boss.id if boss else None
+    _follow_email_changes(moving)
     separated_ids = [officers[b].id for b in report.separated]
     report.accounts_disabled = accounts.disable_separated(actor, separated_ids)
     record(actor, "roster.import", target=filename, detail=_summary(report))
     db.session.commit()
     return report
+
+
+def _follow_email_changes(changed: list[Officer]) -> None:
+    """An officer's new roster email becomes their account's email too (invitations,
+    resets and reminders must reach the same address), unless another account
+    already uses it."""
+    users = {u.officer_id: u for u in db.session.scalars(
+        select(User).where(User.officer_id.in_([o.id for o in changed])))} if changed else {}
+    if not users:
+        return
+    taken = set(db.session.scalars(select(User.email).where(
+        User.email.in_([o.email for o in changed]), User.officer_id.not_in(list(users)))))
+    moves = [(users[o.id], o.email) for o in changed if o.id in users and o.email not in taken]
+    for user, _ in moves:
+        user.email = f"moving-{user.id}@invalid"
+    db.session.flush()
+    for user, email in moves:
+        user.email = email
+    db.session.flush()
 
 
 def _summary(report: ImportReport) -> str:

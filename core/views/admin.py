@@ -6,6 +6,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
+from core.csvsafe import cell
 from core.errors import DomainError
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
 from core.models import Role
@@ -134,7 +135,7 @@ def access_review_csv():
     writer.writerow(["name", "email", "roles", "status", "created_utc", "last_sign_in_utc", "flags"])
     for row in rows:
         u = row.user
-        writer.writerow([_cell(u.name), u.email, " ".join(row.roles), u.status.value,
+        writer.writerow([cell(u.name), cell(u.email), " ".join(row.roles), u.status.value,
                          u.created_at.strftime("%Y-%m-%d %H:%M"),
                          u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "",
                          "; ".join(row.flags)])
@@ -144,18 +145,19 @@ def access_review_csv():
                     headers={"Content-Disposition": f'attachment; filename="beacon-access-review-{stamp}.csv"'})
 
 
-def _cell(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def audit_page(private: bool, title: str, note: str):
+    """The audit log page; `private` selects the health-related (wellness) entries."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a, a) for a in audit_log.actions(private)]
+    page = None
+    if form.validate():
+        page = audit_log.search(actor(), person=form.person.data or "", action=form.action.data or "",
+                                date_from=form.date_from.data, date_to=form.date_to.data, page=page_number(),
+                                private=private)
+    return render_template("admin/audit.html", form=form, page=page, title=title, note=note)
 
 
 @bp.get("/audit")
 @roles_required(Role.ADMIN)
 def audit():
-    form = AuditFilterForm(request.args)
-    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a, a) for a in audit_log.actions()]
-    page = None
-    if form.validate():
-        page = audit_log.search(actor(), person=form.person.data or "", action=form.action.data or "",
-                                date_from=form.date_from.data, date_to=form.date_to.data, page=page_number())
-    return render_template("admin/audit.html", form=form, page=page)
+    return audit_page(False, "Audit log", "Health-related (wellness) entries are kept in HR's wellness audit log.")

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.forms import ActionForm, RosterConfirmForm, RosterImportForm
 from core.models import OfficerStatus, Role
 from core.services import roster
-from core.web import actor, page_number, roles_required
+from core.web import actor, bounded_int, page_number, roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 PER_PAGE = 50
@@ -14,7 +14,7 @@ PER_PAGE = 50
 @roles_required(Role.HR, Role.ADMIN)
 def index():
     q = request.args.get("q", "").strip()
-    unit_id = request.args.get("unit", type=int)
+    unit_id = bounded_int(request.args.get("unit"))
     status = request.args.get("status") or None
     if status not in (None, *[s.value for s in OfficerStatus]):
         status = None
@@ -67,7 +67,7 @@ def import_confirm():
 def create_accounts():
     form = ActionForm()
     if form.validate_on_submit():
-        ids = request.form.getlist("officer_id", type=int) or None
+        ids = [i for i in map(bounded_int, request.form.getlist("officer_id")) if i is not None] or None
         report = roster.create_officer_accounts(actor(), ids)
         flash(f"{len(report.created)} account(s) created and invited.", "success")
         for line in report.skipped[:20]:

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, db, enum_of
 
 
-
 class Modality(enum.StrEnum):
     IN_PERSON = "in_person"
     TELEHEALTH = "telehealth"

@@ -24,7 +24,7 @@ from wellness.services import clinicians as clinician_service
 from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
 from wellness.services.common import clinician_of, get_or_404, hr_emails, linked_clinician, settings
-from wellness.services.evaluations import incidents_of
+from wellness.services.incidents import incidents_of
 
 TAKEN = "That time was just taken by another booking. Choose another slot."
 
@@ -101,7 +101,7 @@ def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetim
         raise DomainError(TAKEN) from None
     reminders.drop_for_evaluation(evaluation.id)
     record(actor, "appointment.booked", target=f"appointment {appointment.id}",
-           detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}")
+           detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}", private=True)
     _invite(appointment, "booked")
     db.session.commit()
     return appointment
@@ -111,7 +111,7 @@ def confirm(actor: Actor, appointment_id: int) -> None:
     """The clinician confirms. The officer is told. Commits."""
     appointment = _appointment_for(actor, appointment_id, clinician=True)
     appointment.confirm(clock.now())
-    record(actor, "appointment.confirmed", target=f"appointment {appointment.id}")
+    record(actor, "appointment.confirmed", target=f"appointment {appointment.id}", private=True)
     _notify(appointment, "confirmed", to_clinician=False)
     db.session.commit()
 
@@ -124,8 +124,8 @@ def decline(actor: Actor, appointment_id: int, reason: str) -> None:
     appointment.evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
-    record(actor, "appointment.declined", target=f"appointment {appointment.id}")
-    _invite(appointment, "declined", cancelled=True, to_clinician=False)
+    record(actor, "appointment.declined", target=f"appointment {appointment.id}", private=True)
+    _invite(appointment, "declined", cancelled=True)
     _tell_hr(appointment, "declined")
     db.session.commit()
 
@@ -134,7 +134,7 @@ def request_reschedule(actor: Actor, appointment_id: int) -> None:
     """The officer asks for another time; HR and the clinician are told. Commits."""
     appointment = _appointment_for(actor, appointment_id, officer=True)
     appointment.request_reschedule()
-    record(actor, "appointment.reschedule_requested", target=f"appointment {appointment.id}")
+    record(actor, "appointment.reschedule_requested", target=f"appointment {appointment.id}", private=True)
     _tell_hr(appointment, "reschedule_requested")
     _notify(appointment, "reschedule_requested", to_officer=False)
     db.session.commit()
@@ -145,7 +145,7 @@ def propose(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     appointment = _appointment_for(actor, appointment_id, clinician=True)
     _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
     appointment.propose(starts_at)
-    record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}")
+    record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}", private=True)
     _notify(appointment, "proposed", to_clinician=False)
     _tell_hr(appointment, "proposed")
     db.session.commit()
@@ -171,7 +171,7 @@ def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     except IntegrityError:
         db.session.rollback()
         raise DomainError(TAKEN) from None
-    record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}")
+    record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}", private=True)
     _invite(appointment, "rescheduled")
     db.session.commit()
 
@@ -184,9 +184,21 @@ def cancel(actor: Actor, appointment_id: int) -> None:
     appointment.evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
-    record(actor, "appointment.cancelled", target=f"appointment {appointment.id}")
+    record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", private=True)
     _invite(appointment, "cancelled", cancelled=True)
     db.session.commit()
+
+
+def cancel_for_separation(appointment: Appointment, now) -> None:
+    """The daily sweep calls this, in its transaction, for an active appointment of an
+    officer who has left: called off, its reminders dropped, the clinician's calendar
+    told (the officer's address is no longer the department's to write to)."""
+    appointment.cancel(now)
+    reminders.drop_for_appointment(appointment)
+    appointment.sequence += 1
+    record(Actor.system("wellness sweep"), "appointment.cancelled", target=f"appointment {appointment.id}",
+           detail="officer separated", private=True)
+    _invite(appointment, "cancelled", cancelled=True, to_officer=False)
 
 
 def record_attendance(actor: Actor, appointment_id: int, attended: bool) -> None:
@@ -198,11 +210,11 @@ def record_attendance(actor: Actor, appointment_id: int, attended: bool) -> None
     if attended:
         appointment.mark_attended(now)
         appointment.evaluation.complete(now.astimezone(settings().zone).date())
-        record(actor, "appointment.attended", target=f"appointment {appointment.id}")
+        record(actor, "appointment.attended", target=f"appointment {appointment.id}", private=True)
     else:
         appointment.mark_no_show(now)
         appointment.evaluation.reopen()
-        record(actor, "appointment.no_show", target=f"appointment {appointment.id}")
+        record(actor, "appointment.no_show", target=f"appointment {appointment.id}", private=True)
         _tell_hr(appointment, "no_show")
     db.session.commit()
 
@@ -225,7 +237,7 @@ def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment], list
     now = clock.now()
     upcoming = sorted(((when, what, a) for a in items if a.is_active and a.starts_at > now
                        for when, what in reminders.upcoming(None, a.starts_at)), key=lambda t: (t[0], t[2].id))
-    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)")
+    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)", private=True)
     db.session.commit()
     return clinician, items, upcoming[:20]
 
@@ -234,9 +246,21 @@ def view_for_clinician(actor: Actor, appointment_id: int):
     """One appointment, with the incident details a clinician needs for an incident
     evaluation. Audited."""
     appointment = _appointment_for(actor, appointment_id, clinician=True)
-    record(actor, "appointment.viewed", target=f"appointment {appointment.id}")
+    record(actor, "appointment.viewed", target=f"appointment {appointment.id}", private=True)
     db.session.commit()
-    return appointment, incidents_of(appointment.evaluation)
+    return appointment, incidents_for_clinician(appointment)
+
+
+def incidents_for_clinician(appointment: Appointment) -> list:
+    """The incidents a clinician may read for this appointment: while it is active,
+    those behind the evaluation; once it has ended, only those recorded before it ended
+    (a later incident belongs to whoever sees the officer next)."""
+    linked = incidents_of(appointment.evaluation)
+    if appointment.is_active:
+        return linked
+    if appointment.status != AppointmentStatus.ATTENDED or appointment.closed_at is None:
+        return []
+    return [incident for incident in linked if incident.created_at <= appointment.closed_at]
 
 
 def get_for_clinician(actor: Actor, appointment_id: int) -> Appointment:
@@ -272,7 +296,7 @@ def _ics(appointment: Appointment, cancelled: bool) -> str:
         location=clinician.place, description=f"Sign in to Beacon to see it: {current_app.config['BASE_URL']}/",
         organizer=current_app.config["MAIL_FROM"].rsplit("<", 1)[-1].strip(" >"),
         attendees=[(officer.full_name, officer.email), (clinician.name, clinician.email)],
-        stamp=clock.now(), cancelled=cancelled)
+        stamp=clock.now(), cancelled=cancelled, confirmed=appointment.status == AppointmentStatus.CONFIRMED)
 
 
 def _subject(appointment: Appointment) -> str:
@@ -289,7 +313,7 @@ def _invite(appointment: Appointment, event: str, cancelled: bool = False, to_of
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}",
-                       ics=ics, ics_method=method)
+                       ics=ics, ics_method=method, private=True)
 
 
 def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_clinician: bool = True) -> None:
@@ -298,7 +322,7 @@ def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_cl
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}")
+                                 f"{appointment.proposed_starts_at or ''}", private=True)
 
 
 def _recipients(appointment, to_officer, to_clinician):
@@ -314,7 +338,7 @@ def _tell_hr(appointment: Appointment, event: str) -> None:
                        body=outbox.render_email("appointment_hr.txt", event=event, appointment=appointment,
                                                 when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:hr:{email}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}")
+                                 f"{appointment.proposed_starts_at or ''}", private=True)
 
 
 

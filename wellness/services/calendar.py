@@ -7,7 +7,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: datetime, zone, summary: str,
                     location: str, description: str, organizer: str, attendees: list[tuple[str, str]],
-                    stamp: datetime, cancelled: bool = False) -> str:
+                    stamp: datetime, cancelled: bool = False, confirmed: bool = True) -> str:
     cal = Calendar()
     cal.add("prodid", "-//Beacon//Appointments//EN")
     cal.add("version", "2.0")
@@ -22,7 +22,8 @@ def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: da
     if location:
         event.add("location", location)
     event.add("description", description)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else ("CONFIRMED" if confirmed else "TENTATIVE"))
+    event.add("class", "PRIVATE")  # calendars shared with others show it as busy, nothing more
     organizer_address = vCalAddress(f"mailto:{organizer}")
     organizer_address.params["cn"] = vText("Beacon")
     event.add("organizer", organizer_address)

@@ -52,7 +52,7 @@ def create(actor: Actor, **values) -> Clinician:
     clinician = Clinician(**values, created_at=clock.now())
     db.session.add(clinician)
     db.session.flush()
-    record(actor, "clinician.created", target=f"clinician {clinician.id}", detail=clinician.name)
+    record(actor, "clinician.created", target=f"clinician {clinician.id}", detail=clinician.name, private=True)
     db.session.commit()
     return clinician
 
@@ -66,7 +66,7 @@ def update(actor: Actor, clinician_id: int, **values) -> Clinician:
     for key, value in values.items():
         setattr(clinician, key, value)
     if changed:
-        record(actor, "clinician.updated", target=f"clinician {clinician.id}", detail=", ".join(changed))
+        record(actor, "clinician.updated", target=f"clinician {clinician.id}", detail=", ".join(changed), private=True)
     db.session.commit()
     return clinician
 
@@ -123,14 +123,15 @@ def add_hours(actor: Actor, clinician_id: int, *, weekdays: list[int], starts: t
         db.session.add(WeeklyHours(clinician_id=clinician.id, weekday=weekday, starts=starts, ends=ends,
                                    slot_minutes=slot_minutes, valid_from=valid_from, valid_until=valid_until))
     record(actor, "clinician.hours_added", target=f"clinician {clinician.id}",
-           detail=f"days {sorted(set(weekdays))} {starts:%H:%M}-{ends:%H:%M}, {slot_minutes} min, from {valid_from}")
+           detail=f"days {sorted(set(weekdays))} {starts:%H:%M}-{ends:%H:%M}, {slot_minutes} min, from {valid_from}",
+           private=True)
     db.session.commit()
 
 
 def remove_hours(actor: Actor, hours_id: int) -> None:
     hours = get_or_404(WeeklyHours, hours_id)
     _may_manage_hours(actor, hours.clinician)
-    record(actor, "clinician.hours_removed", target=f"clinician {hours.clinician_id}")
+    record(actor, "clinician.hours_removed", target=f"clinician {hours.clinician_id}", private=True)
     db.session.delete(hours)
     db.session.commit()
 
@@ -145,13 +146,15 @@ def block_day(actor: Actor, clinician_id: int, day: date, note: str = "") -> Non
     if exists:
         raise DomainError(f"{day:%d %B %Y} is already blocked.")
     db.session.add(AvailabilityBlock(clinician_id=clinician.id, day=day, note=note.strip()[:120]))
-    record(actor, "clinician.day_blocked", target=f"clinician {clinician.id}", detail=str(day))
+    record(actor, "clinician.day_blocked", target=f"clinician {clinician.id}", detail=str(day), private=True)
     db.session.commit()
 
 
 def unblock_day(actor: Actor, block_id: int) -> None:
     block = get_or_404(AvailabilityBlock, block_id)
     _may_manage_hours(actor, db.session.get(Clinician, block.clinician_id))
+    record(actor, "clinician.day_unblocked", target=f"clinician {block.clinician_id}", detail=str(block.day),
+           private=True)
     db.session.delete(block)
     db.session.commit()
 

@@ -12,8 +12,17 @@ from core.audit import Actor
 from core.db import db
 from core.models import Officer, OfficerStatus, Unit, User
 from wellness import rules
-from wellness.models import (Appointment, AppointmentStatus, Clinician, EvaluationKind, EvaluationStatus, IncidentType,
-                             Modality, WeeklyHours, WellnessEvaluation)
+from wellness.models import (
+    Appointment,
+    AppointmentStatus,
+    Clinician,
+    EvaluationKind,
+    EvaluationStatus,
+    IncidentType,
+    Modality,
+    WeeklyHours,
+    WellnessEvaluation,
+)
 from wellness.services import incidents
 from wellness.services.common import settings, today
 from wellness.services.evaluations import sweep

@@ -15,9 +15,16 @@ from core.db import db, upsert_insert
 from core.models import Officer, OfficerStatus, Unit, User
 from core.pagination import Page
 from wellness import rules
-from wellness.models import (ACTIVE_APPOINTMENT, Appointment, AppointmentStatus, Clinician, CriticalIncident,
-                             EvaluationKind, EvaluationStatus, WellnessEvaluation)
-from wellness.services import reminders
+from wellness.models import (
+    ACTIVE_APPOINTMENT,
+    Appointment,
+    AppointmentStatus,
+    Clinician,
+    EvaluationKind,
+    EvaluationStatus,
+    WellnessEvaluation,
+)
+from wellness.services import appointments, reminders
 from wellness.services.common import get_or_404, settings, today
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
@@ -53,9 +60,11 @@ def sweep(now: datetime | None = None) -> SweepReport:
     in_progress = WellnessEvaluation.status.in_(OPEN)
 
     separated = select(Officer.id).where(Officer.status == OfficerStatus.SEPARATED)
-    cancelled = db.session.execute(
-        update(Appointment).where(Appointment.status.in_(ACTIVE_APPOINTMENT), Appointment.officer_id.in_(separated))
-        .values(status=AppointmentStatus.CANCELLED, closed_at=now)).rowcount
+    leaving = db.session.scalars(select(Appointment).where(Appointment.status.in_(ACTIVE_APPOINTMENT),
+                                                           Appointment.officer_id.in_(separated))).all()
+    for appointment in leaving:
+        appointments.cancel_for_separation(appointment, now)
+    cancelled = len(leaving)
     report.closed = db.session.execute(
         update(WellnessEvaluation).where(in_progress, WellnessEvaluation.officer_id.in_(separated))
         .values(status=EvaluationStatus.CLOSED, closed_reason="officer separated")).rowcount
@@ -79,7 +88,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
         .join(Officer, Officer.id == WellnessEvaluation.officer_id)
         .where(in_progress, WellnessEvaluation.due_on < day, Officer.status == OfficerStatus.ACTIVE))
     if report.opened or report.closed or report.paused or report.resumed or cancelled:
-        record(actor, "wellness.sweep", detail=str(report))
+        record(actor, "wellness.sweep", detail=str(report), private=True)
     db.session.commit()
     return report
 
@@ -167,7 +176,7 @@ def officer_record(actor: Actor, officer_id: int) -> Record:
     actor.require("hr")
     officer = get_or_404(Officer, officer_id, "No such officer.")
     result = _record(officer)
-    record(actor, "wellness.record_viewed", target=f"officer {officer.badge_number}")
+    record(actor, "wellness.record_viewed", target=f"officer {officer.badge_number}", private=True)
     db.session.commit()
     return result
 
@@ -337,7 +346,7 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
     actor.require("hr")
     day = today()
     state = state if state in STATES else None
-    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}")
+    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}", private=True)
     db.session.commit()
 
     units = {}
@@ -377,17 +386,9 @@ def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None
                              cell(line.unit_name), line.kind.value, line.state, line.due_on.isoformat(),
                              line.completed_on.isoformat() if line.completed_on else ""])
             count += 1
-    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""))
+    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""), private=True)
     db.session.commit()
     return out.getvalue()
-
-
-def incidents_of(evaluation: WellnessEvaluation) -> list[CriticalIncident]:
-    ids = [link.incident_id for link in evaluation.incident_links]
-    if not ids:
-        return []
-    return db.session.scalars(select(CriticalIncident).where(CriticalIncident.id.in_(ids))
-                              .order_by(CriticalIncident.occurred_on)).all()
 
 
 

@@ -11,8 +11,16 @@ from core.db import db
 from core.errors import DomainError
 from core.models import Officer, OfficerStatus, Unit
 from wellness import rules
-from wellness.models import (CriticalIncident, EvaluationIncident, EvaluationKind, EvaluationStatus,
-                             IncidentOfficer, IncidentType, IncidentUnit, WellnessEvaluation)
+from wellness.models import (
+    CriticalIncident,
+    EvaluationIncident,
+    EvaluationKind,
+    EvaluationStatus,
+    IncidentOfficer,
+    IncidentType,
+    IncidentUnit,
+    WellnessEvaluation,
+)
 from wellness.services.common import get_or_404, today
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
@@ -37,7 +45,7 @@ def add_type(actor: Actor, name: str, window_days: int) -> IncidentType:
         raise DomainError(f"There is already a type called “{name}”.")
     kind = IncidentType(name=name, window_days=window_days, active=True)
     db.session.add(kind)
-    record(actor, "incident_type.created", target=name, detail=f"{window_days} days")
+    record(actor, "incident_type.created", target=name, detail=f"{window_days} days", private=True)
     db.session.commit()
     return kind
 
@@ -106,7 +114,7 @@ def record_incident(actor: Actor, *, type_id: int, occurred_on: date, descriptio
         db.session.add(EvaluationIncident(evaluation_id=evaluation.id, incident_id=incident.id))
     record(actor, "incident.recorded", target=f"incident {incident.id}",
            detail=f"{kind.name}; {len(affected)} officer(s) affected; {created} evaluation(s) opened, "
-                  f"{joined} brought forward")
+                  f"{joined} brought forward", private=True)
     db.session.commit()
     return IncidentResult(incident, created, joined)
 
@@ -158,6 +166,14 @@ def view_incident(actor: Actor, incident_id: int):
              for officer, via_unit, e in rows]
     units = db.session.scalars(select(Unit).join(IncidentUnit, IncidentUnit.unit_id == Unit.id)
                                .where(IncidentUnit.incident_id == incident.id)).all()
-    record(actor, "incident.viewed", target=f"incident {incident.id}")
+    record(actor, "incident.viewed", target=f"incident {incident.id}", private=True)
     db.session.commit()
     return incident, units, lines
+
+
+def incidents_of(evaluation: WellnessEvaluation) -> list[CriticalIncident]:
+    ids = [link.incident_id for link in evaluation.incident_links]
+    if not ids:
+        return []
+    return db.session.scalars(select(CriticalIncident).where(CriticalIncident.id.in_(ids))
+                              .order_by(CriticalIncident.occurred_on)).all()

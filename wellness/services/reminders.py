@@ -53,7 +53,7 @@ def sweep(now: datetime | None = None) -> Counter:
             kind="reminder_coming_due", recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
             body=outbox.render_email("reminder_coming_due.txt", name=f"{first} {last}", due_on=due_on,
                                      evaluation_id=evaluation_id),
-            dedup_key=f"remind:eval:{evaluation_id}:due:{lead}d")
+            dedup_key=f"remind:eval:{evaluation_id}:due:{lead}d", private=True)
 
     # Appointments: officer and clinician, 72 and 24 hours before; unconfirmed bookings.
     clinician_account = aliased(User)
@@ -85,7 +85,7 @@ def sweep(now: datetime | None = None) -> Counter:
                     kind="reminder_appointment", recipient=email, subject=subject,
                     body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
                                              when=when, hours=lead),
-                    dedup_key=f"{key}:{who}:{lead}h")
+                    dedup_key=f"{key}:{who}:{lead}h", private=True)
         if appointment.status == AppointmentStatus.BOOKED:
             for who in rules.unconfirmed_audiences(appointment.booked_at, appointment.starts_at, now):
                 if who == "clinician" and clinician_status != AccountStatus.DISABLED:
@@ -93,7 +93,7 @@ def sweep(now: datetime | None = None) -> Counter:
                         kind="reminder_unconfirmed", recipient=appointment.clinician.email, subject=subject,
                         body=outbox.render_email("reminder_unconfirmed.txt", who=who, when=when,
                                                  name=appointment.clinician.name),
-                        dedup_key=f"{key}:unconfirmed:clinician")
+                        dedup_key=f"{key}:unconfirmed:clinician", private=True)
                 elif who == "hr":
                     hr = hr if hr is not None else hr_emails()
                     for email in hr:
@@ -101,7 +101,7 @@ def sweep(now: datetime | None = None) -> Counter:
                             kind="reminder_unconfirmed", recipient=email, subject=subject,
                             body=outbox.render_email("reminder_unconfirmed.txt", who=who, when=when, name="",
                                                      clinician=appointment.clinician.name),
-                            dedup_key=f"{key}:unconfirmed:hr:{email}")
+                            dedup_key=f"{key}:unconfirmed:hr:{email}", private=True)
 
     # Licenses: HR, 30 days before a clinician's license expires.
     expiring = db.session.scalars(select(Clinician).where(
@@ -143,7 +143,7 @@ def digest(now: datetime | None = None) -> int:
     body = outbox.render_email("hr_digest.txt", overdue=overdue, no_shows=no_shows, today=today, local=_local)
     for email in hr_emails():
         sent += outbox.enqueue(kind="hr_digest", recipient=email, subject=f"Beacon: daily summary for {today:%d %B}",
-                               body=body, dedup_key=f"digest:{today}:{email}")
+                               body=body, dedup_key=f"digest:{today}:{email}", private=True)
     db.session.commit()
     return sent
 
