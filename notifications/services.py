@@ -6,6 +6,7 @@ unique de-duplication key; delivery happens later, in its own transactions.
 import csv
 import io
 import smtplib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.utils import make_msgid
@@ -61,6 +62,41 @@ def drop_pending(dedup_prefix: str) -> int:
                OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
         .values(status=OutboxStatus.DROPPED, next_attempt_at=None)
     ).rowcount
+
+
+class Batch:
+    """Messages a sweep wants queued, keyed by de-duplication key. `flush()` asks the
+    outbox once which keys it already holds and builds (renders) and queues only the
+    others: a repeat sweep costs a few queries, not one per reminder."""
+
+    def __init__(self):
+        self._wanted: dict[str, tuple[str, object]] = {}
+
+    def add(self, label: str, dedup_key: str, build) -> None:
+        """`build()` returns enqueue()'s keyword arguments (without dedup_key)."""
+        self._wanted.setdefault(dedup_key, (label, build))
+
+    def flush(self) -> Counter:
+        keys = list(self._wanted)
+        existing = set()
+        for start in range(0, len(keys), 1000):
+            existing.update(db.session.scalars(select(OutboxMessage.dedup_key)
+                                               .where(OutboxMessage.dedup_key.in_(keys[start:start + 1000]))))
+        now = clock.now()
+        rows = []
+        for key in keys:
+            if key not in existing:
+                message = {"ics": None, "ics_method": None, "private": False, **self._wanted[key][1]()}
+                rows.append({**message, "dedup_key": key, "status": OutboxStatus.QUEUED, "attempts": 0,
+                             "message_id": _msgid(), "created_at": now, "next_attempt_at": now})
+        queued = Counter()
+        for start in range(0, len(rows), 1000):  # one statement per thousand; a racing sweep's rows are skipped
+            stmt = (upsert_insert(OutboxMessage).values(rows[start:start + 1000])
+                    .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.dedup_key))
+            for key in db.session.scalars(stmt):
+                queued[self._wanted[key][0]] += 1
+        self._wanted.clear()
+        return queued
 
 
 @dataclass

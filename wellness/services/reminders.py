@@ -7,6 +7,7 @@ sequence) gets fresh reminders, and its old pending ones are dropped by the serv
 that moved it. Only active accounts are reminded.
 """
 from collections import Counter
+from functools import partial
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -27,11 +28,12 @@ def _local(moment: datetime) -> datetime:
 
 def sweep(now: datetime | None = None) -> Counter:
     """Queue every wellness reminder due at `now`. Returns how many of each kind were
-    queued (0 for a repeat). Commits."""
+    queued (nothing on a repeat: keys already in the outbox are neither rendered nor
+    sent again). Commits."""
     now = now or clock.now()
     s = settings()
     today = _local(now).date()
-    queued = Counter()
+    batch = outbox.Batch()
     officer_account = aliased(User)
 
     # Coming due, not booked: the officer, 30/14/7 days before.
@@ -47,13 +49,9 @@ def sweep(now: datetime | None = None) -> Counter:
     ).all()
     for evaluation_id, due_on, first, last, email in rows:
         lead = rules.coming_due_lead(due_on, today)
-        if lead is None:
-            continue
-        queued["coming_due"] += outbox.enqueue(
-            kind="reminder_coming_due", recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
-            body=outbox.render_email("reminder_coming_due.txt", name=f"{first} {last}", due_on=due_on,
-                                     evaluation_id=evaluation_id),
-            dedup_key=f"remind:eval:{evaluation_id}:due:{lead}d", private=True)
+        if lead is not None:
+            batch.add("coming_due", f"remind:eval:{evaluation_id}:due:{lead}d",
+                      partial(_coming_due, evaluation_id, due_on, f"{first} {last}", email))
 
     # Appointments: officer and clinician, 72 and 24 hours before; unconfirmed bookings.
     clinician_account = aliased(User)
@@ -71,37 +69,22 @@ def sweep(now: datetime | None = None) -> Counter:
     hr = None
     for appointment, officer_status, clinician_status in appointments:
         key = f"remind:appt:{appointment.id}:s{appointment.sequence}"
-        when = _local(appointment.starts_at)
-        subject = f"Beacon: appointment on {when.day} {when:%B}"
         lead = rules.appointment_lead(appointment.starts_at, now)
         if lead is not None:
-            people = []
             if officer_status == AccountStatus.ACTIVE:
-                people.append(("officer", appointment.officer.email, appointment.officer.full_name))
+                batch.add("appointment", f"{key}:officer:{lead}h", partial(_before, appointment, "officer", lead))
             if clinician_status != AccountStatus.DISABLED:
-                people.append(("clinician", appointment.clinician.email, appointment.clinician.name))
-            for who, email, name in people:
-                queued["appointment"] += outbox.enqueue(
-                    kind="reminder_appointment", recipient=email, subject=subject,
-                    body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
-                                             when=when, hours=lead),
-                    dedup_key=f"{key}:{who}:{lead}h", private=True)
+                batch.add("appointment", f"{key}:clinician:{lead}h", partial(_before, appointment, "clinician", lead))
         if appointment.status == AppointmentStatus.BOOKED:
             for who in rules.unconfirmed_audiences(appointment.booked_at, appointment.starts_at, now):
                 if who == "clinician" and clinician_status != AccountStatus.DISABLED:
-                    queued["unconfirmed"] += outbox.enqueue(
-                        kind="reminder_unconfirmed", recipient=appointment.clinician.email, subject=subject,
-                        body=outbox.render_email("reminder_unconfirmed.txt", who=who, when=when,
-                                                 name=appointment.clinician.name),
-                        dedup_key=f"{key}:unconfirmed:clinician", private=True)
+                    batch.add("unconfirmed", f"{key}:unconfirmed:clinician",
+                              partial(_unconfirmed, appointment, appointment.clinician.email))
                 elif who == "hr":
                     hr = hr if hr is not None else hr_emails()
                     for email in hr:
-                        queued["unconfirmed"] += outbox.enqueue(
-                            kind="reminder_unconfirmed", recipient=email, subject=subject,
-                            body=outbox.render_email("reminder_unconfirmed.txt", who=who, when=when, name="",
-                                                     clinician=appointment.clinician.name),
-                            dedup_key=f"{key}:unconfirmed:hr:{email}", private=True)
+                        batch.add("unconfirmed", f"{key}:unconfirmed:hr:{email}",
+                                  partial(_unconfirmed, appointment, email))
 
     # Licenses: HR, 30 days before a clinician's license expires.
     expiring = db.session.scalars(select(Clinician).where(
@@ -109,13 +92,45 @@ def sweep(now: datetime | None = None) -> Counter:
     for clinician in expiring:
         hr = hr if hr is not None else hr_emails()
         for email in hr:
-            queued["license"] += outbox.enqueue(
-                kind="license_warning", recipient=email,
-                subject=f"Beacon: a clinician's license expires on {clinician.license_expires:%d %B %Y}",
-                body=outbox.render_email("license_warning.txt", clinician=clinician),
-                dedup_key=f"license:{clinician.id}:{clinician.license_expires}:{email}")
+            batch.add("license", f"license:{clinician.id}:{clinician.license_expires}:{email}",
+                      partial(_license, clinician, email))
+    queued = batch.flush()
     db.session.commit()
     return queued
+
+
+def _coming_due(evaluation_id: int, due_on: date, name: str, email: str) -> dict:
+    return dict(kind="reminder_coming_due", recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
+                body=outbox.render_email("reminder_coming_due.txt", name=name, due_on=due_on,
+                                         evaluation_id=evaluation_id), private=True)
+
+
+def _subject(appointment: Appointment) -> str:
+    when = _local(appointment.starts_at)
+    return f"Beacon: appointment on {when.day} {when:%B}"
+
+
+def _before(appointment: Appointment, who: str, hours: int) -> dict:
+    person = appointment.officer if who == "officer" else appointment.clinician
+    name = person.full_name if who == "officer" else person.name
+    return dict(kind="reminder_appointment", recipient=person.email, subject=_subject(appointment),
+                body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
+                                         when=_local(appointment.starts_at), hours=hours), private=True)
+
+
+def _unconfirmed(appointment: Appointment, email: str) -> dict:
+    to_clinician = email == appointment.clinician.email
+    return dict(kind="reminder_unconfirmed", recipient=email, subject=_subject(appointment),
+                body=outbox.render_email("reminder_unconfirmed.txt", who="clinician" if to_clinician else "hr",
+                                         when=_local(appointment.starts_at),
+                                         name=appointment.clinician.name if to_clinician else "",
+                                         clinician=appointment.clinician.name), private=True)
+
+
+def _license(clinician: Clinician, email: str) -> dict:
+    return dict(kind="license_warning", recipient=email,
+                subject=f"Beacon: a clinician's license expires on {clinician.license_expires:%d %B %Y}",
+                body=outbox.render_email("license_warning.txt", clinician=clinician))
 
 
 def digest(now: datetime | None = None) -> int:
