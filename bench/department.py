@@ -308,7 +308,6 @@ def _wellness(rng: random.Random, now: datetime, officers: list[dict], users: li
             hours.append({"id": len(hours) + 1, "clinician_id": i, "weekday": weekday, "starts": CLINIC_DAY[0],
                           "ends": CLINIC_DAY[1], "slot_minutes": SLOT_MINUTES,
                           "valid_from": day - timedelta(days=WELLNESS_HISTORY_DAYS + 30), "valid_until": None})
-    licence_end = {c["id"]: c["license_expires"] for c in clinicians}
     clinician_ids = [c["id"] for c in clinicians]
 
     # Future slots, free and bookable (within the license), shared out at random.

@@ -6,9 +6,7 @@ Create Date: 2026-11-21 22:09:19.846378
 
 """
 from alembic import op
-import sqlalchemy as sa
 
-import core.db
 
 
 # revision identifiers, used by Alembic.

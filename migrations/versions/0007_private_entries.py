@@ -8,7 +8,6 @@ Create Date: 2026-11-21 22:20:00.022084
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
 
 
 # revision identifiers, used by Alembic.
