@@ -177,3 +177,14 @@ def test_after_three_days_stopped_one_sweep_catches_up_without_stale_reminders(p
     assert_each_arrived_exactly_once(smtp_server, 11)
     keys = Counter(k.rsplit(":", 1)[1] for k in db.session.scalars(select(OutboxMessage.dedup_key)))
     assert keys == {"24h": 8, "7d": 3}
+
+
+def test_on_sqlite_a_file_lock_elects_one_scheduler(tmp_path):
+    from notifications.scheduler import LeaderLock
+    url = f"sqlite:///{tmp_path}/beacon.db"
+    first, second = LeaderLock(url), LeaderLock(url)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
