@@ -19,7 +19,7 @@ from core.errors import DomainError, NotFound
 from core.models import OfficerStatus, User
 from notifications import services as outbox
 from wellness import rules
-from wellness.models import Appointment, AppointmentStatus, Clinician, WellnessEvaluation
+from wellness.models import ACTIVE_APPOINTMENT, Appointment, AppointmentStatus, Clinician, WellnessEvaluation
 from wellness.services import clinicians as clinician_service
 from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
@@ -73,6 +73,21 @@ def _check_slot(clinician: Clinician, starts_at: datetime, ignore: int | None = 
     raise DomainError(TAKEN if starts_at > clock.now() else "That time has passed. Choose another slot.")
 
 
+def _hold_slot(clinician: Clinician, start: datetime, end: datetime, ignore: int | None = None) -> None:
+    """Serialise bookings of one clinician (a row lock on PostgreSQL; SQLite has one
+    writer anyway), then make sure nothing active overlaps: the unique index catches
+    the same start, this catches overlapping slots of different lengths."""
+    db.session.execute(select(Clinician.id).where(Clinician.id == clinician.id).with_for_update())
+    clash = select(Appointment.id).where(Appointment.clinician_id == clinician.id,
+                                         Appointment.status.in_(ACTIVE_APPOINTMENT),
+                                         Appointment.starts_at < end, Appointment.ends_at > start)
+    if ignore is not None:
+        clash = clash.where(Appointment.id != ignore)
+    if db.session.scalar(clash.limit(1)) is not None:
+        db.session.rollback()
+        raise DomainError(TAKEN)
+
+
 def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetime) -> Appointment:
     """HR, or the officer for their own evaluation, books a free slot of an eligible
     clinician. The database refuses a second booking of the slot (the loser gets a
@@ -88,6 +103,7 @@ def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetim
         raise DomainError("This officer is separated.")
     clinician = get_or_404(Clinician, clinician_id, "No such clinician.")
     start, end = _check_slot(clinician, starts_at)
+    _hold_slot(clinician, start, end)
     now = clock.now()
     appointment = Appointment(evaluation_id=evaluation.id, clinician_id=clinician.id, officer_id=evaluation.officer_id,
                               starts_at=start, ends_at=end, status=AppointmentStatus.BOOKED,
@@ -159,6 +175,7 @@ def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     if not appointment.is_active:
         raise DomainError("Only a booked appointment can be moved.")
     start, end = _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
+    _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
     appointment.starts_at, appointment.ends_at = start, end
     appointment.status = AppointmentStatus.BOOKED
     appointment.booked_at = clock.now()  # the clinician's 48 hours to confirm start again
