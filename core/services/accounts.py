@@ -12,6 +12,7 @@ from core import clock, rules
 from core.audit import Actor, record
 from core.db import db
 from core.errors import DomainError, Forbidden, NotFound
+from core.pagination import Page
 from core.models import (
     AccountStatus,
     AccountToken,
@@ -463,26 +464,35 @@ class AccessRow:
     locked: bool
 
 
-def access_review(actor: Actor, *, flagged_only: bool = False) -> list[AccessRow]:
+def access_review(actor: Actor, *, flagged_only: bool = False, page: int | None = None,
+                  per_page: int = 200):
     """Every account with its roles, status, created and last sign-in, flagged when it
-    never signed in or has been idle too long. Two queries whatever the size: the
-    accounts as plain rows, and every role at once."""
+    never signed in or has been idle too long. With `page`, one page of them (and the
+    total); without, all (the CSV). Three queries whatever the size."""
     actor.require("admin")
     now = clock.now()
     idle_days = current_app.config["ACCESS_REVIEW_IDLE_DAYS"]
+    query = select(User.id, User.name, User.email, User.status, User.created_at, User.last_login_at,
+                   User.locked_until)
+    if flagged_only:  # rules.access_flags, as a filter in SQL
+        idle_since = now - timedelta(days=idle_days + 1)
+        query = query.where(User.status == AccountStatus.ACTIVE,
+                            or_(User.last_login_at.is_(None), User.last_login_at <= idle_since))
+    total = None
+    if page is not None:
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        query = query.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    users = db.session.execute(query.order_by(User.name, User.id)).all()
     roles: dict[int, list[str]] = {}
-    for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+    role_query = select(UserRole.user_id, UserRole.role).order_by(UserRole.role)
+    if page is not None:
+        role_query = role_query.where(UserRole.user_id.in_([u.id for u in users]))
+    for user_id, role in db.session.execute(role_query):
         roles.setdefault(user_id, []).append(role.value)
-    rows = []
-    for user in db.session.execute(
-            select(User.id, User.name, User.email, User.status, User.created_at, User.last_login_at,
-                   User.locked_until).order_by(User.name, User.id)):
-        flags = rules.access_flags(user.status == AccountStatus.ACTIVE, user.last_login_at, now, idle_days)
-        if flagged_only and not flags:
-            continue
-        rows.append(AccessRow(user=user, roles=roles.get(user.id, []), flags=flags,
-                              locked=rules.is_locked(user.locked_until, now)))
-    return rows
+    rows = [AccessRow(user=u, roles=roles.get(u.id, []),
+                      flags=rules.access_flags(u.status == AccountStatus.ACTIVE, u.last_login_at, now, idle_days),
+                      locked=rules.is_locked(u.locked_until, now)) for u in users]
+    return rows if page is None else Page(rows, total, max(page, 1), per_page)
 
 
 def record_access_review_export(actor: Actor, count: int) -> None:

@@ -121,8 +121,8 @@ def account_invite(user_id):
 @roles_required(Role.ADMIN)
 def access_review():
     flagged_only = request.args.get("flagged") == "1"
-    rows = accounts.access_review(actor(), flagged_only=flagged_only)
-    return render_template("admin/access_review.html", rows=rows, flagged_only=flagged_only)
+    page = accounts.access_review(actor(), flagged_only=flagged_only, page=page_number())
+    return render_template("admin/access_review.html", page=page, flagged_only=flagged_only)
 
 
 @bp.get("/access-review.csv")
