@@ -175,3 +175,22 @@ def button(do, success: str) -> bool:
         return False
     flash(success, "success")
     return True
+
+
+def submit(form, do, success: str) -> bool:
+    """Carry out a small form posted to an action route: validate it (its errors are
+    flashed, since the page it came from is not re-rendered), call `do()`, flash
+    `success` or the domain error. Returns whether it worked."""
+    if not form.validate_on_submit():
+        for name, errors in form.errors.items():
+            label = getattr(form, name).label.text if hasattr(form, name) and name != "csrf_token" else ""
+            for error in errors:
+                flash(f"{label}: {error}" if label else error, "danger")
+        return False
+    try:
+        do()
+    except DomainError as exc:
+        flash(str(exc), "danger")
+        return False
+    flash(success, "success")
+    return True

@@ -22,7 +22,8 @@ class NoticeForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = StringField("Reason for the author", validators=[DataRequired(), Length(max=500)])
+    reason = StringField("Reason for the author",
+                         validators=[DataRequired(message="Give the author a reason."), Length(max=500)])
     submit = SubmitField("Reject")
 
 

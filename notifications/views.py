@@ -8,7 +8,7 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
-from core.web import actor, button, page_number, roles_required
+from core.web import actor, button, page_number, roles_required, submit
 from notifications import notices, services
 from notifications.forms import ExportForm, NoticeForm, RejectForm
 from notifications.models import NoticeStatus, OutboxStatus
@@ -121,13 +121,6 @@ def notice_approve(notice_id):
 @roles_required(Role.HR, Role.ADMIN)
 def notice_reject(notice_id):
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            notices.reject(actor(), notice_id, form.reason.data)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Rejected; the notice is kept with your reason.", "success")
-    else:
-        flash("Give the author a reason.", "danger")
+    submit(form, lambda: notices.reject(actor(), notice_id, form.reason.data),
+           "Rejected; the notice is kept with your reason.")
     return redirect(url_for("notices.notice_detail", notice_id=notice_id))

@@ -98,5 +98,6 @@ class SlotForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason = StringField("Reason (for HR; not clinical)", validators=[DataRequired(), Length(max=500)])
+    reason = StringField("Reason (for HR; not clinical)",
+                         validators=[DataRequired(message="Give HR a reason for declining."), Length(max=500)])
     submit = SubmitField("Decline")

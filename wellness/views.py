@@ -11,7 +11,7 @@ from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
 from core.views.admin import audit_page
-from core.web import actor, bounded_int, button, page_number, roles_required
+from core.web import actor, bounded_int, button, page_number, roles_required, submit
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
 from wellness.services.common import linked_clinician, settings
@@ -85,17 +85,7 @@ def incident_list():
 @roles_required(Role.HR)
 def incident_type_add():
     form = IncidentTypeForm()
-    if form.validate_on_submit():
-        try:
-            incidents.add_type(actor(), form.name.data, form.window_days.data)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Incident type added.", "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+    submit(form, lambda: incidents.add_type(actor(), form.name.data, form.window_days.data), "Incident type added.")
     return redirect(url_for("wellness.incident_list"))
 
 
@@ -201,19 +191,9 @@ def _back_to_hours(clinician_id):
 def hours_add(clinician_id):
     clinicians.managed(actor(), clinician_id)
     form = HoursForm()
-    if form.validate_on_submit():
-        try:
-            clinicians.add_hours(actor(), clinician_id, weekdays=[int(d) for d in form.weekdays.data],
-                                 starts=form.starts.data, ends=form.ends.data, slot_minutes=form.slot_minutes.data,
-                                 valid_from=form.valid_from.data)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Hours published.", "success")
-    else:
-        for name, errors in form.errors.items():
-            for error in errors:
-                flash(f"{getattr(form, name).label.text}: {error}", "danger")
+    submit(form, lambda: clinicians.add_hours(
+        actor(), clinician_id, weekdays=[int(d) for d in form.weekdays.data], starts=form.starts.data,
+        ends=form.ends.data, slot_minutes=form.slot_minutes.data, valid_from=form.valid_from.data), "Hours published.")
     return _back_to_hours(clinician_id)
 
 
@@ -230,15 +210,8 @@ def hours_delete(hours_id):
 def block_add(clinician_id):
     clinicians.managed(actor(), clinician_id)
     form = BlockForm()
-    if form.validate_on_submit():
-        try:
-            clinicians.block_day(actor(), clinician_id, form.day.data, form.note.data or "")
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Date blocked.", "success")
-    else:
-        flash("Give a valid date to block.", "danger")
+    submit(form, lambda: clinicians.block_day(actor(), clinician_id, form.day.data, form.note.data or ""),
+           "Date blocked.")
     return _back_to_hours(clinician_id)
 
 
@@ -361,16 +334,9 @@ def confirm(appointment_id):
 def decline(appointment_id):
     appointments.get_for_clinician(actor(), appointment_id)
     form = DeclineForm()
-    if form.validate_on_submit():
-        try:
-            appointments.decline(actor(), appointment_id, form.reason.data)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Declined; HR will book another time.", "success")
-            return redirect(url_for("wellness.clinic"))
-    else:
-        flash("Give HR a reason for declining.", "danger")
+    if submit(form, lambda: appointments.decline(actor(), appointment_id, form.reason.data),
+              "Declined; HR will book another time."):
+        return redirect(url_for("wellness.clinic"))
     return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
 
 
@@ -379,13 +345,8 @@ def decline(appointment_id):
 def propose(appointment_id):
     appointments.get_for_clinician(actor(), appointment_id)
     form = SlotForm()
-    if form.validate_on_submit():
-        try:
-            appointments.propose(actor(), appointment_id, _when(form.starts_at.data))
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Another time was proposed to the officer and HR.", "success")
+    submit(form, lambda: appointments.propose(actor(), appointment_id, _when(form.starts_at.data)),
+           "Another time was proposed to the officer and HR.")
     return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
 
 

@@ -11,7 +11,7 @@ from core.errors import DomainError
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
 from core.models import Role
 from core.services import accounts, audit_log, roster
-from core.web import actor, button, page_number, roles_required
+from core.web import actor, button, page_number, roles_required, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -72,16 +72,7 @@ def _act(user_id, do, done_message):
 @roles_required(Role.ADMIN)
 def account_roles(user_id):
     form = RolesForm()
-    if form.validate_on_submit():
-        try:
-            accounts.set_roles(actor(), user_id, form.roles.data)
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Roles saved.", "success")
-    else:
-        for error in form.roles.errors:
-            flash(error, "danger")
+    submit(form, lambda: accounts.set_roles(actor(), user_id, form.roles.data), "Roles saved.")
     return redirect(url_for("admin.account_detail", user_id=user_id))
 
 
@@ -89,13 +80,8 @@ def account_roles(user_id):
 @roles_required(Role.ADMIN)
 def account_disable(user_id):
     form = DisableForm()
-    if form.validate_on_submit():
-        try:
-            accounts.disable_account(actor(), user_id, form.reason.data or "")
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Account disabled; its sessions have ended.", "success")
+    submit(form, lambda: accounts.disable_account(actor(), user_id, form.reason.data or ""),
+           "Account disabled; its sessions have ended.")
     return redirect(url_for("admin.account_detail", user_id=user_id))
 
 

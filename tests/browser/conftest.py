@@ -31,8 +31,11 @@ TIMEOUT_MS = 10_000  # auto-waiting limit: a broken page fails in seconds, not a
 
 
 def require_chromium():
-    """Skip the calling test module when the browser is not installed."""
+    """Skip the calling test module when the browser is not installed; in CI (which
+    installs it) a missing browser is a failure, not a skip."""
     if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(CHROMIUM_MISSING + " (CI installs it: see scripts/install-chromium.sh)", pytrace=False)
         pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
     pytest.importorskip("playwright.sync_api", reason="the Python playwright package is not installed")
 
@@ -107,7 +110,7 @@ def accounts(live_server):
 def browser():
     """One Chromium for the whole run."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(CHROMIUM_MISSING)
+        require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     sync_api.expect.set_options(timeout=TIMEOUT_MS)
     with sync_api.sync_playwright() as p:
