@@ -165,16 +165,7 @@ def button(do, success: str) -> bool:
     """Carry out a button's action (a POST with only its CSRF token, checked here):
     flash `success`, or the domain error's message. Forbidden and NotFound pass
     through to the 403/404 pages. Returns whether it worked."""
-    if not ActionForm().validate_on_submit():
-        flash("The form could not be accepted; reload the page and try again.", "danger")
-        return False
-    try:
-        do()
-    except DomainError as exc:
-        flash(str(exc), "danger")
-        return False
-    flash(success, "success")
-    return True
+    return submit(ActionForm(), do, success)
 
 
 def submit(form, do, success: str) -> bool:
@@ -183,7 +174,10 @@ def submit(form, do, success: str) -> bool:
     `success` or the domain error. Returns whether it worked."""
     if not form.validate_on_submit():
         for name, errors in form.errors.items():
-            label = getattr(form, name).label.text if hasattr(form, name) and name != "csrf_token" else ""
+            if name == "csrf_token":
+                flash("The form could not be accepted; reload the page and try again.", "danger")
+                continue
+            label = getattr(form, name).label.text if hasattr(form, name) else ""
             for error in errors:
                 flash(f"{label}: {error}" if label else error, "danger")
         return False

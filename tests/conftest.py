@@ -71,6 +71,8 @@ def postgres_database():
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         admin_engine.dispose()
+        if os.environ.get("CI"):  # CI has the server: its absence is a failure, not a skip
+            pytest.fail(f"PostgreSQL unreachable in CI: {exc.orig}", pytrace=False)
         pytest.skip(f"PostgreSQL tests skipped: no server at {server.render_as_string(hide_password=True)} "
                     f"({str(exc.orig).strip().splitlines()[0]})")
     url = server.set(database=name).render_as_string(hide_password=False)
