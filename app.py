@@ -14,6 +14,12 @@ from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
 from core.views import admin, auth, home, roster
+from evaluations import cli as evaluations_cli
+from evaluations import models as evaluations_models  # noqa: F401
+from evaluations import views as evaluations_views
+from evaluations.services import demo as evaluations_demo
+from evaluations.services import reminders as review_reminders
+from evaluations.services import reviews as review_services
 from notifications import cli as notifications_cli
 from notifications import scheduler
 from notifications import services as notifications_services
@@ -49,7 +55,7 @@ def create_app(config=None):
     web.login_manager.init_app(app)
 
     for blueprint in (auth.bp, home.bp, admin.bp, roster.bp, notifications_views.bp,
-                      notifications_views.notices_bp, wellness_views.bp):
+                      notifications_views.notices_bp, wellness_views.bp, evaluations_views.bp):
         app.register_blueprint(blueprint)
     app.after_request(web.security_headers)
     app.register_error_handler(403, web.render_forbidden)
@@ -64,12 +70,14 @@ def create_app(config=None):
     web.add_home_panel(app, Role.HR, evaluations.hr_todo, "wellness/home_hr.html")
     web.add_home_panel(app, Role.OFFICER, evaluations.officer_todo, "wellness/home_officer.html")
     web.add_home_panel(app, Role.CLINICIAN, appointments.clinician_todo, "wellness/home_clinician.html")
-    app.extensions["beacon.demo"] = [wellness_demo.seed]
+    web.add_home_panel(app, Role.OFFICER, review_services.todo, "reviews/home_officer.html")
+    app.extensions["beacon.demo"] = [wellness_demo.seed, evaluations_demo.seed]
 
     # Periodic jobs, declared as data with fixed ids (see notifications.scheduler).
     scheduler.add_job(app, "outbox-deliver", notifications_services.deliver, "interval",
                       seconds=app.config["SCHEDULER_DELIVERY_SECONDS"])
     scheduler.add_reminder_sweep(app, "wellness", reminders.sweep)
+    scheduler.add_reminder_sweep(app, "reviews", review_reminders.sweep)
     scheduler.add_job(app, "reminders", lambda: scheduler.run_reminder_sweeps(app, None), "interval",
                       seconds=app.config["SCHEDULER_REMINDER_SECONDS"])
     scheduler.add_job(app, "wellness-sweep", evaluations.sweep, "cron", hour=app.config["WELLNESS_SWEEP_HOUR"])
@@ -78,6 +86,7 @@ def create_app(config=None):
     core_cli.register(app)
     notifications_cli.register(app)
     wellness_cli.register(app)
+    evaluations_cli.register(app)
     if app.config["SCHEDULER_EMBEDDED"] and not app.config.get("TESTING"):
         scheduler.start_embedded(app)
     return app

@@ -28,6 +28,29 @@ def _int(env, name, default):
         raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+DEFAULT_WEIGHTS = "supervisor=0.35,peer=0.20,direct_report=0.20,community=0.25,self=0"
+WEIGHT_PARTS = ("self", "supervisor", "peer", "direct_report", "community")
+
+
+def _weights(raw):
+    """REVIEW_WEIGHTS: `part=weight` pairs for the retention and promotion composite."""
+    weights = dict.fromkeys(WEIGHT_PARTS, 0.0)
+    for pair in filter(None, (p.strip() for p in str(raw).split(","))):
+        name, _, value = pair.partition("=")
+        name = name.strip()
+        if name not in WEIGHT_PARTS:
+            raise RuntimeError(f"REVIEW_WEIGHTS: unknown part {name!r} (use {', '.join(WEIGHT_PARTS)})")
+        try:
+            weights[name] = float(value)
+        except ValueError as exc:
+            raise RuntimeError(f"REVIEW_WEIGHTS: {name} needs a number, got {value!r}") from exc
+        if weights[name] < 0:
+            raise RuntimeError(f"REVIEW_WEIGHTS: {name} cannot be negative")
+    if not sum(weights.values()):
+        raise RuntimeError("REVIEW_WEIGHTS: at least one weight must be above 0")
+    return weights
+
+
 def _dev_secret_key(instance_path):
     """A development secret, generated once and kept under instance/ so sessions
     survive restarts of the demo."""
@@ -82,6 +105,9 @@ def load(instance_path, env=None):
         "SCHEDULER_REMINDER_SECONDS": _int(env, "SCHEDULER_REMINDER_SECONDS", 300),
         "WELLNESS_SWEEP_HOUR": _int(env, "WELLNESS_SWEEP_HOUR", 5),
         "HR_DIGEST_HOUR": _int(env, "HR_DIGEST_HOUR", 7),
+        "REVIEW_PEERS": _int(env, "REVIEW_PEERS", 3),
+        "REVIEW_THRESHOLD": _int(env, "REVIEW_THRESHOLD", 3),
+        "REVIEW_WEIGHTS": _weights(env.get("REVIEW_WEIGHTS", DEFAULT_WEIGHTS)),
         "SESSION_COOKIE_NAME": "beacon_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -100,6 +126,10 @@ def validate(config):
         raise RuntimeError("SESSION_COOKIE_SECURE must stay on in production (serve Beacon over HTTPS).")
     if config.get("WELLNESS_FIRST_RULE", "hire") not in ("hire", "immediately"):
         raise RuntimeError("WELLNESS_FIRST_RULE must be 'hire' or 'immediately'")
+    if not 0 <= config.get("REVIEW_PEERS", 3) <= 10:
+        raise RuntimeError("REVIEW_PEERS must be between 0 and 10")
+    if config.get("REVIEW_THRESHOLD", 3) < 2:
+        raise RuntimeError("REVIEW_THRESHOLD must be at least 2 (one response is never anonymous)")
     try:
         ZoneInfo(config["BEACON_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -137,7 +137,7 @@ class RosterCheck:
         return not self.errors
 
 
-def _decode(data: bytes | str) -> tuple[str | None, LineError | None]:
+def decode_text(data: bytes | str) -> tuple[str | None, LineError | None]:
     if isinstance(data, str):
         return data.lstrip("\ufeff"), None
     try:
@@ -154,7 +154,7 @@ def check_roster(data: bytes | str, known: dict[str, KnownOfficer]) -> RosterChe
     only meaningful when there are no errors.
     """
     result = RosterCheck()
-    text, problem = _decode(data)
+    text, problem = decode_text(data)
     if problem:
         result.errors.append(problem)
         return result

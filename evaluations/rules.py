@@ -4,9 +4,16 @@ without exposing an anonymous reviewer, and how officers rank by performance.
 Plain values in, plain values out (no Flask, no session, no clock). The models, pages
 and services of review cycles build on these (issue 5).
 """
+import csv
+import io
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from statistics import mean
+
+from core import rules as core_rules
+from core.rules import LineError
 
 SELF, SUPERVISOR, PEER, DIRECT_REPORT = "self", "supervisor", "peer", "direct_report"
 GROUPS = (SELF, SUPERVISOR, PEER, DIRECT_REPORT)
@@ -139,3 +146,210 @@ def rank(scores: dict[int, float | None], years: dict[int, float]) -> list[Ranke
         out.append(Ranked(subject_id, score, by_score.index(score) + 1 if score is not None else None,
                           years[subject_id], by_years.index(years[subject_id]) + 1))
     return sorted(out, key=lambda r: (r.rank is None, r.rank or 0, -r.years_of_service, r.subject_id))
+
+
+# --- community-policing metrics ---------------------------------------------------------------
+
+METRIC_COLUMNS = ("badge_number", "period_start", "period_end", "compliments", "complaints",
+                  "complaints_sustained", "community_meetings", "problem_solving_projects", "resident_safety_score")
+COUNT_COLUMNS = ("compliments", "complaints", "complaints_sustained", "community_meetings", "problem_solving_projects")
+MAX_COUNT = 100_000
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    line: int
+    badge_number: str
+    period_start: "date"
+    period_end: "date"
+    compliments: int
+    complaints: int
+    complaints_sustained: int
+    community_meetings: int
+    problem_solving_projects: int
+    resident_safety_score: Decimal | None
+
+
+@dataclass
+class MetricCheck:
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_metrics(data: bytes | str, known_badges: set[str]) -> MetricCheck:
+    """Validate a whole community-metrics file (line 1 is the header): every problem
+    with its line; `rows` only mean something when there are none."""
+    result = MetricCheck()
+    text, problem = core_rules.decode_text(data)
+    if problem:
+        result.errors.append(problem)
+        return result
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        result.errors.append(LineError(1, "the file is empty: a header row is required"))
+        return result
+    except csv.Error as exc:
+        result.errors.append(LineError(1, f"unreadable CSV ({exc})"))
+        return result
+    missing = [c for c in METRIC_COLUMNS if c not in header]
+    unknown = [h for h in header if h not in METRIC_COLUMNS]
+    if missing:
+        result.errors.append(LineError(1, "missing column(s): " + ", ".join(missing)))
+    if unknown:
+        result.errors.append(LineError(1, "unknown column(s): " + ", ".join(unknown)))
+    if len(set(header)) != len(header):
+        result.errors.append(LineError(1, "a column is repeated"))
+    if result.errors:
+        return result
+    seen: dict[tuple, int] = {}
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                result.errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
+                continue
+            row = _metric_row(line, {n: v.strip() for n, v in zip(header, values)}, known_badges, result.errors)
+            if row is None:
+                continue
+            key = (row.badge_number, row.period_start, row.period_end)
+            if key in seen:
+                result.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
+                                                     f"on line {seen[key]}"))
+                continue
+            seen[key] = line
+            result.rows.append(row)
+    except csv.Error as exc:
+        result.errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
+    if not result.rows and not result.errors:
+        result.errors.append(LineError(2, "the file has a header but no rows"))
+    return result
+
+
+def _metric_row(line: int, raw: dict, known_badges: set[str], errors: list) -> MetricRow | None:
+    before = len(errors)
+    badge = raw["badge_number"]
+    if not badge:
+        errors.append(LineError(line, "badge_number is required"))
+    elif badge not in known_badges:
+        errors.append(LineError(line, f"badge_number {badge} is not on the roster"))
+    dates = {}
+    for name in ("period_start", "period_end"):
+        try:
+            if not core_rules.DATE_RE.match(raw[name]):
+                raise ValueError
+            dates[name] = date.fromisoformat(raw[name])
+        except ValueError:
+            errors.append(LineError(line, f"{name} {raw[name]!r} is not a date in the form YYYY-MM-DD"))
+    if len(dates) == 2 and dates["period_end"] < dates["period_start"]:
+        errors.append(LineError(line, "period_end is before period_start"))
+    counts = {}
+    for name in COUNT_COLUMNS:
+        value = raw[name]
+        if not value.isdigit() or int(value) > MAX_COUNT:
+            errors.append(LineError(line, f"{name} {value!r} must be a whole number from 0 to {MAX_COUNT:,}"))
+        else:
+            counts[name] = int(value)
+    if "complaints" in counts and "complaints_sustained" in counts and \
+            counts["complaints_sustained"] > counts["complaints"]:
+        errors.append(LineError(line, "complaints_sustained is more than complaints"))
+    safety = None
+    if raw["resident_safety_score"]:
+        try:
+            safety = Decimal(raw["resident_safety_score"])
+            if not safety.is_finite() or not (1 <= safety <= 5):
+                raise InvalidOperation
+            safety = safety.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            errors.append(LineError(line, f"resident_safety_score {raw['resident_safety_score']!r} must be a "
+                                          "number from 1 to 5, or empty"))
+    if len(errors) > before:
+        return None
+    return MetricRow(line, badge, dates["period_start"], dates["period_end"], resident_safety_score=safety, **counts)
+
+
+@dataclass(frozen=True)
+class Community:
+    """One officer's community-policing figures for a period: the import plus the
+    activities their supervisor verified in it."""
+    compliments: int = 0
+    complaints: int = 0
+    complaints_sustained: int = 0
+    community_meetings: int = 0
+    problem_solving_projects: int = 0
+    resident_safety_score: float | None = None
+    verified_activities: int = 0
+    verified_hours: float = 0.0
+
+
+def community_score(c: Community | None) -> float | None:
+    """The community-policing part of the composite, on 1-5: the mean of what is known of
+    - residents' sense of safety on the beat (the survey, already 1-5);
+    - contact: 3 + 2 x (compliments - sustained complaints) / (compliments + sustained complaints);
+    - engagement: 1 + (meetings + problem-solving projects + verified activities) / 3, at most 5.
+    None when there are no figures for the period."""
+    if c is None:
+        return None
+    parts = [1 + min(4.0, (c.community_meetings + c.problem_solving_projects + c.verified_activities) / 3)]
+    if c.resident_safety_score is not None:
+        parts.append(float(c.resident_safety_score))
+    if c.compliments + c.complaints_sustained:
+        parts.append(3 + 2 * (c.compliments - c.complaints_sustained) / (c.compliments + c.complaints_sustained))
+    return round(mean(parts), 3)
+
+
+def group_mean(total: int, count: int) -> float | None:
+    return round(total / count, 3) if count else None
+
+
+def years_of_service(hired: "date", on: "date") -> float:
+    return round(max(0, (on - hired).days) / 365.25, 1)
+
+
+# --- the cycle's life ---------------------------------------------------------------------------
+
+REMINDER_LEADS = (7, 3, 1)
+MOVES = {"open": ("draft", "open"), "close": ("open", "closed"), "publish": ("closed", "published")}
+
+
+def refuse_move(move: str, status: str, *, assignments: int, criteria: int, today: date, closes_on: date) -> str | None:
+    """Why a cycle in `status` cannot make `move` (open, close, publish) now, or None if it can."""
+    if move not in MOVES:
+        return "Unknown step."
+    before, _ = MOVES[move]
+    if status != before:
+        return {"open": "Only a draft cycle can be opened.", "close": "Only an open cycle can be closed.",
+                "publish": "Only a closed cycle can be published."}[move]
+    if move == "open":
+        if criteria == 0:
+            return "The rubric has no criteria."
+        if assignments == 0:
+            return "The cycle has no assignments: generate them first."
+        if closes_on < today:
+            return "The close date has passed: move it first."
+    return None
+
+
+def reminder_lead(closes_on: date, today: date, leads=REMINDER_LEADS) -> int | None:
+    """The "N days before close" reminder due today: the nearest lead not yet passed
+    (so a sweep that missed a day still sends the next one); None before the first lead
+    and after the close date."""
+    days_left = (closes_on - today).days
+    if days_left < 0:
+        return None
+    fitting = [lead for lead in leads if days_left <= lead]
+    return min(fitting) if fitting else None
+
+
+def ready_to_release(held: int, threshold: int, closing: bool) -> bool:
+    """Held anonymous reviews of one subject and group go into the results together,
+    once there are at least `threshold` of them (or when the cycle closes), so every
+    release holds several reviews and none can be told from the others."""
+    return held > 0 and (closing or held >= threshold)

@@ -1,0 +1,127 @@
+"""Review forms."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS
+from evaluations.services.reviews import MAX_COMMENT
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _text(v):
+    return (v or "").strip()
+
+
+class RubricForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_text])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], filters=[_text])
+    copy_from = SelectField("Start from", coerce=int, choices=[])
+    submit = SubmitField("Create rubric")
+
+
+class CriterionForm(FlaskForm):
+    competency = StringField("Competency", validators=[DataRequired(), Length(max=120)], filters=[_text],
+                             description="Criteria with the same competency are shown together.")
+    text = StringField("Criterion", validators=[DataRequired(), Length(max=300)], filters=[_text])
+    anchor_1 = StringField("What a 1 looks like", validators=[DataRequired(), Length(max=300)], filters=[_text])
+    anchor_3 = StringField("What a 3 looks like", validators=[DataRequired(), Length(max=300)], filters=[_text])
+    anchor_5 = StringField("What a 5 looks like", validators=[DataRequired(), Length(max=300)], filters=[_text])
+    position = IntegerField("Order", default=100, validators=[InputRequired(), NumberRange(0, 10_000)])
+    by_self = BooleanField("The officer (self)", default=True)
+    by_supervisor = BooleanField("Their supervisor", default=True)
+    by_peer = BooleanField("Peers", default=True)
+    by_direct_report = BooleanField("Their direct reports (anonymous)")
+    submit = SubmitField("Save criterion")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in
+                ("competency", "position", "text", "anchor_1", "anchor_3", "anchor_5",
+                 "by_self", "by_supervisor", "by_peer", "by_direct_report")}
+
+
+class CycleForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_text],
+                       description='For example "2027 annual".')
+    rubric_id = SelectField("Rubric", coerce=int, choices=[])
+    opens_on = DateField("Opens on", validators=[DataRequired()])
+    closes_on = DateField("Closes on", validators=[DataRequired()])
+    scope = RadioField("Who is reviewed", default="all", choices=[
+        SelectChoice("all", "All active officers"), SelectChoice("units", "Officers of the units chosen below")])
+    unit_ids = MultiCheckboxField("Units", coerce=int, choices=[])
+    peers = IntegerField("Peers per officer", validators=[InputRequired(), NumberRange(0, 10)],
+                         description="Chosen at random in the officer's unit, avoiding last cycle's pairs.")
+    threshold = IntegerField("Anonymity threshold", validators=[InputRequired(), NumberRange(2, 50)],
+                             description="An anonymous group's results show only with at least this many reviews. "
+                                         "It cannot be lowered once reviews exist.")
+    anonymous_peers = BooleanField("Peer reviews are anonymous too")
+    submit = SubmitField("Create cycle")
+
+
+class CycleSettingsForm(FlaskForm):
+    opens_on = DateField("Opens on", validators=[DataRequired()])
+    closes_on = DateField("Closes on", validators=[DataRequired()])
+    threshold = IntegerField("Anonymity threshold", validators=[InputRequired(), NumberRange(2, 50)])
+    submit = SubmitField("Save")
+
+
+class AssignmentForm(FlaskForm):
+    subject_badge = StringField("Subject's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
+    rater_badge = StringField("Rater's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
+    group = SelectField("As", choices=[SelectChoice(g, label) for g, label in GROUP_LABELS.items()])
+    submit = SubmitField("Add")
+
+
+class MetricsImportForm(FlaskForm):
+    file = FileField("Metrics file (CSV)", validators=[FileRequired()])
+    preview = SubmitField("Preview")
+    submit = SubmitField("Import")
+
+
+class MetricsConfirmForm(FlaskForm):
+    content = HiddenField(validators=[DataRequired()])
+    filename = HiddenField()
+
+
+class ActivityForm(FlaskForm):
+    day = DateField("Date", validators=[DataRequired()])
+    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in ACTIVITY_LABELS.items()])
+    hours = DecimalField("Hours", places=1, validators=[InputRequired(), NumberRange(0.5, 24)])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=1000)], filters=[_text],
+                         description="What you did and with whom (no names of residents needed).")
+    submit = SubmitField("Log activity")
+
+
+SCORE_CHOICES = [SelectChoice("", "Not observed")] + [SelectChoice(str(n), str(n)) for n in range(1, 6)]
+
+
+def review_form(criteria, data=None):
+    """A form with one 1-5 choice per criterion (or "not observed"), and a comment."""
+    class ReviewForm(FlaskForm):
+        comment = TextAreaField("Comments", validators=[Optional(), Length(max=MAX_COMMENT)], filters=[_text])
+        save = SubmitField("Save draft")
+        submit_review = SubmitField("Submit review")
+
+    for c in criteria:
+        setattr(ReviewForm, f"c{c.id}", RadioField(c.text, choices=SCORE_CHOICES, default="",
+                                                  validators=[Optional()]))
+    form = ReviewForm(data=data)
+    return form

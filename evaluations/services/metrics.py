@@ -1,0 +1,209 @@
+"""Community-policing metrics: HR's import per period, and the engagement activities
+officers log and their supervisors verify."""
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from core import clock
+from core.audit import Actor, record
+from core.db import db, upsert_insert
+from core.errors import DomainError, NotFound
+from core.models import Officer
+from core.pagination import Page
+from core.rules import LineError
+from evaluations import rules
+from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric
+from evaluations.services.common import officer_of, today
+
+
+@dataclass
+class MetricsReport:
+    dry_run: bool
+    errors: list[LineError] = field(default_factory=list)
+    rows: int = 0
+    created: int = 0
+    replaced: int = 0
+    periods: list[tuple[date, date]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "metrics.csv") -> MetricsReport:
+    """Validate the whole file, then write every row in one transaction (a row for an
+    officer and period already imported replaces it), or write nothing. Commits."""
+    actor.require("hr")
+    report = MetricsReport(dry_run=dry_run)
+    badges = dict(db.session.execute(select(Officer.badge_number, Officer.id)).all())
+    check = rules.check_metrics(data, set(badges))
+    if not check.ok:
+        report.errors = check.errors
+        record(actor, "metrics.import", target=filename, outcome="rejected",
+               detail=f"{len(check.errors)} error(s); nothing written" + (" (dry run)" if dry_run else ""))
+        db.session.commit()
+        return report
+    report.rows = len(check.rows)
+    report.periods = sorted({(r.period_start, r.period_end) for r in check.rows})
+    keys = {(badges[r.badge_number], r.period_start, r.period_end) for r in check.rows}
+    existing = set()
+    for start, end in report.periods:
+        existing.update(db.session.execute(
+            select(CommunityMetric.officer_id, CommunityMetric.period_start, CommunityMetric.period_end)
+            .where(CommunityMetric.period_start == start, CommunityMetric.period_end == end)).all())
+    report.replaced = len(keys & existing)
+    report.created = report.rows - report.replaced
+    if dry_run:
+        return report
+    now = clock.now()
+    values = [dict(officer_id=badges[r.badge_number], period_start=r.period_start, period_end=r.period_end,
+                   compliments=r.compliments, complaints=r.complaints, complaints_sustained=r.complaints_sustained,
+                   community_meetings=r.community_meetings, problem_solving_projects=r.problem_solving_projects,
+                   resident_safety_score=r.resident_safety_score, imported_at=now) for r in check.rows]
+    for start in range(0, len(values), 1000):
+        stmt = upsert_insert(CommunityMetric).values(values[start:start + 1000])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["officer_id", "period_start", "period_end"],
+            set_={c: getattr(stmt.excluded, c) for c in rules.COUNT_COLUMNS + ("resident_safety_score", "imported_at")})
+        db.session.execute(stmt)
+    record(actor, "metrics.import", target=filename,
+           detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replaced; periods "
+                  + ", ".join(f"{a} to {b}" for a, b in report.periods))
+    db.session.commit()
+    return report
+
+
+def periods(actor: Actor) -> list[tuple[date, date, int]]:
+    actor.require("hr")
+    return db.session.execute(
+        select(CommunityMetric.period_start, CommunityMetric.period_end, func.count())
+        .group_by(CommunityMetric.period_start, CommunityMetric.period_end)
+        .order_by(CommunityMetric.period_end.desc()).limit(24)).all()
+
+
+# --- figures for reports ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    figures: rules.Community
+
+
+def _latest_metrics(officer_ids, on: date, before_end: date | None = None):
+    """Per officer, the latest imported period that started by `on` (and, for the
+    previous period, ended before `before_end`)."""
+    cond = [CommunityMetric.period_start <= on]
+    if before_end is not None:
+        cond.append(CommunityMetric.period_end < before_end)
+    if officer_ids is not None:
+        cond.append(CommunityMetric.officer_id.in_(officer_ids))
+    latest = (select(CommunityMetric.officer_id, func.max(CommunityMetric.period_end).label("end"))
+              .where(*cond).group_by(CommunityMetric.officer_id).subquery())
+    return (select(CommunityMetric)
+            .join(latest, and_(latest.c.officer_id == CommunityMetric.officer_id,
+                               latest.c.end == CommunityMetric.period_end))
+            .where(CommunityMetric.period_start <= on))
+
+
+def _with_activities(query) -> dict[int, Period]:
+    """The imported figures of `query` (a select of CommunityMetric) plus the verified
+    activities in the same periods: meetings and problem-solving count as such; every
+    verified activity counts toward engagement. Two queries, whatever the size."""
+    metrics = list(db.session.scalars(query))
+    if not metrics:
+        return {}
+    by_officer = {m.officer_id: m for m in metrics}
+    chosen = query.with_only_columns(CommunityMetric.id).subquery()
+    counts: dict[int, dict] = {}
+    for officer_id, kind, n, hours in db.session.execute(
+            select(Activity.officer_id, Activity.kind, func.count(), func.sum(Activity.hours))
+            .join(CommunityMetric, and_(CommunityMetric.officer_id == Activity.officer_id,
+                                        Activity.day.between(CommunityMetric.period_start, CommunityMetric.period_end)))
+            .where(Activity.status == ActivityStatus.VERIFIED, CommunityMetric.id.in_(select(chosen.c.id)))
+            .group_by(Activity.officer_id, Activity.kind)):
+        counts.setdefault(officer_id, {})[kind] = (n, float(hours or 0))
+    out = {}
+    for officer_id, m in by_officer.items():
+        acts = counts.get(officer_id, {})
+        out[officer_id] = Period(m.period_start, m.period_end, rules.Community(
+            compliments=m.compliments, complaints=m.complaints, complaints_sustained=m.complaints_sustained,
+            community_meetings=m.community_meetings + acts.get(ActivityKind.MEETING, (0, 0))[0],
+            problem_solving_projects=m.problem_solving_projects + acts.get(ActivityKind.PROBLEM_SOLVING, (0, 0))[0],
+            resident_safety_score=float(m.resident_safety_score) if m.resident_safety_score is not None else None,
+            verified_activities=sum(n for n, _ in acts.values()),
+            verified_hours=round(sum(h for _, h in acts.values()), 1)))
+    return out
+
+
+def community_for(officer_ids: list[int] | None, on: date) -> dict[int, Period]:
+    """Each officer's figures for the period current on `on` (None: every officer)."""
+    return _with_activities(_latest_metrics(officer_ids, on))
+
+
+def community_pair(officer_id: int, on: date) -> tuple[Period | None, Period | None]:
+    """This period and the one before it, for a subject report."""
+    current = community_for([officer_id], on).get(officer_id)
+    if current is None:
+        return None, None
+    previous = _with_activities(_latest_metrics([officer_id], on, before_end=current.start)).get(officer_id)
+    return current, previous
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+def log_activity(actor: Actor, *, day: date, kind: str, hours: Decimal, note: str) -> Activity:
+    me = officer_of(actor)
+    if me is None:
+        raise DomainError("Only officers on the roster log community activities.")
+    if day > today():
+        raise DomainError("The date is in the future.")
+    if not (Decimal("0") < hours <= Decimal("24")):
+        raise DomainError("Hours go from 0.5 to 24.")
+    activity = Activity(officer_id=me.id, day=day, kind=ActivityKind(kind), hours=hours, note=note.strip(),
+                        status=ActivityStatus.PENDING, created_at=clock.now())
+    db.session.add(activity)
+    db.session.flush()
+    record(actor, "activity.log", target=f"activity:{activity.id}", detail=f"{kind} on {day}, {hours} h")
+    db.session.commit()
+    return activity
+
+
+def my_activities(actor: Actor, page: int = 1, per_page: int = 25) -> Page:
+    me = officer_of(actor)
+    if me is None:
+        return Page([], 0, 1, per_page)
+    query = select(Activity).where(Activity.officer_id == me.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(db.session.scalars(query.order_by(Activity.day.desc(), Activity.id.desc())
+                                    .limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
+def to_verify(actor: Actor) -> list[Activity]:
+    """Activities logged by the officers who report to the signed-in supervisor."""
+    me = officer_of(actor)
+    if me is None:
+        return []
+    return list(db.session.scalars(
+        select(Activity).join(Officer, Officer.id == Activity.officer_id)
+        .where(Officer.supervisor_id == me.id, Activity.status == ActivityStatus.PENDING)
+        .order_by(Activity.day, Activity.id)))
+
+
+def decide(actor: Actor, activity_id: int, verified: bool) -> Activity:
+    """The officer's supervisor verifies (or rejects) a logged activity."""
+    me = officer_of(actor)
+    activity = db.session.get(Activity, activity_id)
+    if me is None or activity is None or activity.officer.supervisor_id != me.id:
+        raise NotFound("No such activity.")
+    if activity.status != ActivityStatus.PENDING:
+        raise DomainError("This activity has already been decided.")
+    activity.status = ActivityStatus.VERIFIED if verified else ActivityStatus.REJECTED
+    activity.verified_by_id, activity.verified_at = actor.user_id, clock.now()
+    record(actor, "activity.verify" if verified else "activity.reject", target=f"activity:{activity.id}",
+           detail=f"{activity.officer.badge_number}: {activity.kind.value} on {activity.day}")
+    db.session.commit()
+    return activity

@@ -1,0 +1,48 @@
+"""Review reminders: 7, 3 and 1 days before a cycle closes, to raters who have not
+submitted, under de-duplication keys (`review:<cycle>:rater:<officer>:<lead>d`), so a
+repeat sweep or a second scheduler sends nothing twice. The message says how many
+reviews are waiting and when the cycle closes; never whom they are about. The sweep
+also closes cycles whose close date has passed."""
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from core import clock
+from core.db import db
+from core.models import AccountStatus, Officer, OfficerStatus, User
+from evaluations import rules
+from evaluations.models import AssignmentStatus, CycleStatus, ReviewAssignment, ReviewCycle
+from evaluations.services.common import zone
+from evaluations.services.cycles import close_due
+from notifications import services as outbox
+
+
+def sweep(now: datetime | None = None) -> Counter:
+    now = now or clock.now()
+    day = now.astimezone(zone()).date()
+    queued = Counter()
+    closed = close_due(now)
+    if closed:
+        queued["closed"] = closed
+    batch = outbox.Batch()
+    for cycle in db.session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.OPEN)):
+        lead = rules.reminder_lead(cycle.closes_on, day)
+        if lead is None:
+            continue
+        rows = db.session.execute(
+            select(Officer.id, Officer.first_name, Officer.last_name, User.email, func.count())
+            .join(ReviewAssignment, ReviewAssignment.rater_id == Officer.id)
+            .join(User, and_(User.officer_id == Officer.id, User.status == AccountStatus.ACTIVE))
+            .where(ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.status != AssignmentStatus.SUBMITTED,
+                   Officer.status == OfficerStatus.ACTIVE)
+            .group_by(Officer.id, Officer.first_name, Officer.last_name, User.email)).all()
+        for officer_id, first, last, email, waiting in rows:
+            batch.add("review", f"review:{cycle.id}:rater:{officer_id}:{lead}d",
+                      lambda c=cycle, n=f"{first} {last}", e=email, w=waiting, d=(cycle.closes_on - day).days: dict(
+                          kind="reminder_review", recipient=e,
+                          subject=f"Beacon: reviews to finish by {c.closes_on.day} {c.closes_on:%B}",
+                          body=outbox.render_email("reminder_review.txt", name=n, cycle=c, waiting=w, days=d)))
+    queued.update(batch.flush())
+    db.session.commit()
+    return queued
