@@ -4,7 +4,8 @@ from datetime import date
 
 from core import clock
 from core.db import db
-from core.models import AccountStatus, Officer, OfficerStatus, Role, Unit, User, UserRole
+from evaluations.models import ReviewCycle  # noqa: F401,E402
+from core.models import AccountStatus, AuditEntry, Officer, OfficerStatus, Role, Unit, User, UserRole  # noqa: F401
 from core.passwords import hash_password
 
 PASSWORD = "quartz meadow lantern ripple"
@@ -111,3 +112,46 @@ def appointment(evaluation_row=None, clinician_row=None, starts_at=None, status=
     evaluation_row.status = EvaluationStatus.SCHEDULED
     db.session.commit()
     return a
+
+
+# --- reviews -----------------------------------------------------------------------------
+
+def team(reports=3, unit_name=None, with_boss=True):
+    """A sergeant (under a lieutenant) and `reports` officers who report to the sergeant,
+    everyone with an account. Returns (lieutenant, sergeant, [officers], {officer id: user})."""
+    from types import SimpleNamespace
+    unit_name = unit_name or f"Unit {next(_seq)}"
+    boss = officer(unit_name=unit_name, rank="Lieutenant", first="Lee") if with_boss else None
+    sergeant = officer(unit_name=unit_name, rank="Sergeant", first="Sam", supervisor=boss)
+    members = [officer(unit_name=unit_name, first=f"Rep{i}", supervisor=sergeant) for i in range(reports)]
+    users = {o.id: user(officer_row=o) for o in ([boss] if boss else []) + [sergeant] + members}
+    return SimpleNamespace(boss=boss, sergeant=sergeant, members=members, users=users, unit=sergeant.unit)
+
+
+def review_cycle(hr_actor=None, *, name=None, open_it=True, threshold=3, peers=2, anonymous_peers=False,
+                 unit_ids=None, days=10, seed=1):
+    from datetime import timedelta
+
+    from core.audit import Actor
+    from evaluations.models import Rubric
+    from evaluations.services import cycles
+    hr_actor = hr_actor or Actor.system("test")
+    rubric = db.session.query(Rubric).order_by(Rubric.id).first()
+    day = clock.today("America/Chicago")
+    cycle = cycles.create_cycle(hr_actor, name=name or f"Cycle {next(_seq)}", rubric_id=rubric.id,
+                                opens_on=day, closes_on=day + timedelta(days=days), all_units=unit_ids is None,
+                                unit_ids=unit_ids or [], peers=peers, threshold=threshold,
+                                anonymous_peers=anonymous_peers)
+    cycles.generate(hr_actor, cycle.id, seed=seed)
+    if open_it:
+        cycles.move(hr_actor, cycle.id, "open")
+    return cycle
+
+
+def actor_for(user_row):
+    from core.audit import Actor
+    return Actor.for_user(user_row, "127.0.0.1")
+
+
+def criteria_for(cycle, group):
+    return [c for c in cycle.rubric.criteria if c.answered_by(group)]

@@ -1,0 +1,40 @@
+"""Review reminders through the sweep, the outbox and a real SMTP server."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core import clock
+from core.db import db
+from evaluations.services import reminders
+from notifications import services as outbox
+from notifications.models import OutboxMessage
+from tests import factories
+from tests.integration.test_reviews import assignments, submit
+
+
+@pytest.fixture
+def app_config(mail_app_config):
+    return mail_app_config
+
+
+def test_reminders_7_3_1_days_before_close_only_to_those_who_have_not_submitted(app, smtp_server):
+    t = factories.team(reports=3)
+    cycle = factories.review_cycle(days=10)
+    for a in assignments(cycle, rater_id=t.members[0].id):
+        submit(cycle, a)
+    start = clock.now()
+    for offset in range(0, 11):
+        moment = start + timedelta(days=offset)
+        reminders.sweep(moment)
+        reminders.sweep(moment)     # a repeat queues nothing
+    assert outbox.deliver().sent == db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    received = smtp_server.messages
+    recipients = {m["To"] for m in received}
+    expected = {u.email for oid, u in t.users.items() if oid != t.members[0].id}
+    assert recipients == expected                       # not the officer who has submitted everything
+    assert len(received) == 3 * len(expected)           # 7, 3 and 1 days before, once each
+    names = [o.last_name for o in [t.boss, t.sergeant, *t.members]]
+    for message in received:
+        assert message["Subject"].startswith("Beacon: reviews to finish by")
+        assert not any(name in message["Subject"] for name in names)
