@@ -88,6 +88,44 @@ ROUTES = [
     ("POST", "/wellness/appointments/{appointment}/propose", set()),
     ("POST", "/wellness/appointments/{appointment}/attended", set()),
     ("POST", "/wellness/appointments/{appointment}/no-show", set()),
+    # Reviews. The target cycle is published; its subject {officer} supervises one officer.
+    # The test's officer is in none of it, so every review, report and activity of it is
+    # a 404 for them (existence is private); HR's state changes are refused with a message.
+    ("GET", "/reviews/", {"officer"}),
+    ("GET", "/reviews/assignments/{assignment}", set()),
+    ("POST", "/reviews/assignments/{assignment}", set()),
+    ("GET", "/reviews/cycles/{cycle}/subjects/{officer}", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/subjects/{officer}.pdf", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/upward", set()),
+    ("GET", "/reviews/cycles/{cycle}/upward/{officer}", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/matrix", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/matrix.csv", {"hr"}),
+    ("GET", "/reviews/cycles", {"hr"}),
+    ("GET", "/reviews/cycles/new", {"hr"}),
+    ("POST", "/reviews/cycles/new", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/settings", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/generate", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/assignments", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/assignments/{assignment}/delete", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/open", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/close", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/publish", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/delete", {"hr"}),
+    ("GET", "/reviews/rubrics", {"hr"}),
+    ("POST", "/reviews/rubrics", {"hr"}),
+    ("GET", "/reviews/rubrics/{rubric}", {"hr"}),
+    ("POST", "/reviews/rubrics/{rubric}", {"hr"}),
+    ("GET", "/reviews/criteria/{criterion}", {"hr"}),
+    ("POST", "/reviews/criteria/{criterion}", {"hr"}),
+    ("POST", "/reviews/criteria/{criterion}/delete", {"hr"}),
+    ("GET", "/reviews/metrics", {"hr"}),
+    ("POST", "/reviews/metrics", {"hr"}),
+    ("POST", "/reviews/metrics/confirm", {"hr"}),
+    ("GET", "/reviews/activities", {"officer"}),
+    ("POST", "/reviews/activities", {"officer"}),
+    ("POST", "/reviews/activities/{activity}/verify", set()),
+    ("POST", "/reviews/activities/{activity}/reject", set()),
 ]
 # Routes reached with a one-time token rather than a role (tested in test_tokens.py).
 TOKEN_ROUTES = {"/password/set/<token>"}
@@ -98,7 +136,10 @@ def test_every_route_is_in_the_matrix(app):
     placeholders = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<int:message_id>": "{message}",
                     "<int:incident_id>": "{incident}", "<int:clinician_id>": "{clinician}",
                     "<int:hours_id>": "{hours}", "<int:block_id>": "{block}", "<int:evaluation_id>": "{evaluation}",
-                    "<int:appointment_id>": "{appointment}", "<int:notice_id>": "{notice}"}
+                    "<int:appointment_id>": "{appointment}", "<int:notice_id>": "{notice}",
+                    "<int:cycle_id>": "{cycle}", "<int:assignment_id>": "{assignment}", "<int:rubric_id>": "{rubric}",
+                    "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
+                    "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -135,7 +176,26 @@ def targets(app):
                     author_id=user.id, author_label=user.email, created_at=clock.now())
     db.session.add(notice)
     db.session.commit()
-    return {"notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
+    # A published review cycle in which `officer` is reviewed by the one officer reporting to them.
+    from evaluations.models import Activity, Criterion, ReviewAssignment
+    from evaluations.services import cycles
+    from core.audit import Actor
+    report = factories.officer(supervisor=officer)
+    factories.user(officer_row=report)
+    factories.user(officer_row=officer)
+    cycle = factories.review_cycle(threshold=2)
+    hr_actor = Actor.system("test")
+    cycles.move(hr_actor, cycle.id, "close")
+    cycles.move(hr_actor, cycle.id, "publish")
+    assignment = db.session.query(ReviewAssignment).filter_by(cycle_id=cycle.id).first()
+    activity = Activity(officer_id=report.id, day=date(2026, 1, 5), kind="meeting", hours=1, note="",
+                        status="pending", created_at=clock.now())
+    db.session.add(activity)
+    db.session.commit()
+    reviews_targets = {"cycle": cycle.id, "assignment": assignment.id, "rubric": cycle.rubric_id,
+                       "criterion": db.session.query(Criterion).filter_by(rubric_id=cycle.rubric_id).first().id,
+                       "activity": activity.id}
+    return {**reviews_targets, "notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id}
 
