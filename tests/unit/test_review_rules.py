@@ -139,3 +139,92 @@ def test_rank_by_performance_beside_seniority():
     ranked = rules.rank({1: 4.5, 2: 3.0, 3: 4.5, 4: None}, {1: 2.0, 2: 25.0, 3: 10.0, 4: 30.0})
     assert [(r.subject_id, r.rank, r.seniority_rank) for r in ranked] == [(3, 1, 3), (1, 1, 4), (2, 3, 2),
                                                                           (4, None, 1)]
+
+
+# --- the cycle's life, reminders, release -------------------------------------------------------
+
+from datetime import date  # noqa: E402
+
+D = date(2027, 3, 10)
+
+
+@pytest.mark.parametrize("step, status, assignments, criteria, closes, refused", [
+    ("open", "draft", 5, 3, D, None),
+    ("open", "draft", 0, 3, D, "no assignments"),
+    ("open", "draft", 5, 0, D, "no criteria"),
+    ("open", "draft", 5, 3, date(2027, 3, 9), "close date has passed"),
+    ("open", "open", 5, 3, D, "Only a draft"),
+    ("close", "open", 5, 3, D, None),
+    ("close", "draft", 5, 3, D, "Only an open"),
+    ("close", "published", 5, 3, D, "Only an open"),
+    ("publish", "closed", 5, 3, D, None),
+    ("publish", "open", 5, 3, D, "Only a closed"),
+    ("publish", "published", 5, 3, D, "Only a closed"),
+    ("reopen", "closed", 5, 3, D, "Unknown"),
+])
+def test_each_move_is_refused_when_it_makes_no_sense(step, status, assignments, criteria, closes, refused):
+    problem = rules.refuse_move(step, status, assignments=assignments, criteria=criteria, today=D, closes_on=closes)
+    assert (problem is None) if refused is None else (refused in problem)
+
+
+@pytest.mark.parametrize("days_left, lead", [(9, None), (8, None), (7, 7), (6, 7), (4, 7), (3, 3), (2, 3), (1, 1),
+                                             (0, 1), (-1, None)])
+def test_reminders_7_3_and_1_days_before_close(days_left, lead):
+    from datetime import timedelta
+    assert rules.reminder_lead(D, D - timedelta(days=days_left)) == lead
+
+
+@pytest.mark.parametrize("held, threshold, closing, ready", [(0, 3, False, False), (2, 3, False, False),
+                                                             (3, 3, False, True), (4, 3, False, True),
+                                                             (1, 3, True, True), (0, 3, True, False)])
+def test_held_reviews_are_released_only_in_groups_of_the_threshold_or_at_close(held, threshold, closing, ready):
+    assert rules.ready_to_release(held, threshold, closing) is ready
+
+
+# --- community metrics -------------------------------------------------------------------------
+
+HEADER = ",".join(rules.METRIC_COLUMNS)
+
+
+def check(*lines, known=("A1", "A2")):
+    return rules.check_metrics("\n".join((HEADER,) + lines) + "\n", set(known))
+
+
+def test_a_good_metrics_file_gives_typed_rows():
+    result = check("A1,2027-01-01,2027-03-31,4,2,1,3,1,4.25", "A2,2027-01-01,2027-03-31,0,0,0,0,0,")
+    assert result.ok and [r.badge_number for r in result.rows] == ["A1", "A2"]
+    assert str(result.rows[0].resident_safety_score) == "4.25" and result.rows[1].resident_safety_score is None
+
+
+@pytest.mark.parametrize("line, message", [
+    ("ZZ,2027-01-01,2027-03-31,1,0,0,0,0,", "ZZ is not on the roster"),
+    ("A1,2027-13-01,2027-03-31,1,0,0,0,0,", "period_start '2027-13-01' is not a date"),
+    ("A1,2027-04-01,2027-03-31,1,0,0,0,0,", "period_end is before period_start"),
+    ("A1,2027-01-01,2027-03-31,-1,0,0,0,0,", "compliments '-1' must be a whole number"),
+    ("A1,2027-01-01,2027-03-31,1,1,2,0,0,", "complaints_sustained is more than complaints"),
+    ("A1,2027-01-01,2027-03-31,1,0,0,0,0,5.5", "resident_safety_score '5.5' must be a number from 1 to 5"),
+    ("A1,2027-01-01,2027-03-31,1,0,0,0,0,NaN", "resident_safety_score 'NaN'"),
+    ("A1,2027-01-01,2027-03-31,1,0,0,0,0", "expected 9 fields, found 8"),
+])
+def test_each_metrics_error_is_reported_on_its_line(line, message):
+    result = check("A2,2027-01-01,2027-03-31,0,0,0,0,0,", line)
+    assert not result.ok and [(e.line, message in e.message) for e in result.errors] == [(3, True)], result.errors
+
+
+def test_metrics_header_and_duplicates():
+    assert "missing column(s): resident_safety_score" in str(
+        rules.check_metrics(",".join(rules.METRIC_COLUMNS[:-1]) + "\n", set()).errors[0])
+    result = check("A1,2027-01-01,2027-03-31,1,0,0,0,0,", "A1,2027-01-01,2027-03-31,2,0,0,0,0,")
+    assert [str(e) for e in result.errors] == ["line 3: badge_number A1 for this period is already on line 2"]
+    assert not check().ok
+
+
+def test_community_score_combines_safety_contact_and_engagement():
+    assert rules.community_score(None) is None
+    quiet = rules.Community()
+    assert rules.community_score(quiet) == 1.0                      # no engagement at all
+    good = rules.Community(compliments=6, complaints_sustained=0, community_meetings=6, problem_solving_projects=3,
+                           verified_activities=3, resident_safety_score=4.5)
+    assert rules.community_score(good) == pytest.approx((5 + 5 + 4.5) / 3, abs=1e-3)
+    mixed = rules.Community(compliments=1, complaints_sustained=1, community_meetings=3)
+    assert rules.community_score(mixed) == pytest.approx((2 + 3) / 2, abs=1e-3)
