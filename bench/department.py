@@ -28,12 +28,14 @@ keys chosen here so that no row has to be read back.
 Every account has the same argon2 hash, computed once, so the harness can sign in.
 """
 import enum
+import json
+import uuid
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Enum, insert, select, text
+from sqlalchemy import JSON, Enum, insert, select, text
 
 from core.db import db
 from core.models import AccountStatus, AuditEntry, Officer, OfficerStatus, Role, Unit, User, UserRole
@@ -131,10 +133,13 @@ class Department:
     active_appointments: int = 0
     incidents: int = 0
     record_officer_id: int = 0  # an officer with a history, a booking and an incident
+    review_cycle_id: int = 0    # a published review cycle of every active officer
+    reviews: int = 0
+    anonymous_reviews: int = 0
 
     def path_values(self) -> dict:
         return {"sergeant_id": self.sergeant_id, "last_name": self.last_name,
-                "record_officer_id": self.record_officer_id}
+                "record_officer_id": self.record_officer_id, "cycle_id": self.review_cycle_id}
 
 
 def build(n: int, now: datetime, seed: int = 2026) -> Department:
@@ -264,6 +269,7 @@ def build(n: int, now: datetime, seed: int = 2026) -> Department:
     write(OutboxMessage, outbox)
 
     wellness = _wellness(rng, now, officers, users)
+    review_figures = _reviews(rng, now, officers, users)
 
     if session.get_bind().dialect.name == "postgresql":
         # Ids were given explicitly: move the sequences past them, as a real history would.
@@ -275,7 +281,8 @@ def build(n: int, now: datetime, seed: int = 2026) -> Department:
 
     sergeant = sergeants[0][0] if sergeants and sergeants[0][0] <= len(officers) else officers[-1]["id"]
     return Department(officers=len(officers), units=unit_count, accounts=len(users), audit_entries=len(entries),
-                      outbox_messages=len(outbox), sergeant_id=sergeant, last_name=SEARCH_LAST_NAME, **wellness)
+                      outbox_messages=len(outbox), sergeant_id=sergeant, last_name=SEARCH_LAST_NAME, **wellness,
+                      **review_figures)
 
 
 def _wellness(rng: random.Random, now: datetime, officers: list[dict], users: list[dict]) -> dict:
@@ -487,19 +494,96 @@ def _wellness(rng: random.Random, now: datetime, officers: list[dict], users: li
             "record_officer_id": record_officer}
 
 
+REVIEW_PEERS = 9   # with self, supervisor and direct reports: about 10 reviews per officer
+
+
+def _reviews(rng: random.Random, now: datetime, officers: list[dict], users: list[dict]) -> dict:
+    """A published review cycle of every active officer with an account as rater: self,
+    supervisor, REVIEW_PEERS peers from the unit and every direct report; 95% answered.
+    Upward reviews go to the anonymous table. Two periods of community metrics each."""
+    from evaluations.models import (AnonymousReview, CommunityMetric, Criterion, CycleStatus, RaterGroup, Review,
+                                    ReviewAssignment, ReviewCycle)
+    criteria = db.session.scalars(select(Criterion).where(Criterion.rubric_id == 1)).all()
+    asked = {g.value: [str(c.id) for c in criteria if c.answered_by(g.value)] for g in RaterGroup}
+    closes = now.date() - timedelta(days=30)
+    cycle = ReviewCycle(id=1, name="Bench annual", rubric_id=1, opens_on=closes - timedelta(days=30), closes_on=closes,
+                        status=CycleStatus.PUBLISHED, all_units=True, peers=REVIEW_PEERS, threshold=3,
+                        anonymous_peers=False, created_at=now, opened_at=now, closed_at=now, published_at=now)
+    db.session.add(cycle)
+    db.session.flush()
+    raters = {u["officer_id"] for u in users if u["officer_id"] and u["status"] == AccountStatus.ACTIVE}
+    active = [o for o in officers if o["status"] == OfficerStatus.ACTIVE]
+    by_unit, reports = defaultdict(list), defaultdict(list)
+    for o in active:
+        if o["id"] in raters:
+            by_unit[o["unit_id"]].append(o["id"])
+            if o["supervisor_id"]:
+                reports[o["supervisor_id"]].append(o["id"])
+    assignments, named, anonymous = [], [], []
+
+    def scores(group, base):
+        return {c: max(1, min(5, round(base + rng.uniform(-1.3, 1.3)))) for c in asked[group]}
+
+    for o in active:
+        base = rng.uniform(2.5, 4.6)
+        plan = [(o["id"], RaterGroup.SELF)] if o["id"] in raters else []
+        if o["supervisor_id"] in raters:
+            plan.append((o["supervisor_id"], RaterGroup.SUPERVISOR))
+        direct = reports.get(o["id"], [])
+        taken = {o["id"], o["supervisor_id"], *direct}
+        pool = [m for m in by_unit[o["unit_id"]] if m not in taken]
+        plan += [(m, RaterGroup.PEER) for m in rng.sample(pool, min(REVIEW_PEERS, len(pool)))]
+        plan += [(m, RaterGroup.DIRECT_REPORT) for m in direct]
+        for rater, group in plan:
+            done = rng.random() < 0.95
+            assignments.append({"id": len(assignments) + 1, "cycle_id": cycle.id, "subject_id": o["id"],
+                                "rater_id": rater, "rater_group": group, "status": "submitted" if done else "pending"})
+            if not done:
+                continue
+            given = scores(group.value, base)
+            row = {"scores": given, "comment": "Solid work on the beat." if rng.random() < 0.3 else "",
+                   "score_total": sum(given.values()), "score_count": len(given)}
+            if group == RaterGroup.DIRECT_REPORT:
+                anonymous.append({"id": uuid.uuid4(), "cycle_id": cycle.id, "subject_id": o["id"],
+                                  "rater_group": group, **row})
+            else:
+                named.append({"assignment_id": assignments[-1]["id"], **row, "submitted_at": now, "updated_at": now})
+    rng.shuffle(anonymous)
+    write(ReviewAssignment, assignments)
+    write(Review, named)
+    write(AnonymousReview, anonymous)
+    metrics = []
+    for start, end in ((closes - timedelta(days=180), closes - timedelta(days=91)),
+                       (closes - timedelta(days=90), closes - timedelta(days=1))):
+        for o in active:
+            complaints = rng.choice([0, 0, 0, 1, 2])
+            metrics.append({"officer_id": o["id"], "period_start": start, "period_end": end,
+                            "compliments": rng.randint(0, 6), "complaints": complaints,
+                            "complaints_sustained": rng.randint(0, complaints), "community_meetings": rng.randint(0, 5),
+                            "problem_solving_projects": rng.randint(0, 3),
+                            "resident_safety_score": round(rng.uniform(2.5, 4.8), 2) if rng.random() < 0.8 else None,
+                            "imported_at": now})
+    write(CommunityMetric, metrics)
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in ("review_cycles", "review_assignments"):
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
+    return {"review_cycle_id": cycle.id, "reviews": len(named) + len(anonymous), "anonymous_reviews": len(anonymous)}
+
+
 def write(model, rows: list[dict], chunk: int = 10000) -> None:
     """Insert `rows` (dicts with the same keys) in the session's transaction. On
     PostgreSQL through COPY, several times faster than multi-row INSERTs (the 250,000
     audit entries of N = 50,000 take about 3 s instead of 15): the values go to the
     driver as they are, so enums are given as their values and the scalar Python-side
     defaults of missing columns are filled in here, as the ORM would. Elsewhere,
-    `insert(Model)` with a list of dicts, `chunk` rows at a time."""
+    `insert(table)` with a list of dicts (keys are column names), `chunk` rows at a time."""
     if not rows:
         return
     session = db.session
     if session.get_bind().dialect.name != "postgresql":
         for start in range(0, len(rows), chunk):
-            session.execute(insert(model), rows[start:start + chunk])
+            session.execute(insert(model.__table__), rows[start:start + chunk])
         return
     table = model.__table__
     keys = list(rows[0])
@@ -508,6 +592,7 @@ def write(model, rows: list[dict], chunk: int = 10000) -> None:
     columns = ", ".join(f'"{name}"' for name in keys + list(defaults))
     extra = [v.value if isinstance(v, enum.Enum) else v for v in defaults.values()]
     enums = [i for i, k in enumerate(keys) if isinstance(table.c[k].type, Enum)]
+    jsons = [i for i, k in enumerate(keys) if isinstance(table.c[k].type, JSON)]
     driver = session.connection().connection.driver_connection  # psycopg, inside the session's transaction
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
@@ -515,6 +600,8 @@ def write(model, rows: list[dict], chunk: int = 10000) -> None:
             for i in enums:
                 if isinstance(values[i], enum.Enum):
                     values[i] = values[i].value
+            for i in jsons:
+                values[i] = json.dumps(values[i])
             copy.write_row(values + extra)
 
 

@@ -61,9 +61,15 @@ PAGES = [
     ("wellness officer record", "hr", "/wellness/officers/{record_officer_id}"),
     ("wellness incidents", "hr", "/wellness/incidents"),
     ("wellness clinicians", "hr", "/wellness/clinicians"),
+    ("review matrix", "hr", "/reviews/cycles/{cycle_id}/matrix"),
+    ("review matrix (sergeants)", "hr", "/reviews/cycles/{cycle_id}/matrix?rank=Sergeant"),
+    ("review matrix CSV", "hr", "/reviews/cycles/{cycle_id}/matrix.csv"),
+    ("review subject report", "hr", "/reviews/cycles/{cycle_id}/subjects/{sergeant_id}"),
+    ("review subject report PDF", "hr", "/reviews/cycles/{cycle_id}/subjects/{sergeant_id}.pdf"),
 ]
 # Pages whose query count must not depend on N (the promise); others are reported.
-MUST_STAY_CONSTANT = ("roster", "access review", "wellness dashboard", "wellness dashboard (overdue)")
+MUST_STAY_CONSTANT = ("roster", "access review", "wellness dashboard", "wellness dashboard (overdue)",
+                      "review matrix", "review matrix CSV", "review subject report")
 SIGN_INS = {"admin": department.ADMIN_EMAIL, "hr": department.HR_EMAIL}
 SLOW_MS = 300
 SWEEP = "wellness sweep"  # its name for --only, --show-sql and --explain
@@ -265,7 +271,7 @@ def measure_size(kind: str, n: int, repeat: int, budget: float, show_sql: str | 
                     f"{dept.outbox_messages:,} outbox messages; wellness: {dept.clinicians} clinicians, "
                     f"{dept.evaluations:,} evaluations ({dept.in_progress:,} in progress), "
                     f"{dept.appointments:,} appointments ({dept.active_appointments:,} active), "
-                    f"{dept.incidents} incidents")
+                    f"{dept.incidents} incidents; reviews: {dept.reviews:,} ({dept.anonymous_reviews:,} anonymous)")
                 engine = db.engine
                 db.session.remove()
             counter = QueryCounter(engine)

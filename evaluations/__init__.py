@@ -1,23 +1,35 @@
-"""360-degree reviews, review cycles, upward reviews, community metrics (issue 5).
+"""360-degree reviews: rubrics, review cycles, reviews, upward reviews, community
+metrics, reports (issue 5).
 
-So far: the pure rules (rules.py). The storage design the rest builds on, so that an
-upward review cannot be tied to its author by HR, administrators or anyone with the
-database:
+- `rules.py`: the pure decisions (assignments, the anonymity threshold and totals
+  without hidden groups, composite and ranks, cycle moves, reminder leads, metrics
+  validation, the community score).
+- `models.py`: the tables; `seal.py`: sealing anonymous reviews while they wait;
+  `pdf.py`: a subject report as PDF.
+- `services/`: one module per area (rubrics, cycles, reviews, metrics, reports,
+  reminders, demo), as in wellness/.
+
+How an anonymous review (upward always, peer when the cycle says so) stays unlinkable
+from its author, against HR, administrators and anyone with the database:
 
 - Who has submitted is the assignment's status (rater, subject, group); it has no
-  timestamp.
-- A submitted anonymous review is first held *sealed* (encrypted with a key derived
-  from SECRET_KEY and the cycle) in a holding table that references nothing, in the
-  same transaction as the assignment's status. Someone reading the database then can
-  see that a sealed row appeared with a submission (same transaction id), but not read
-  it.
-- When the cycle closes, one transaction unseals every held review of the cycle,
-  inserts them into the anonymous-review table in random order (a random UUID key; on
-  SQLite a WITHOUT ROWID table, so storage order is the key's), and deletes the held
-  rows. Every anonymous row then shares one transaction id and no order: nothing
-  links it to a submission. The rows hold subject, group, scores and comment: no rater,
-  no account, no IP, no time.
-- Results show only after publication and only for groups at or above the threshold
-  (rules.group_result); a hidden group is left out of every total (rules.overall).
+  timestamp and nothing points from it to the review.
+- On submission the review is *sealed* (AES-GCM, key derived from SECRET_KEY, padded to
+  one size, no timestamp) into `held_reviews`, which references only the cycle and
+  the subject. Someone reading the database then sees that a sealed row appeared with
+  a submission, but cannot read it.
+- When a subject's group has at least the cycle's threshold of held reviews (or the
+  cycle closes), one transaction of its own unseals them all and inserts them into
+  `anonymous_reviews` in random order, with random UUID keys (on SQLite a WITHOUT ROWID
+  table, so storage order is the key's), and deletes the held rows. Every released row
+  thus shares a transaction with at least threshold - 1 others and with nobody's
+  submission.
+- Results show only for groups at or above the threshold (rules.group_result); a
+  hidden group is left out of every total (rules.overall, the matrix's composite).
 - The audit log says "submitted an upward review in cycle X", nothing more.
+
+A limit that remains: a supervisor who reads their upward feedback while the cycle is
+open sees the batches released so far; if fewer than the threshold arrive after the
+last batch, the difference between that view and the final one is the aggregate of
+those few. README says so; reading it only after the close avoids it.
 """

@@ -20,7 +20,6 @@ from evaluations.models import (
     Criterion,
     HeldReview,
     RaterGroup,
-    Review,
     ReviewAssignment,
     ReviewCycle,
     ReviewCycleUnit,
@@ -296,8 +295,9 @@ def move(actor: Actor, cycle_id: int, step: str) -> ReviewCycle:
 
 
 def _close(cycle: ReviewCycle) -> None:
-    """Everything held goes into the results (shuffled, together); unsent drafts are
-    discarded, and reminders not yet sent are dropped."""
+    """Everything held goes into the results (shuffled, together); sealed drafts of
+    anonymous reviews never sent are deleted (named drafts stay, uncounted), and
+    reminders not yet sent are dropped."""
     cycle.status, cycle.closed_at = CycleStatus.CLOSED, clock.now()
     for subject_id, group in db.session.execute(select(HeldReview.subject_id, HeldReview.group).distinct()
                                                 .where(HeldReview.cycle_id == cycle.id)).all():
@@ -305,8 +305,6 @@ def _close(cycle: ReviewCycle) -> None:
     db.session.execute(update(ReviewAssignment).where(ReviewAssignment.cycle_id == cycle.id,
                                                       ReviewAssignment.sealed_draft.is_not(None))
                        .values(sealed_draft=None))
-    db.session.execute(delete(Review).where(Review.submitted_at.is_(None), Review.assignment_id.in_(
-        select(ReviewAssignment.id).where(ReviewAssignment.cycle_id == cycle.id))))
     outbox.drop_pending(f"review:{cycle.id}:")
 
 
