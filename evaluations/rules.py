@@ -136,15 +136,23 @@ def composite(group_means: dict[str, float | None], community: float | None, wei
     return round(sum(w * v for w, v in parts if w > 0) / total, 3)
 
 
+def _competition_ranks(values) -> dict:
+    """value -> its rank, highest first, ties sharing the better rank (1, 1, 3)."""
+    ranks = {}
+    for position, value in enumerate(sorted(values, reverse=True), start=1):
+        ranks.setdefault(value, position)
+    return ranks
+
+
 def rank(scores: dict[int, float | None], years: dict[int, float]) -> list[Ranked]:
     """Rank by composite (ties share a rank; no score, no rank) and, beside it, by
     seniority, so HR sees where performance and seniority disagree."""
-    by_score = sorted((s for s in scores.values() if s is not None), reverse=True)
-    by_years = sorted(years.values(), reverse=True)
+    score_rank = _competition_ranks(s for s in scores.values() if s is not None)
+    years_rank = _competition_ranks(years.values())
     out = []
     for subject_id, score in scores.items():
-        out.append(Ranked(subject_id, score, by_score.index(score) + 1 if score is not None else None,
-                          years[subject_id], by_years.index(years[subject_id]) + 1))
+        out.append(Ranked(subject_id, score, score_rank[score] if score is not None else None,
+                          years[subject_id], years_rank[years[subject_id]]))
     return sorted(out, key=lambda r: (r.rank is None, r.rank or 0, -r.years_of_service, r.subject_id))
 
 
@@ -302,7 +310,7 @@ def community_score(c: Community | None) -> float | None:
         parts.append(float(c.resident_safety_score))
     if c.compliments + c.complaints_sustained:
         parts.append(3 + 2 * (c.compliments - c.complaints_sustained) / (c.compliments + c.complaints_sustained))
-    return round(mean(parts), 3)
+    return round(sum(parts) / len(parts), 3)  # (statistics.mean is exact but slow for a whole department)
 
 
 def group_mean(total: int, count: int) -> float | None:

@@ -92,9 +92,15 @@ class Period:
     figures: rules.Community
 
 
+FIGURES = (CommunityMetric.id, CommunityMetric.officer_id, CommunityMetric.period_start, CommunityMetric.period_end,
+           CommunityMetric.compliments, CommunityMetric.complaints, CommunityMetric.complaints_sustained,
+           CommunityMetric.community_meetings, CommunityMetric.problem_solving_projects,
+           CommunityMetric.resident_safety_score)
+
+
 def _latest_metrics(officer_ids, on: date, before_end: date | None = None):
     """Per officer, the latest imported period that started by `on` (and, for the
-    previous period, ended before `before_end`)."""
+    previous period, ended before `before_end`): a select of FIGURES."""
     cond = [CommunityMetric.period_start <= on]
     if before_end is not None:
         cond.append(CommunityMetric.period_end < before_end)
@@ -102,23 +108,23 @@ def _latest_metrics(officer_ids, on: date, before_end: date | None = None):
         cond.append(CommunityMetric.officer_id.in_(officer_ids))
     latest = (select(CommunityMetric.officer_id, func.max(CommunityMetric.period_end).label("end"))
               .where(*cond).group_by(CommunityMetric.officer_id).subquery())
-    return (select(CommunityMetric)
+    return (select(*FIGURES)
             .join(latest, and_(latest.c.officer_id == CommunityMetric.officer_id,
                                latest.c.end == CommunityMetric.period_end))
             .where(CommunityMetric.period_start <= on))
 
 
 def _with_activities(query) -> dict[int, Period]:
-    """The imported figures of `query` (a select of CommunityMetric) plus the verified
+    """The imported figures of `query` (a select of FIGURES) plus the verified
     activities in the same periods: meetings and problem-solving count as such; every
     verified activity counts toward engagement. Two queries, whatever the size."""
-    metrics = list(db.session.scalars(query))
+    metrics = db.session.connection().execute(query).all()   # plain rows: one per officer
     if not metrics:
         return {}
     by_officer = {m.officer_id: m for m in metrics}
     chosen = query.with_only_columns(CommunityMetric.id).subquery()
     counts: dict[int, dict] = {}
-    for officer_id, kind, n, hours in db.session.execute(
+    for officer_id, kind, n, hours in db.session.connection().execute(
             select(Activity.officer_id, Activity.kind, func.count(), func.sum(Activity.hours))
             .join(CommunityMetric, and_(CommunityMetric.officer_id == Activity.officer_id,
                                         Activity.day.between(CommunityMetric.period_start, CommunityMetric.period_end)))
