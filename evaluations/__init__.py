@@ -28,8 +28,9 @@ from its author, against HR, administrators and anyone with the database:
   hidden group is left out of every total (rules.overall, the matrix's composite).
 - The audit log says "submitted an upward review in cycle X", nothing more.
 
-A limit that remains: a supervisor who reads their upward feedback while the cycle is
-open sees the batches released so far; if fewer than the threshold arrive after the
-last batch, the difference between that view and the final one is the aggregate of
-those few. README says so; reading it only after the close avoids it.
+- At the close, a group's reviews still held are released only if they reach the
+  threshold on their own, and deleted unread otherwise: released alone, they could be
+  told apart by comparing the results before and after, or by who submitted last.
+- Saves, releases and the close take the cycle's row (reviews.lock_cycle), so they
+  happen one after another: no double submit, no review lost to a racing close.
 """

@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS
@@ -101,10 +101,17 @@ class MetricsConfirmForm(FlaskForm):
     filename = HiddenField()
 
 
+def finite(form, field):
+    """Refuse NaN and infinities before NumberRange compares them (a signalling NaN
+    would raise there)."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter a number of hours.")
+
+
 class ActivityForm(FlaskForm):
     day = DateField("Date", validators=[DataRequired()])
     kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in ACTIVITY_LABELS.items()])
-    hours = DecimalField("Hours", places=1, validators=[InputRequired(), NumberRange(0.5, 24)])
+    hours = DecimalField("Hours", places=1, validators=[InputRequired(), finite, NumberRange(0.5, 24)])
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)], filters=[_text],
                          description="What you did and with whom (no names of residents needed).")
     submit = SubmitField("Log activity")

@@ -7,6 +7,7 @@ and services of review cycles build on these (issue 5).
 import csv
 import io
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -162,6 +163,7 @@ METRIC_COLUMNS = ("badge_number", "period_start", "period_end", "compliments", "
                   "complaints_sustained", "community_meetings", "problem_solving_projects", "resident_safety_score")
 COUNT_COLUMNS = ("compliments", "complaints", "complaints_sustained", "community_meetings", "problem_solving_projects")
 MAX_COUNT = 100_000
+COUNT_RE = re.compile(r"[0-9]{1,6}")  # ASCII digits only ("²".isdigit() is true)
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ def _metric_row(line: int, raw: dict, known_badges: set[str], errors: list) -> M
     counts = {}
     for name in COUNT_COLUMNS:
         value = raw[name]
-        if not value.isdigit() or int(value) > MAX_COUNT:
+        if not COUNT_RE.fullmatch(value) or int(value) > MAX_COUNT:
             errors.append(LineError(line, f"{name} {value!r} must be a whole number from 0 to {MAX_COUNT:,}"))
         else:
             counts[name] = int(value)
@@ -356,8 +358,10 @@ def reminder_lead(closes_on: date, today: date, leads=REMINDER_LEADS) -> int | N
     return min(fitting) if fitting else None
 
 
-def ready_to_release(held: int, threshold: int, closing: bool) -> bool:
+def ready_to_release(held: int, threshold: int) -> bool:
     """Held anonymous reviews of one subject and group go into the results together,
-    once there are at least `threshold` of them (or when the cycle closes), so every
-    release holds several reviews and none can be told from the others."""
-    return held > 0 and (closing or held >= threshold)
+    and only once there are at least `threshold` of them: every release holds several
+    reviews and none can be told from the others. At the close, what is left below the
+    threshold is deleted unread: released alone, it could be told apart by comparing
+    the results before and after (or, for someone with the database, by who submitted)."""
+    return held >= threshold

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-SIZE = 16384  # bytes of plaintext after padding: comments are at most 2,000 characters
+SIZE = 16384  # bytes after padding: a 2,000-character comment is at most 12,000 bytes of JSON
 NONCE = 12
 
 
@@ -31,7 +31,7 @@ def _key(purpose: str) -> bytes:
 
 
 def seal(value: dict, purpose: str) -> bytes:
-    plain = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    plain = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     if len(plain) + 1 > SIZE:
         raise ValueError("review too large to seal")
     padded = plain + b"\n" + b" " * (SIZE - len(plain) - 1)

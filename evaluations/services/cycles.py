@@ -25,7 +25,7 @@ from evaluations.models import (
     ReviewCycleUnit,
 )
 from evaluations.services.common import get_cycle, today, zone
-from evaluations.services.reviews import release
+from evaluations.services.reviews import Released, lock_cycle, release
 from notifications import services as outbox
 
 
@@ -275,7 +275,8 @@ def progress(cycle_id: int) -> list[Progress]:
 
 def move(actor: Actor, cycle_id: int, step: str) -> ReviewCycle:
     """open, close or publish, refused when it does not make sense (rules.refuse_move)."""
-    cycle = cycle_for_hr(actor, cycle_id)
+    cycle_for_hr(actor, cycle_id)
+    cycle = lock_cycle(cycle_id)
     assignments = db.session.scalar(select(func.count()).where(ReviewAssignment.cycle_id == cycle.id))
     criteria = db.session.scalar(select(func.count()).where(Criterion.rubric_id == cycle.rubric_id))
     problem = rules.refuse_move(step, cycle.status.value, assignments=assignments, criteria=criteria,
@@ -285,27 +286,39 @@ def move(actor: Actor, cycle_id: int, step: str) -> ReviewCycle:
     if step == "open":
         cycle.status, cycle.opened_at = CycleStatus.OPEN, clock.now()
     elif step == "close":
-        _close(cycle)
+        closed = _close(cycle)
     else:
         cycle.status, cycle.published_at = CycleStatus.PUBLISHED, clock.now()
         _announce(cycle)
-    record(actor, f"cycle.{step}", target=f"cycle:{cycle.id}", detail=cycle.name)
+    detail = cycle.name + (_close_summary(closed) if step == "close" else "")
+    record(actor, f"cycle.{step}", target=f"cycle:{cycle.id}", detail=detail)
     db.session.commit()
     return cycle
 
 
-def _close(cycle: ReviewCycle) -> None:
-    """Everything held goes into the results (shuffled, together); sealed drafts of
-    anonymous reviews never sent are deleted (named drafts stay, uncounted), and
-    reminders not yet sent are dropped."""
-    cycle.status, cycle.closed_at = CycleStatus.CLOSED, clock.now()
+def _close(cycle: ReviewCycle) -> Released:
+    """Held reviews of a group with at least the threshold go into the results
+    (shuffled, together); fewer are deleted unread. Sealed drafts of anonymous reviews
+    never sent are deleted (named drafts stay, uncounted), and reminders not yet sent
+    are dropped."""
+    totals = Released()
     for subject_id, group in db.session.execute(select(HeldReview.subject_id, HeldReview.group).distinct()
                                                 .where(HeldReview.cycle_id == cycle.id)).all():
-        release(cycle, subject_id, group, closing=True)
+        outcome = release(cycle.id, subject_id, group, closing=True)
+        totals.released += outcome.released
+        totals.discarded += outcome.discarded
+        totals.unreadable += outcome.unreadable
+    cycle.status, cycle.closed_at = CycleStatus.CLOSED, clock.now()
     db.session.execute(update(ReviewAssignment).where(ReviewAssignment.cycle_id == cycle.id,
                                                       ReviewAssignment.sealed_draft.is_not(None))
                        .values(sealed_draft=None))
     outbox.drop_pending(f"review:{cycle.id}:")
+    return totals
+
+
+def _close_summary(t: Released) -> str:
+    return (f"; at the close {t.released} anonymous review(s) released, {t.discarded} deleted unread (group under "
+            f"the threshold)" + (f", {t.unreadable} unreadable (SECRET_KEY changed?)" if t.unreadable else ""))
 
 
 def _announce(cycle: ReviewCycle) -> None:
@@ -330,8 +343,12 @@ def close_due(now=None) -> int:
     due = list(db.session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.OPEN,
                                                             ReviewCycle.closes_on < day)))
     for cycle in due:
-        _close(cycle)
+        cycle = lock_cycle(cycle.id)
+        if cycle.status != CycleStatus.OPEN:
+            db.session.commit()
+            continue
+        closed = _close(cycle)
         record(Actor.system("scheduler"), "cycle.close", target=f"cycle:{cycle.id}",
-               detail=f"{cycle.name}: close date {cycle.closes_on} passed")
+               detail=f"{cycle.name}: close date {cycle.closes_on} passed" + _close_summary(closed))
         db.session.commit()
     return len(due)

@@ -5,7 +5,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from core import clock
 from core.audit import Actor, record
@@ -130,11 +130,21 @@ def _clean(assignment: ReviewAssignment, scores: dict, comment: str, submitting:
     return clean, comment
 
 
+def lock_cycle(cycle_id: int) -> ReviewCycle | None:
+    """Take the cycle's row for this transaction (a no-op UPDATE: a row lock on
+    PostgreSQL, the write lock on SQLite) and read it afresh. Saves, releases and the
+    close of one cycle thus happen one after another, each seeing the last one's work."""
+    db.session.execute(update(ReviewCycle).where(ReviewCycle.id == cycle_id).values(status=ReviewCycle.status)
+                       .execution_options(synchronize_session=False))
+    return db.session.get(ReviewCycle, cycle_id, populate_existing=True)
+
+
 def save(actor: Actor, assignment_id: int, scores: dict, comment: str, *, submit: bool) -> ReviewAssignment:
     """Save a draft, or submit (final). Commits. An anonymous review is sealed and held
     until its group has enough reviews to be released together (release())."""
     assignment = for_rater(actor, assignment_id)
-    cycle = db.session.scalar(select(ReviewCycle).where(ReviewCycle.id == assignment.cycle_id).with_for_update())
+    cycle = lock_cycle(assignment.cycle_id)
+    db.session.refresh(assignment)
     if cycle.status != CycleStatus.OPEN or today() > cycle.closes_on:
         raise DomainError("This review cycle is closed: reviews can no longer be changed.")
     if assignment.status == AssignmentStatus.SUBMITTED:
@@ -143,21 +153,23 @@ def save(actor: Actor, assignment_id: int, scores: dict, comment: str, *, submit
     total, count = sum(clean.values()), len(clean)
     group = assignment.group.value
     if cycle.is_anonymous(group):
+        try:
+            sealed = seal.seal({"scores": clean, "comment": comment},
+                               f"held:{cycle.id}:{assignment.subject_id}:{group}" if submit else f"draft:{assignment.id}")
+        except ValueError:
+            raise DomainError("The review is too long to store; shorten the comment.") from None
         if submit:
             db.session.add(HeldReview(id=uuid.uuid4(), cycle_id=cycle.id, subject_id=assignment.subject_id,
-                                      group=assignment.group,
-                                      sealed=seal.seal({"scores": clean, "comment": comment},
-                                                       f"held:{cycle.id}:{assignment.subject_id}:{group}")))
+                                      group=assignment.group, sealed=sealed))
             assignment.status, assignment.sealed_draft = AssignmentStatus.SUBMITTED, None
             # What the audit log may say of an anonymous review, and nothing more.
             record(actor, "review.submit", target=f"cycle:{cycle.id}", detail=f"submitted {KIND[group]} in cycle {cycle.name}")
         else:
-            assignment.sealed_draft = seal.seal({"scores": clean, "comment": comment}, f"draft:{assignment.id}")
-            assignment.status = AssignmentStatus.DRAFT
+            assignment.sealed_draft, assignment.status = sealed, AssignmentStatus.DRAFT
             record(actor, "review.draft", target=f"cycle:{cycle.id}", detail=f"saved a draft of {KIND[group]} in cycle {cycle.name}")
         db.session.commit()
         if submit:
-            release(db.session.get(ReviewCycle, cycle.id), assignment.subject_id, assignment.group)
+            release(cycle.id, assignment.subject_id, assignment.group)   # in a transaction of its own
             db.session.commit()
         return assignment
 
@@ -176,35 +188,51 @@ def save(actor: Actor, assignment_id: int, scores: dict, comment: str, *, submit
     return assignment
 
 
-def release(cycle: ReviewCycle, subject_id: int, group, closing: bool = False) -> int:
+@dataclass
+class Released:
+    released: int = 0
+    discarded: int = 0
+    unreadable: int = 0
+
+
+def release(cycle_id: int, subject_id: int, group, closing: bool = False) -> Released:
     """Move one subject-and-group's held reviews into the results, all together and in
-    random order, once there are at least the threshold of them (or the cycle is
-    closing). The caller commits. Returns how many were released."""
-    locked = db.session.scalar(select(ReviewCycle.id).where(ReviewCycle.id == cycle.id).with_for_update())
-    if locked is None:
-        return 0
+    random order, once there are at least the threshold of them. When the cycle is
+    closing, fewer than that are deleted unread (rules.ready_to_release says why). The
+    caller commits."""
+    cycle = lock_cycle(cycle_id)
+    outcome = Released()
+    if cycle is None:
+        return outcome
+    group = RaterGroup(group)
     held = list(db.session.scalars(select(HeldReview).where(
         HeldReview.cycle_id == cycle.id, HeldReview.subject_id == subject_id, HeldReview.group == group)))
-    if not rules.ready_to_release(len(held), cycle.threshold, closing):
-        return 0
-    group = RaterGroup(group)
+    if not rules.ready_to_release(len(held), cycle.threshold):
+        if closing and held:
+            db.session.execute(delete(HeldReview).where(HeldReview.id.in_([h.id for h in held])))
+            outcome.discarded = len(held)
+        return outcome
     rows, done = [], []
     for item in held:
         try:
             content = seal.unseal(item.sealed, f"held:{cycle.id}:{subject_id}:{group.value}")
         except seal.Unreadable:
-            log.error("a held review of cycle %s could not be unsealed (SECRET_KEY changed?); it stays held",
-                      cycle.id)
+            outcome.unreadable += 1
             continue
         scores = {str(k): int(v) for k, v in content["scores"].items()}
         rows.append(dict(id=uuid.uuid4(), cycle_id=cycle.id, subject_id=subject_id, group=group, scores=scores,
                          comment=content["comment"], score_total=sum(scores.values()), score_count=len(scores)))
         done.append(item.id)
+    if outcome.unreadable:
+        log.error("%d held review(s) of cycle %s could not be unsealed (SECRET_KEY changed?); they stay held",
+                  outcome.unreadable, cycle.id)
+    if len(rows) < cycle.threshold:      # never release fewer than the threshold, whatever happened
+        return outcome
     secrets.SystemRandom().shuffle(rows)
-    if rows:
-        db.session.execute(insert(AnonymousReview), rows)
-        db.session.execute(delete(HeldReview).where(HeldReview.id.in_(done)))
-    return len(rows)
+    db.session.execute(insert(AnonymousReview), rows)
+    db.session.execute(delete(HeldReview).where(HeldReview.id.in_(done)))
+    outcome.released = len(rows)
+    return outcome
 
 
 def held_count(cycle_id: int, subject_id: int, group: str) -> int:

@@ -36,7 +36,7 @@ def test_officer_typing_a_staff_address_gets_not_allowed(typed, page, console, a
     expect(page.locator("main form")).to_have_count(0)
     # Still signed in, with only the officer's own navigation.
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Beacon", "Home", "My appointments", officer.name])
+    expect(nav.get_by_role("link")).to_have_text(["Beacon", "Home", "My appointments", "My reviews", officer.name])
     page.get_by_role("link", name="Back to your home page").click()
     expect(page.get_by_role("heading", name="Your page")).to_be_visible()
     console.assert_clean()

@@ -16,13 +16,14 @@ ROLE_SECTION = {
     "clinician": "Your appointments",
     "officer": "Your page",
 }
-ALL_NAV_LINKS = ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reminders",
-                 "My appointments", "Appointments", "My hours", "Accounts", "Access review", "Audit log", "Outbox")
+ALL_NAV_LINKS = ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reviews", "Reminders",
+                 "My appointments", "My reviews", "Appointments", "My hours", "Accounts", "Access review", "Audit log",
+                 "Outbox")
 ROLE_NAV_LINKS = {
     "admin": ("Home", "Roster", "Accounts", "Access review", "Audit log", "Outbox"),
-    "hr": ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reminders"),
+    "hr": ("Home", "Roster", "Import roster", "Wellness", "Incidents", "Clinicians", "Reviews", "Reminders"),
     "clinician": ("Home", "Appointments", "My hours"),
-    "officer": ("Home", "My appointments"),
+    "officer": ("Home", "My appointments", "My reviews"),
 }
 
 

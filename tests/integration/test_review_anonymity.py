@@ -127,7 +127,7 @@ def test_comment_order_does_not_follow_submission_order(app):
     from evaluations import rules
     for reverse in (False, True):
         t = factories.team(reports=4)
-        cycle = factories.review_cycle(threshold=3)
+        cycle = factories.review_cycle(threshold=4)
         members = list(reversed(t.members)) if reverse else t.members
         texts = ["alpha view", "bravo view", "charlie view", "delta view"]
         for member, text in zip(members, texts):
@@ -141,7 +141,7 @@ def test_comment_order_does_not_follow_submission_order(app):
         # order, the same comments come out the same way.
         seed = reports._seed(cycle.id, t.sergeant.id, "direct_report")
         for sent in (texts, list(reversed(texts)), texts[2:] + texts[:2]):
-            again = rules.group_result("direct_report", [{"1": 3}] * 4, sent, anonymous=True, seed=seed)
+            again = rules.group_result("direct_report", [{"1": 3}] * 4, sent, anonymous=True, threshold=4, seed=seed)
             assert list(again.comments) == list(upward.comments)
 
 

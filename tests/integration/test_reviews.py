@@ -211,7 +211,7 @@ def test_a_rubric_in_use_is_frozen_and_a_copy_can_change(app, auth):
     assert "frozen" in frozen and "Add a criterion" not in frozen
 
 
-def test_closing_releases_held_reviews_and_drops_pending_reminders(app):
+def test_closing_deletes_a_group_under_the_threshold_unread_and_drops_pending_reminders(app):
     t = factories.team(reports=2)
     cycle = factories.review_cycle(threshold=3)
     for member in t.members:
@@ -222,8 +222,35 @@ def test_closing_releases_held_reviews_and_drops_pending_reminders(app):
     db.session.commit()
     cycles.move(HR, cycle.id, "close")
     assert db.session.scalar(select(func.count()).select_from(HeldReview)) == 0
-    assert db.session.scalar(select(func.count()).select_from(AnonymousReview)) == 2
+    assert db.session.scalar(select(func.count()).select_from(AnonymousReview)) == 0
     assert db.session.scalar(select(OutboxMessage.status)).value == "dropped"
+    entry = db.session.scalar(select(factories.AuditEntry).where(factories.AuditEntry.action == "cycle.close"))
+    assert "0 anonymous review(s) released, 2 deleted unread" in entry.detail
+
+
+def test_a_late_review_cannot_be_recovered_by_comparing_before_and_after_the_close(app):
+    t = factories.team(reports=4)
+    cycle = factories.review_cycle(threshold=3)
+    for score, member in zip((5, 5, 5), t.members):
+        submit(cycle, assignments(cycle, rater_id=member.id, group="direct_report")[0], score=score)
+    before = reports.upward_report(HR, cycle.id, t.sergeant.id).result
+    assert before.shown and before.responses == 3
+    submit(cycle, assignments(cycle, rater_id=t.members[3].id, group="direct_report")[0], score=1, comment="late")
+    assert reports.upward_report(HR, cycle.id, t.sergeant.id).result == before   # held: the view does not move
+    cycles.move(HR, cycle.id, "close")
+    cycles.move(HR, cycle.id, "publish")
+    after = reports.upward_report(HR, cycle.id, t.sergeant.id).result
+    assert after == before and "late" not in after.comments   # the lone late review was deleted unread
+
+
+def test_submitting_twice_counts_once(app):
+    t = factories.team(reports=3)
+    cycle = factories.review_cycle(threshold=3)
+    mine = assignments(cycle, rater_id=t.members[0].id, group="direct_report")[0]
+    submit(cycle, mine)
+    with pytest.raises(DomainError, match="already been submitted|cannot be changed"):
+        submit(cycle, mine)
+    assert db.session.scalar(select(func.count()).select_from(HeldReview)) == 1
 
 
 def test_the_sweep_closes_a_cycle_after_its_close_date(app):
@@ -308,6 +335,14 @@ def test_verified_activities_count_toward_the_metrics(app, auth):
     auth.logout()
     auth.login(t.users[t.members[0].id].email)   # nobody verifies their own
     assert auth.post(f"/reviews/activities/{ids[0]}/verify", form_page="/reviews/activities").status_code == 404
+
+
+def test_activity_hours_must_be_a_real_number(app, auth):
+    auth.as_role("officer")
+    for hours in ("sNaN", "NaN", "Infinity", "0", "25"):
+        response = auth.post("/reviews/activities", {"day": "2026-01-05", "kind": "meeting", "hours": hours},
+                             form_page="/reviews/activities")
+        assert response.status_code == 422, hours
 
 
 # --- reminders --------------------------------------------------------------------------------

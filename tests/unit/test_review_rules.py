@@ -174,11 +174,10 @@ def test_reminders_7_3_and_1_days_before_close(days_left, lead):
     assert rules.reminder_lead(D, D - timedelta(days=days_left)) == lead
 
 
-@pytest.mark.parametrize("held, threshold, closing, ready", [(0, 3, False, False), (2, 3, False, False),
-                                                             (3, 3, False, True), (4, 3, False, True),
-                                                             (1, 3, True, True), (0, 3, True, False)])
-def test_held_reviews_are_released_only_in_groups_of_the_threshold_or_at_close(held, threshold, closing, ready):
-    assert rules.ready_to_release(held, threshold, closing) is ready
+@pytest.mark.parametrize("held, threshold, ready", [(0, 3, False), (1, 3, False), (2, 3, False), (3, 3, True),
+                                                    (4, 3, True), (4, 5, False), (5, 5, True)])
+def test_held_reviews_are_released_only_in_groups_of_at_least_the_threshold(held, threshold, ready):
+    assert rules.ready_to_release(held, threshold) is ready
 
 
 # --- community metrics -------------------------------------------------------------------------
@@ -201,6 +200,8 @@ def test_a_good_metrics_file_gives_typed_rows():
     ("A1,2027-13-01,2027-03-31,1,0,0,0,0,", "period_start '2027-13-01' is not a date"),
     ("A1,2027-04-01,2027-03-31,1,0,0,0,0,", "period_end is before period_start"),
     ("A1,2027-01-01,2027-03-31,-1,0,0,0,0,", "compliments '-1' must be a whole number"),
+    ("A1,2027-01-01,2027-03-31,²,0,0,0,0,", "compliments '²' must be a whole number"),
+    ("A1,2027-01-01,2027-03-31," + "9" * 5000 + ",0,0,0,0,", "must be a whole number from 0 to 100,000"),
     ("A1,2027-01-01,2027-03-31,1,1,2,0,0,", "complaints_sustained is more than complaints"),
     ("A1,2027-01-01,2027-03-31,1,0,0,0,0,5.5", "resident_safety_score '5.5' must be a number from 1 to 5"),
     ("A1,2027-01-01,2027-03-31,1,0,0,0,0,NaN", "resident_safety_score 'NaN'"),
