@@ -126,6 +126,9 @@ def subject_report(actor: Actor, cycle_id: int, subject_id: int, *, fmt: str = "
     others = rules.overall([r for r in results if r.group != RaterGroup.SELF])
     sections = []
     for competency, criteria in competencies(cycle.rubric):
+        criteria = [c for c in criteria if any(c.answered_by(g) for g in groups)]  # none asked: not shown
+        if not criteria:
+            continue
         lines = []
         for c in criteria:
             key = str(c.id)
