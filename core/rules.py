@@ -147,6 +147,47 @@ def decode_text(data: bytes | str) -> tuple[str | None, LineError | None]:
         return None, LineError(line, "the file is not UTF-8 text (save it as CSV UTF-8)")
 
 
+def read_csv(data: bytes | str, columns: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[LineError]]:
+    """Read a CSV file whose header must hold exactly `columns` (in any order): the
+    non-blank lines as (line number, {column: stripped value}), and every problem with
+    its line (line 1 is the header). Shared by the roster and the metrics imports."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[LineError] = []
+    text, problem = decode_text(data)
+    if problem:
+        return rows, [problem]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return rows, [LineError(1, "the file is empty: a header row is required")]
+    except csv.Error as exc:
+        return rows, [LineError(1, f"unreadable CSV ({exc})")]
+    missing = [c for c in columns if c not in header]
+    unknown = [h for h in header if h not in columns]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if missing:
+        errors.append(LineError(1, "missing column(s): " + ", ".join(missing)))
+    if unknown:
+        errors.append(LineError(1, "unknown column(s): " + ", ".join(unknown)))
+    if repeated:
+        errors.append(LineError(1, "repeated column(s): " + ", ".join(repeated)))
+    if errors:
+        return rows, errors
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
+                continue
+            rows.append((line, {name: value.strip() for name, value in zip(header, values)}))
+    except csv.Error as exc:
+        errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
+    return rows, errors
+
+
 def check_roster(data: bytes | str, known: dict[str, KnownOfficer]) -> RosterCheck:
     """Validate a whole roster file against itself and the existing roster.
 
@@ -154,58 +195,24 @@ def check_roster(data: bytes | str, known: dict[str, KnownOfficer]) -> RosterChe
     only meaningful when there are no errors.
     """
     result = RosterCheck()
-    text, problem = decode_text(data)
-    if problem:
-        result.errors.append(problem)
+    lines, result.errors = read_csv(data, ROSTER_COLUMNS)
+    if result.errors and not lines:
         return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        result.errors.append(LineError(1, "the file is empty: a header row is required"))
-        return result
-    except csv.Error as exc:
-        result.errors.append(LineError(1, f"unreadable CSV ({exc})"))
-        return result
-    header = [h.strip() for h in header]
-    missing = [c for c in ROSTER_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in ROSTER_COLUMNS]
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if missing:
-        result.errors.append(LineError(1, "missing column(s): " + ", ".join(missing)))
-    if unknown:
-        result.errors.append(LineError(1, "unknown column(s): " + ", ".join(unknown)))
-    if repeated:
-        result.errors.append(LineError(1, "repeated column(s): " + ", ".join(repeated)))
-    if result.errors:
-        return result
-
     seen_badges: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not values or all(not v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                result.errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
-                continue
-            raw = {name: value.strip() for name, value in zip(header, values)}
-            row = _check_row(line, raw, result.errors)
-            if row is None:
-                continue
-            if row.badge_number in seen_badges:
-                result.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {seen_badges[row.badge_number]}"))
-                continue
-            if row.email in seen_emails:
-                result.errors.append(LineError(line, f"email {row.email} is already on line {seen_emails[row.email]}"))
-                continue
-            seen_badges[row.badge_number] = line
-            seen_emails[row.email] = line
-            result.rows.append(row)
-    except csv.Error as exc:
-        result.errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
-        return result
+    for line, raw in lines:
+        row = _check_row(line, raw, result.errors)
+        if row is None:
+            continue
+        if row.badge_number in seen_badges:
+            result.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {seen_badges[row.badge_number]}"))
+            continue
+        if row.email in seen_emails:
+            result.errors.append(LineError(line, f"email {row.email} is already on line {seen_emails[row.email]}"))
+            continue
+        seen_badges[row.badge_number] = line
+        seen_emails[row.email] = line
+        result.rows.append(row)
 
     if not result.rows and not result.errors:
         result.errors.append(LineError(2, "the file has a header but no officers"))

@@ -161,6 +161,29 @@ def page_url(number: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def import_upload(form, run, confirm_form, template: str, default_name: str):
+    """The page after a CSV upload (roster, metrics): `run(raw, filename, dry_run)`
+    checks and perhaps writes the file; a good preview carries the file on to a
+    confirm form. 422 when the file was refused."""
+    raw = form.file.data.read()
+    filename = form.file.data.filename or default_name
+    report = run(raw, filename, bool(form.preview.data))
+    confirm = None
+    if report.ok and report.dry_run:
+        confirm = confirm_form(content=raw.decode("utf-8-sig"), filename=filename)
+    return render_template(template, report=report, filename=filename, confirm=confirm), 200 if report.ok else 422
+
+
+def import_confirmed(form, run, template: str, default_name: str, back: str):
+    """The previewed file, imported for real (or back to the upload page if lost)."""
+    if not form.validate_on_submit():
+        flash("The previewed file was not received; upload it again.", "danger")
+        return redirect(url_for(back))
+    filename = form.filename.data or default_name
+    report = run(form.content.data, filename, False)
+    return render_template(template, report=report, filename=filename, confirm=None), 200 if report.ok else 422
+
+
 def button(do, success: str) -> bool:
     """Carry out a button's action (a POST with only its CSRF token, checked here):
     flash `success`, or the domain error's message. Forbidden and NotFound pass

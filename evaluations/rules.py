@@ -4,8 +4,6 @@ without exposing an anonymous reviewer, and how officers rank by performance.
 Plain values in, plain values out (no Flask, no session, no clock). The models, pages
 and services of review cycles build on these (issue 5).
 """
-import csv
-import io
 import random
 import re
 from dataclasses import dataclass, field
@@ -194,52 +192,22 @@ def check_metrics(data: bytes | str, known_badges: set[str]) -> MetricCheck:
     """Validate a whole community-metrics file (line 1 is the header): every problem
     with its line; `rows` only mean something when there are none."""
     result = MetricCheck()
-    text, problem = core_rules.decode_text(data)
-    if problem:
-        result.errors.append(problem)
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        result.errors.append(LineError(1, "the file is empty: a header row is required"))
-        return result
-    except csv.Error as exc:
-        result.errors.append(LineError(1, f"unreadable CSV ({exc})"))
-        return result
-    missing = [c for c in METRIC_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in METRIC_COLUMNS]
-    if missing:
-        result.errors.append(LineError(1, "missing column(s): " + ", ".join(missing)))
-    if unknown:
-        result.errors.append(LineError(1, "unknown column(s): " + ", ".join(unknown)))
-    if len(set(header)) != len(header):
-        result.errors.append(LineError(1, "a column is repeated"))
-    if result.errors:
-        return result
+    lines, result.errors = core_rules.read_csv(data, METRIC_COLUMNS)
     seen: dict[tuple, int] = {}
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not values or all(not v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                result.errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
-                continue
-            row = _metric_row(line, {n: v.strip() for n, v in zip(header, values)}, known_badges, result.errors)
-            if row is None:
-                continue
-            key = (row.badge_number, row.period_start, row.period_end)
-            if key in seen:
-                result.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
-                                                     f"on line {seen[key]}"))
-                continue
-            seen[key] = line
-            result.rows.append(row)
-    except csv.Error as exc:
-        result.errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
+    for line, raw in lines:
+        row = _metric_row(line, raw, known_badges, result.errors)
+        if row is None:
+            continue
+        key = (row.badge_number, row.period_start, row.period_end)
+        if key in seen:
+            result.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
+                                                 f"on line {seen[key]}"))
+            continue
+        seen[key] = line
+        result.rows.append(row)
     if not result.rows and not result.errors:
         result.errors.append(LineError(2, "the file has a header but no rows"))
+    result.errors.sort(key=lambda e: e.line)
     return result
 
 

@@ -7,7 +7,7 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
-from core.web import actor, bounded_int, button, page_number, roles_required, submit
+from core.web import actor, bounded_int, button, import_confirmed, import_upload, page_number, roles_required, submit
 from evaluations import pdf
 from evaluations.forms import (
     ActivityForm,
@@ -124,8 +124,7 @@ def cycle_new():
     form.rubric_id.choices = [SelectChoice(i, n) for i, n in rubrics.choices()]
     form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in roster.units()]
     if request.method == "GET":
-        form.peers.data = form.peers.data or cycles_defaults()["peers"]
-        form.threshold.data = form.threshold.data or cycles_defaults()["threshold"]
+        form.peers.data, form.threshold.data = cycles.defaults()
     if form.validate_on_submit():
         try:
             cycle = cycles.create_cycle(actor(), name=form.name.data, rubric_id=form.rubric_id.data,
@@ -139,11 +138,6 @@ def cycle_new():
             flash("Cycle created. Generate its assignments next.", "success")
             return redirect(url_for("reviews.cycle_detail", cycle_id=cycle.id))
     return render_template("reviews/cycle_new.html", form=form), 422 if form.errors else 200
-
-
-def cycles_defaults():
-    from flask import current_app
-    return {"peers": current_app.config["REVIEW_PEERS"], "threshold": current_app.config["REVIEW_THRESHOLD"]}
 
 
 @bp.get("/cycles/<int:cycle_id>")
@@ -274,33 +268,24 @@ def criterion_delete(criterion_id):
 
 # --- HR: community metrics -----------------------------------------------------------------------
 
+def _import(raw, filename, dry_run):
+    return metrics.import_metrics(actor(), raw, dry_run=dry_run, filename=filename)
+
+
 @bp.route("/metrics", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def metrics_import():
     form = MetricsImportForm()
     if form.validate_on_submit():
-        raw = form.file.data.read()
-        filename = form.file.data.filename or "metrics.csv"
-        report = metrics.import_metrics(actor(), raw, dry_run=bool(form.preview.data), filename=filename)
-        confirm = None
-        if report.ok and report.dry_run:
-            confirm = MetricsConfirmForm(content=raw.decode("utf-8-sig"), filename=filename)
-        return render_template("reviews/metrics_result.html", report=report, filename=filename, confirm=confirm), \
-            (200 if report.ok else 422)
+        return import_upload(form, _import, MetricsConfirmForm, "reviews/metrics_result.html", "metrics.csv")
     return render_template("reviews/metrics.html", form=form, periods=metrics.periods(actor()))
 
 
 @bp.post("/metrics/confirm")
 @roles_required(Role.HR)
 def metrics_confirm():
-    form = MetricsConfirmForm()
-    if not form.validate_on_submit():
-        flash("The previewed file was not received; upload it again.", "danger")
-        return redirect(url_for("reviews.metrics_import"))
-    filename = form.filename.data or "metrics.csv"
-    report = metrics.import_metrics(actor(), form.content.data, dry_run=False, filename=filename)
-    return render_template("reviews/metrics_result.html", report=report, filename=filename, confirm=None), \
-        (200 if report.ok else 422)
+    return import_confirmed(MetricsConfirmForm(), _import, "reviews/metrics_result.html", "metrics.csv",
+                            "reviews.metrics_import")
 
 
 # --- officers: community activities -------------------------------------------------------------

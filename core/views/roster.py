@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.forms import ActionForm, RosterConfirmForm, RosterImportForm
 from core.models import OfficerStatus, Role
 from core.services import roster
-from core.web import actor, bounded_int, page_number, roles_required
+from core.web import actor, bounded_int, import_confirmed, import_upload, page_number, roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 PER_PAGE = 50
@@ -33,33 +33,24 @@ def officer(officer_id):
                            account=roster.account_for(officer), action_form=ActionForm())
 
 
+def _import(raw, filename, dry_run):
+    return roster.import_roster(actor(), raw, dry_run=dry_run, filename=filename)
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def import_file():
     form = RosterImportForm()
     if form.validate_on_submit():
-        raw = form.file.data.read()
-        filename = form.file.data.filename or "roster.csv"
-        report = roster.import_roster(actor(), raw, dry_run=bool(form.preview.data), filename=filename)
-        confirm = None
-        if report.ok and report.dry_run:
-            confirm = RosterConfirmForm(content=raw.decode("utf-8-sig"), filename=filename)
-        return render_template("roster/import_result.html", report=report, filename=filename, confirm=confirm), \
-            (200 if report.ok else 422)
+        return import_upload(form, _import, RosterConfirmForm, "roster/import_result.html", "roster.csv")
     return render_template("roster/import.html", form=form)
 
 
 @bp.post("/import/confirm")
 @roles_required(Role.HR)
 def import_confirm():
-    form = RosterConfirmForm()
-    if not form.validate_on_submit():
-        flash("The previewed file was not received; upload it again.", "danger")
-        return redirect(url_for("roster.import_file"))
-    filename = form.filename.data or "roster.csv"
-    report = roster.import_roster(actor(), form.content.data, dry_run=False, filename=filename)
-    return render_template("roster/import_result.html", report=report, filename=filename, confirm=None), \
-        (200 if report.ok else 422)
+    return import_confirmed(RosterConfirmForm(), _import, "roster/import_result.html", "roster.csv",
+                            "roster.import_file")
 
 
 @bp.post("/accounts")

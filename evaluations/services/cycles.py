@@ -4,6 +4,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
@@ -50,6 +51,11 @@ def list_cycles(actor: Actor) -> list[tuple[ReviewCycle, int, int]]:
 def published_cycles() -> list[ReviewCycle]:
     return list(db.session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.PUBLISHED)
                                    .order_by(ReviewCycle.closes_on.desc(), ReviewCycle.id.desc())))
+
+
+def defaults() -> tuple[int, int]:
+    """Peers per officer and anonymity threshold a new cycle proposes (settings)."""
+    return current_app.config["REVIEW_PEERS"], current_app.config["REVIEW_THRESHOLD"]
 
 
 def cycle_for_hr(actor: Actor, cycle_id: int) -> ReviewCycle:

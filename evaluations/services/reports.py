@@ -118,9 +118,9 @@ def subject_report(actor: Actor, cycle_id: int, subject_id: int, *, fmt: str = "
     subject = _subject(cycle, subject_id)
     if not _may_read(actor, subject) or cycle.status != CycleStatus.PUBLISHED:
         raise NotFound("No such report.")
-    groups = [g.value for g in RaterGroup if db.session.scalar(select(func.count()).where(
-        ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.subject_id == subject.id,
-        ReviewAssignment.group == g))]
+    asked = set(db.session.scalars(select(ReviewAssignment.group).distinct().where(
+        ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.subject_id == subject.id)))
+    groups = [g.value for g in RaterGroup if g in asked]
     results = _results(cycle, subject.id, groups)
     shown = {r.group: r for r in results if r.shown}
     others = rules.overall([r for r in results if r.group != RaterGroup.SELF])

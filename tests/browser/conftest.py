@@ -198,3 +198,29 @@ class SignIn:
 @pytest.fixture
 def sign_in(page):
     return SignIn(page)
+
+
+@pytest.fixture
+def sign_in_as(browser, live_server, console):
+    """`sign_in_as(person)` (anything with .email and .name): a new browser context
+    (nobody else's cookies), signed in through the real form; its console errors go to
+    the test's `console` log."""
+    contexts = []
+
+    def open_for(person):
+        ctx = browser.new_context(base_url=live_server.url)
+        contexts.append(ctx)
+        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx.set_default_navigation_timeout(TIMEOUT_MS)
+        ctx.on("console", console.on_console)
+        ctx.on("weberror", lambda web_error: console.on_page_error(web_error.error))
+        page = ctx.new_page()
+        page.goto("/login")
+        SignIn(page).fill(person.email)
+        from playwright.sync_api import expect  # imported once Chromium is known to be there
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {person.name}")
+        return page
+
+    yield open_for
+    for ctx in contexts:
+        ctx.close()

@@ -13,7 +13,7 @@ import pytest
 
 from core.db import db
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS, SignIn, require_chromium
+from tests.browser.conftest import require_chromium
 
 require_chromium()
 
@@ -40,27 +40,6 @@ def scene(live_server):
     return result
 
 
-@pytest.fixture
-def browser_for(browser, live_server, console):
-    contexts = []
-
-    def open_for(person):
-        ctx = browser.new_context(base_url=live_server.url)
-        contexts.append(ctx)
-        ctx.set_default_timeout(TIMEOUT_MS)
-        ctx.on("console", console.on_console)
-        ctx.on("weberror", lambda web_error: console.on_page_error(web_error.error))
-        page = ctx.new_page()
-        page.goto("/login")
-        SignIn(page).fill(person.email)
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {person.name}")
-        return page
-
-    yield open_for
-    for ctx in contexts:
-        ctx.close()
-
-
 def write_upward_review(page, scene, score, comment):
     todo = page.get_by_role("region", name="Reviews to do")
     todo.get_by_role("link", name=f"Your supervisor {scene['sergeant'].name} (anonymous)").click()
@@ -75,17 +54,17 @@ def write_upward_review(page, scene, score, comment):
     expect(row).to_contain_text("Submitted")
 
 
-def test_upward_results_appear_only_with_the_third_review(scene, browser_for, console):
-    sergeant = browser_for(scene["sergeant"])
+def test_upward_results_appear_only_with_the_third_review(scene, sign_in_as, console):
+    sergeant = sign_in_as(scene["sergeant"])
     feedback = f"/reviews/cycles/{scene['cycle_id']}/upward"
     for i, (person, score) in enumerate(zip(scene["officers"][:2], (4, 2))):
-        page = browser_for(person)
+        page = sign_in_as(person)
         write_upward_review(page, scene, score, f"Comment number {i}")
     sergeant.goto(feedback)
     expect(sergeant.locator("#upward-result")).to_have_text("Not enough responses to keep reviewers anonymous.")
     expect(sergeant.locator("body")).not_to_contain_text("Comment number")
 
-    write_upward_review(browser_for(scene["officers"][2]), scene, 3, "Comment number 2")
+    write_upward_review(sign_in_as(scene["officers"][2]), scene, 3, "Comment number 2")
     sergeant.reload()
     result = sergeant.locator("#upward-result")
     expect(result).to_contain_text("3 responses.")

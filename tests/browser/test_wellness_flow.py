@@ -22,7 +22,7 @@ import pytest
 from core import clock
 from core.db import db
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS, SignIn, require_chromium
+from tests.browser.conftest import require_chromium
 
 require_chromium()
 
@@ -101,30 +101,6 @@ def scene(live_server, monday_morning, zone):
         )
         db.session.remove()
     return result
-
-
-@pytest.fixture
-def sign_in_as(browser, live_server, console):
-    """`sign_in_as(person)`: a new browser context (nobody else's cookies), signed in
-    through the real form; its console errors go to the test's `console` log."""
-    contexts = []
-
-    def open_for(person: Person):
-        ctx = browser.new_context(base_url=live_server.url)
-        contexts.append(ctx)
-        ctx.set_default_timeout(TIMEOUT_MS)
-        ctx.set_default_navigation_timeout(TIMEOUT_MS)
-        ctx.on("console", console.on_console)
-        ctx.on("weberror", lambda web_error: console.on_page_error(web_error.error))
-        page = ctx.new_page()
-        page.goto("/login")
-        SignIn(page).fill(person.email)
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {person.name}")
-        return page
-
-    yield open_for
-    for ctx in contexts:
-        ctx.close()
 
 
 def nav(page):
