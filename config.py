@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TRUE = {"1", "true", "yes", "on"}
+MIN_SECRET_KEY = 32
 
 
 def _bool(value, default=False):
@@ -67,7 +68,11 @@ def _dev_secret_key(instance_path):
 def load(instance_path, env=None):
     """Settings from `env` (default: os.environ) as a dict for app.config."""
     env = os.environ if env is None else env
-    production = env.get("BEACON_ENV", "development").strip().lower() == "production"
+    beacon_env = (env.get("BEACON_ENV") or "").strip().lower()
+    if beacon_env not in ("", "development", "production"):
+        # A typo ("prod") must not quietly give a development server with demo powers.
+        raise RuntimeError(f"BEACON_ENV must be 'development' or 'production', got {env.get('BEACON_ENV')!r}")
+    production = beacon_env == "production"
     database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'beacon.db'}"
     if database_url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain URLs from hosting platforms mean it.
@@ -75,9 +80,13 @@ def load(instance_path, env=None):
     secret_key = env.get("SECRET_KEY") or (None if production else _dev_secret_key(instance_path))
     return {
         "BEACON_ENV": "production" if production else "development",
+        # Only an explicit BEACON_ENV=development allows the demo data (`make run` sets it).
+        "DEMO_ALLOWED": beacon_env == "development",
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (and so the server log) never holds
+        # the values it carried: names, notes, emails stay out of logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "BEACON_TIMEZONE": env.get("BEACON_TIMEZONE", "America/Chicago"),
         "SMTP_HOST": env.get("SMTP_HOST", ""),
@@ -122,6 +131,10 @@ def validate(config):
     """Refuse to start with settings that are unsafe or unusable."""
     if not config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: production refuses to start without one.")
+    if config["BEACON_ENV"] == "production" and len(config["SECRET_KEY"]) < MIN_SECRET_KEY:
+        raise RuntimeError(f"SECRET_KEY must be at least {MIN_SECRET_KEY} characters in production "
+                           "(it signs sessions and seals anonymous reviews); "
+                           "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'")
     if config["BEACON_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
         raise RuntimeError("SESSION_COOKIE_SECURE must stay on in production (serve Beacon over HTTPS).")
     if config.get("WELLNESS_FIRST_RULE", "hire") not in ("hire", "immediately"):

@@ -1,4 +1,5 @@
 """Command line of the kernel: `flask --app app users|roster|seed-demo ...`."""
+import os
 import sys
 from pathlib import Path
 
@@ -64,7 +65,15 @@ def roster_import(file, dry_run):
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
 def seed_demo(if_empty):
-    """Fill an empty database with a realistic demo department and print the sign-ins."""
+    """Fill an empty database with a realistic demo department and print the sign-ins.
+
+    Only with BEACON_ENV=development set explicitly: the demo accounts share a
+    published password, so they must never reach a real department's database."""
+    if not current_app.config.get("DEMO_ALLOWED"):
+        raise click.ClickException(
+            "seed-demo creates accounts with the password published in the README, so it runs only "
+            f"with BEACON_ENV=development set explicitly (this is {current_app.config['BEACON_ENV']!r}"
+            f"{'' if os.environ.get('BEACON_ENV') else ', by default'}). Nothing was written.")
     if if_empty and not demo.is_empty():
         click.echo("The database already has data; the demo sign-ins are in the README.")
         return

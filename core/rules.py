@@ -82,6 +82,71 @@ def access_flags(active: bool, last_login_at: datetime | None, now: datetime,
     return []
 
 
+# --- input that is never stored: control characters and dates out of range -------------
+
+# Text that reaches a form field, a filter or a CSV cell. C0/C1 control characters (NUL
+# among them) are refused: PostgreSQL cannot store NUL and none of them means anything
+# in a name or a note. Bidirectional overrides, embeddings and isolates are refused
+# too: they make "Smith" display as something else in lists and CSVs (spoofing).
+# Zero-width spaces and byte-order marks are stripped silently: they are invisible
+# leftovers of copy and paste. Zero-width joiners/non-joiners stay, since Persian,
+# Indic and other scripts need them in names.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE_RE = re.compile("[\u200b\u2060\ufeff]")
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """Why `value` cannot be accepted as text, or None. Tabs and line breaks are
+    allowed only in multi-line fields (notes, descriptions)."""
+    pattern = _CONTROL_RE if multiline else _CONTROL_ONE_LINE_RE
+    if pattern.search(value):
+        return "contains a control character (such as NUL); remove it and try again"
+    if _BIDI_RE.search(value):
+        return "contains an invisible text-direction character; remove it and try again"
+    return None
+
+
+def clean_text(value: str) -> str:
+    """`value` without zero-width spaces and byte-order marks (see above)."""
+    return _INVISIBLE_RE.sub("", value)
+
+
+EARLIEST_HIRE = date(1900, 1, 1)
+HIRE_AHEAD = 366          # days: a hire date may be set up to a year ahead (new recruits)
+EVENT_YEARS_BACK = 5      # incidents and activities: not in the future, at most 5 years back
+
+
+def hire_date_problem(value: date, today: date) -> str | None:
+    """Why `value` cannot be a hire date, or None: not before 1900, not more than a
+    year ahead."""
+    if value < EARLIEST_HIRE:
+        return "cannot be before 1900"
+    if (value - today).days > HIRE_AHEAD:
+        return "cannot be more than a year in the future"
+    return None
+
+
+def event_date_problem(value: date, today: date, years_back: int = EVENT_YEARS_BACK) -> str | None:
+    """Why `value` cannot be the date of something that happened (a critical incident,
+    a community activity), or None: not in the future, not more than `years_back`
+    years ago."""
+    if value > today:
+        return "cannot be in the future"
+    earliest = _years_before(today, years_back)
+    if value < earliest:
+        return f"cannot be more than {years_back} years ago (before {earliest.isoformat()})"
+    return None
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 # --- roster file ---------------------------------------------------------------------
 
 ROSTER_COLUMNS = ("badge_number", "first_name", "last_name", "email", "unit", "rank",

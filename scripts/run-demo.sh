@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh requirements.txt
 export FLASK_APP=app
+export BEACON_ENV=${BEACON_ENV:-development}  # the demo data is refused anywhere else
 export BEACON_TIMEZONE=${BEACON_TIMEZONE:-America/Chicago}
 .venv/bin/flask db upgrade
 .venv/bin/flask seed-demo --if-empty

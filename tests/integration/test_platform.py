@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import config as settings
 from core.db import db
@@ -64,6 +64,25 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert ok["SESSION_COOKIE_SECURE"] is True
 
 
+def test_production_refuses_a_short_secret_key_and_an_unknown_environment(tmp_path):
+    short = settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 31})
+    with pytest.raises(RuntimeError, match="at least 32 characters"):
+        settings.validate(short)
+    settings.validate(settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 32}))
+    with pytest.raises(RuntimeError, match="BEACON_ENV must be"):
+        settings.load(str(tmp_path), {"BEACON_ENV": "prod", "SECRET_KEY": "x" * 40})
+
+
+def test_seed_demo_refuses_unless_development_is_set_explicitly(tmp_path, runner):
+    assert settings.load(str(tmp_path), {"BEACON_ENV": "development"})["DEMO_ALLOWED"] is True
+    assert settings.load(str(tmp_path), {})["DEMO_ALLOWED"] is False
+    result = runner.invoke(args=["seed-demo"])  # the test app has no BEACON_ENV: the default
+    assert result.exit_code == 1
+    assert "only with BEACON_ENV=development" in result.output and "Nothing was written" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Officer)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
 def test_development_secret_key_is_generated_once_and_kept(tmp_path):
     first = settings.load(str(tmp_path), {})["SECRET_KEY"]
     second = settings.load(str(tmp_path), {})["SECRET_KEY"]
@@ -105,7 +124,8 @@ def test_users_create_refuses_a_weak_password_and_a_bad_role(runner):
     assert db.session.scalar(select(User).where(User.email == "x@pd.test")) is None
 
 
-def test_seed_demo_builds_a_department_and_refuses_a_second_time(runner, auth):
+def test_seed_demo_builds_a_department_and_refuses_a_second_time(app, runner, auth):
+    app.config["DEMO_ALLOWED"] = True  # what BEACON_ENV=development gives (make run sets it)
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     officers = db.session.scalars(select(Officer)).all()
