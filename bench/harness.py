@@ -30,12 +30,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from bench import department
+from bench import department, floors
 from core import clock
 from core.db import db
 from core.models import AuditEntry
@@ -92,6 +93,11 @@ class Measure:
     n: int
     queries: list[int] = field(default_factory=list)
     times_ms: list[float] = field(default_factory=list)
+    floor_ms: list[float] = field(default_factory=list)  # its raw-SQL floor (bench/floors.py), when it has one
+
+    @property
+    def floor_median_ms(self) -> float | None:
+        return statistics.median(self.floor_ms) if self.floor_ms else None
 
     @property
     def query_label(self) -> str:
@@ -282,6 +288,8 @@ def measure_size(kind: str, n: int, repeat: int, budget: float, show_sql: str | 
             gc.collect()
             gc.freeze()
             counter = QueryCounter(engine)
+            day = clock.now().astimezone(ZoneInfo(app.config["BEACON_TIMEZONE"])).date()
+            page_floors = floors.floors(day, app.config["WELLNESS_INTERVAL_MONTHS"])
             try:
                 clients = {role: signed_in_client(app, email) for role, email in SIGN_INS.items()}
                 results = []
@@ -289,6 +297,8 @@ def measure_size(kind: str, n: int, repeat: int, budget: float, show_sql: str | 
                     results.append(measure_page(clients[role], counter, kind, name,
                                                 path.format(**dept.path_values()), n, repeat, budget,
                                                 show_sql == name, explain == name))
+                    if name in page_floors:
+                        results[-1].floor_ms = measure_floor(engine, page_floors[name], len(results[-1].times_ms))
                 swept = measure_sweep(app, counter, kind, n, show_sql == SWEEP, explain == SWEEP) if sweep else None
                 return results, swept
             finally:
@@ -345,6 +355,21 @@ def measure_sweep(app, counter: QueryCounter, kind: str, n: int, show_sql: bool,
     return result
 
 
+def measure_floor(engine, statements: list[tuple[str, dict]], repeat: int) -> list[float]:
+    """Milliseconds of the page's raw-SQL floor, every row fetched, after one warm-up run,
+    as many times as the page was requested."""
+    times = []
+    with engine.connect() as conn:
+        for i in range(repeat + 1):
+            started = time.perf_counter()
+            for sql, values in statements:
+                conn.execute(sa.text(sql), values).all()
+            if i:
+                times.append((time.perf_counter() - started) * 1000)
+            conn.rollback()
+    return times
+
+
 def measure_page(client, counter: QueryCounter, kind: str, name: str, path: str, n: int, repeat: int,
                  budget: float, show_sql: bool, explain: bool) -> Measure:
     response = client.get(path)  # warm-up: templates compiled, caches filled
@@ -383,14 +408,16 @@ def report(kind: str, results: list[Measure], sweeps: list[SweepMeasure]) -> tup
 
 def report_pages(results: list[Measure]) -> list[str]:
     width = max(len(m.page) for m in results) + 2
-    print(f"{'page':<{width}}{'N':>8}{'queries':>9}{'median ms':>11}{'requests':>10}")
-    print("-" * (width + 38))
+    print(f"{'page':<{width}}{'N':>8}{'queries':>9}{'median ms':>11}{'requests':>10}{'floor ms':>10}{'ratio':>7}")
+    print("-" * (width + 55))
     by_page = defaultdict(list)
     for m in results:
         by_page[m.page].append(m)
     for page, measures in by_page.items():
         for m in sorted(measures, key=lambda m: m.n):
-            print(f"{page:<{width}}{m.n:>8,}{m.query_label:>9}{m.median_ms:>11.1f}{len(m.times_ms):>10}")
+            floor = m.floor_median_ms
+            beside = f"{floor:>10.1f}{m.median_ms / floor:>6.1f}x" if floor else f"{'-':>10}{'-':>7}"
+            print(f"{page:<{width}}{m.n:>8,}{m.query_label:>9}{m.median_ms:>11.1f}{len(m.times_ms):>10}{beside}")
     print()
     grown = []
     for page, measures in by_page.items():

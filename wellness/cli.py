@@ -1,22 +1,12 @@
 """`flask --app app wellness ...`."""
-from datetime import datetime, timezone
-
 import click
 from flask.cli import AppGroup
 
+from core.cli import parse_moment
 from wellness.services import evaluations
 
 wellness_cli = AppGroup("wellness", help="Wellness evaluations.")
-
-
-def _moment(value):
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter("use an ISO date and time, e.g. 2027-03-01T06:00:00+00:00") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+PROBLEMS_EXIT = 3  # done for everyone else; 1 stays "failed as a whole", 2 is click's usage error
 
 
 @wellness_cli.command("sweep")
@@ -24,9 +14,19 @@ def _moment(value):
 def sweep(now):
     """One pass of the daily work: open annual evaluations whose window has come,
     close those of separated officers, pause/resume for leave, count the overdue.
-    Idempotent. (Reminders are `flask reminders run`.)"""
-    report = evaluations.sweep(_moment(now))
+    Idempotent. (Reminders are `flask reminders run`.)
+
+    Exit status: 0 when every officer was processed; 3 when the sweep did its work
+    for everyone else but could not process some officers (listed, by id and reason,
+    and shown on HR's wellness dashboard); 1 when it failed as a whole and changed
+    nothing."""
+    report = evaluations.sweep(parse_moment(now))
     click.echo(str(report))
+    for officer_id, reason in sorted(report.problems.items()):
+        click.echo(f"could not process officer {officer_id}: {reason}", err=True)
+    if report.problems:
+        click.echo("Fix these officers' roster rows (HR's wellness dashboard links to each).", err=True)
+        raise SystemExit(PROBLEMS_EXIT)
 
 
 def register(app):

@@ -23,10 +23,24 @@ DEFAULT_INCIDENT_TYPES = (
 
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, held to the month's last day (Jan 31 + 1 = Feb 28/29,
-    Feb 29 + 12 = Feb 28)."""
+    Feb 29 + 12 = Feb 28). Held to the calendar's ends too (9999-12-31 + 12 = 9999-12-31),
+    so no date already in the database can make a page or the sweep fail."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_days(day: date, days: int) -> date:
+    """`day` moved by `days`, held to the calendar's ends (date.max, date.min) instead of
+    raising OverflowError."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 def annual_due(last_completed: date | None, hire_date: date, today: date,
@@ -41,7 +55,7 @@ def annual_due(last_completed: date | None, hire_date: date, today: date,
 
 
 def opens_on(due: date, window_days: int = OPEN_WINDOW_DAYS) -> date:
-    return due - timedelta(days=window_days)
+    return add_days(due, -window_days)
 
 
 def should_open_annual(due: date, today: date, window_days: int = OPEN_WINDOW_DAYS) -> bool:
@@ -51,7 +65,7 @@ def should_open_annual(due: date, today: date, window_days: int = OPEN_WINDOW_DA
 
 def incident_due(occurred_on: date, recorded_on: date, window_days: int) -> date:
     """Within the type's window of the event; never before the day HR records it."""
-    return max(occurred_on + timedelta(days=window_days), recorded_on)
+    return max(add_days(occurred_on, window_days), recorded_on)
 
 
 def merged_due(current_due: date, incident_due_on: date) -> date:
@@ -72,7 +86,7 @@ def display_status(status: str, due_on: date, today: date, officer_status: str) 
 
 def resumed_due(due_on: date, paused_on: date, today: date) -> date:
     """Back from leave: the due date moves by the days spent on leave."""
-    return due_on + timedelta(days=max((today - paused_on).days, 0))
+    return add_days(due_on, max((today - paused_on).days, 0))
 
 
 def is_compliant(last_completed: date | None, today: date, interval_months: int = ANNUAL_INTERVAL_MONTHS) -> bool:
@@ -201,9 +215,11 @@ def reminder_schedule(due_on: date | None, starts_at: datetime | None, zone: Zon
     plan = []
     if due_on is not None:
         for lead in leads_days:
-            day = due_on - timedelta(days=lead)
-            plan.append((datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc),
-                         f"{lead} days before the due date"))
+            try:
+                moment = datetime.combine(due_on - timedelta(days=lead), time(0), tzinfo=zone).astimezone(timezone.utc)
+            except OverflowError:  # a due date at the calendar's first days: no such reminder
+                continue
+            plan.append((moment, f"{lead} days before the due date"))
     if starts_at is not None:
         for lead in leads_hours:
             plan.append((starts_at - timedelta(hours=lead), f"{lead} hours before the appointment"))

@@ -511,3 +511,11 @@ def test_the_dashboards_sql_states_agree_with_the_rule(app, now):
         evaluation = db.session.get(WellnessEvaluation, evaluation_id)
         expected = rules.dashboard_state(evaluation.status.value, evaluation.due_on, day, officer_status, appointment)
         assert by_id[evaluation_id].state == expected, (evaluation.due_on, officer_status, appointment)
+    # The list filtered by a state (read through the index on due dates, with conditions
+    # each state implies) holds exactly the evaluations in that state, in due-date order.
+    for state in evaluations.STATES:
+        if state == "completed":
+            continue
+        expected = sorted((line.due_on, line.id) for line in lines if line.state == state)
+        listed, page = evaluations._lines(day, None, state, 0, 1000)
+        assert [(line.due_on, line.id) for line in page] == expected and listed == len(expected), state

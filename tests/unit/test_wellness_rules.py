@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, strategies as st
 
 from wellness import rules
 from wellness.rules import Hours
@@ -630,3 +631,32 @@ def test_local_to_utc(day, at, expected):
 def test_free_slots_never_overlap_in_real_time_across_spring_forward():
     result = rules.slots([hours(SUN, "00:00", "04:30", 90)], date(2026, 3, 8), date(2026, 3, 8), CHICAGO)
     assert all(end <= nxt for (_, end), (nxt, _) in zip(result, result[1:]))
+
+
+# --- dates at the calendar's ends (a bad roster value must not crash a page or the sweep) --
+
+@pytest.mark.parametrize("day, months, expected", [
+    (date(9999, 12, 31), 12, date.max),
+    (date(9999, 6, 15), 12, date.max),
+    (date(9999, 1, 31), 11, date(9999, 12, 31)),
+    (date(1, 1, 1), -1, date.min),
+    (date(1, 12, 31), -11, date(1, 1, 31)),
+])
+def test_months_past_the_calendars_ends_are_held_to_them(day, months, expected):
+    assert rules.add_months(day, months) == expected
+
+
+def test_a_hire_date_of_9999_12_31_is_due_on_the_last_day_of_the_calendar():
+    assert rules.annual_due(None, date(9999, 12, 31), date(2026, 3, 2)) == date.max
+
+
+@given(hire=st.dates(), last=st.none() | st.dates(), today=st.dates(), interval=st.integers(1, 36),
+       window=st.integers(0, 365), first_rule=st.sampled_from(rules.FIRST_RULES))
+def test_due_dates_and_windows_never_raise_for_any_date(hire, last, today, interval, window, first_rule):
+    due = rules.annual_due(last, hire, today, interval, first_rule)
+    assert isinstance(rules.should_open_annual(due, today, window), bool)
+    assert rules.resumed_due(due, today, date.max) >= due
+    assert rules.incident_due(hire, today, window) >= today
+    assert rules.is_compliant(last, today, interval) in (True, False)
+    rules.reminder_schedule(due, None, CHICAGO)
+    rules.reminder_schedule(due, None, ZoneInfo("Asia/Tokyo"))

@@ -2,13 +2,15 @@
 person's view of their own (or, for HR, anyone's) record."""
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, select, text, update
 from sqlalchemy.orm import aliased
 
 from core import clock
+from core.rules import hire_date_problem
 from core.audit import Actor, record
 from core.csvsafe import cell
 from core.db import db, upsert_insert
@@ -21,13 +23,19 @@ from wellness.models import (
     AppointmentStatus,
     Clinician,
     EvaluationKind,
+    ONE_OPEN_PREDICATE,
     EvaluationStatus,
+    JobProblem,
     WellnessEvaluation,
 )
 from wellness.services import appointments, reminders
 from wellness.services.common import get_or_404, settings, today
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
+SWEEP_JOB = "wellness sweep"
+BATCH = 1000  # rows per INSERT of problems
+
+log = logging.getLogger(__name__)
 
 
 # --- the daily sweep -------------------------------------------------------------------
@@ -39,10 +47,19 @@ class SweepReport:
     paused: int = 0
     resumed: int = 0
     overdue: int = 0
+    problems: dict[int, str] = field(default_factory=dict)  # officer id -> short reason
 
     def __str__(self):
-        return (f"opened {self.opened} annual evaluation(s), closed {self.closed} (separated), "
-                f"paused {self.paused}, resumed {self.resumed} (leave), {self.overdue} overdue")
+        summary = (f"opened {self.opened} annual evaluation(s), closed {self.closed} (separated), "
+                   f"paused {self.paused}, resumed {self.resumed} (leave), {self.overdue} overdue")
+        if self.problems:
+            summary += f"; could not process {len(self.problems)} officer(s)"
+        return summary
+
+
+def _reason(exc: Exception) -> str:
+    """What is kept and shown of an error: its class only (a message may quote data)."""
+    return f"error: {type(exc).__name__}"
 
 
 def sweep(now: datetime | None = None) -> SweepReport:
@@ -50,8 +67,13 @@ def sweep(now: datetime | None = None) -> SweepReport:
     changes the second time): close the evaluations of separated officers, pause and
     resume for leave, open annual evaluations whose window has come, count the
     overdue. (Reminders, license warnings included, are wellness.services.reminders'.)
-    Set-based: a fixed number of
-    statements whatever the size of the roster. Commits."""
+    Set-based: a fixed number of statements whatever the size of the roster, plus one
+    INSERT per 1,000 evaluations opened.
+
+    An officer it cannot process (a hire date out of range, an error in their own
+    step) is skipped and reported, never allowed to stop the others: listed in the
+    report, logged by id and reason, and kept in `job_problems` (replacing the last
+    run's list) for HR's dashboard. Commits."""
     s = settings()
     now = now or clock.now()
     day = now.astimezone(s.zone).date()
@@ -62,12 +84,18 @@ def sweep(now: datetime | None = None) -> SweepReport:
     separated = select(Officer.id).where(Officer.status == OfficerStatus.SEPARATED)
     leaving = db.session.scalars(select(Appointment).where(Appointment.status.in_(ACTIVE_APPOINTMENT),
                                                            Appointment.officer_id.in_(separated))).all()
-    for appointment in leaving:
-        appointments.cancel_for_separation(appointment, now)
-    cancelled = len(leaving)
     report.closed = db.session.execute(
         update(WellnessEvaluation).where(in_progress, WellnessEvaluation.officer_id.in_(separated))
         .values(status=EvaluationStatus.CLOSED, closed_reason="officer separated")).rowcount
+    cancelled = 0
+    for appointment in leaving:
+        officer_id = appointment.officer_id
+        try:
+            with db.session.begin_nested():  # one failed cancellation is undone alone
+                appointments.cancel_for_separation(appointment, now)
+            cancelled += 1
+        except Exception as exc:  # noqa: BLE001 -- isolated per officer, reported below
+            report.problems[officer_id] = _reason(exc)
 
     on_leave = select(Officer.id).where(Officer.status == OfficerStatus.LEAVE)
     report.paused = db.session.execute(
@@ -78,24 +106,48 @@ def sweep(now: datetime | None = None) -> SweepReport:
         select(WellnessEvaluation).join(Officer, Officer.id == WellnessEvaluation.officer_id)
         .where(in_progress, WellnessEvaluation.paused_on.is_not(None), Officer.status == OfficerStatus.ACTIVE)).all()
     for evaluation in back:
-        evaluation.due_on = rules.resumed_due(evaluation.due_on, evaluation.paused_on, day)
-        evaluation.paused_on = None
-    report.resumed = len(back)
+        try:
+            due_on = rules.resumed_due(evaluation.due_on, evaluation.paused_on, day)
+        except Exception as exc:  # noqa: BLE001 -- isolated per officer, reported below
+            report.problems[evaluation.officer_id] = _reason(exc)
+            continue
+        evaluation.due_on, evaluation.paused_on = due_on, None
+        report.resumed += 1
 
-    report.opened = _open_annual(s, day, now)
+    report.opened = _open_annual(s, day, now, report.problems)
     report.overdue = db.session.scalar(
         select(func.count()).select_from(WellnessEvaluation)
         .join(Officer, Officer.id == WellnessEvaluation.officer_id)
         .where(in_progress, WellnessEvaluation.due_on < day, Officer.status == OfficerStatus.ACTIVE))
-    if report.opened or report.closed or report.paused or report.resumed or cancelled:
+    _keep_problems(SWEEP_JOB, report.problems, now)
+    if report.opened or report.closed or report.paused or report.resumed or cancelled or report.problems:
         record(actor, "wellness.sweep", detail=str(report), private=True)
     db.session.commit()
+    for officer_id, reason in sorted(report.problems.items()):
+        log.warning("wellness sweep: officer %d not processed (%s)", officer_id, reason)
     return report
 
 
-def _open_annual(s, day: date, now: datetime) -> int:
+def _keep_problems(job: str, problems: dict[int, str], now: datetime) -> None:
+    """Replace the job's list of officers it could not process, keeping when each was
+    first seen (HR sees how long a roster value has been wrong)."""
+    first_seen = dict(db.session.execute(select(JobProblem.officer_id, JobProblem.first_seen)
+                                         .where(JobProblem.job == job)).all())
+    if not first_seen and not problems:
+        return
+    db.session.execute(delete(JobProblem).where(JobProblem.job == job))
+    rows = [{"job": job, "officer_id": officer_id, "reason": reason[:120],
+             "first_seen": first_seen.get(officer_id, now), "last_seen": now}
+            for officer_id, reason in sorted(problems.items())]
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(insert(JobProblem), rows[start:start + BATCH])
+
+
+def _open_annual(s, day: date, now: datetime, problems: dict[int, str]) -> int:
     """Open an annual evaluation for each active officer with none in progress whose
-    next due date is within the scheduling window."""
+    next due date is within the scheduling window. An officer whose due date cannot be
+    worked out (no completed evaluation and a hire date out of range) goes to
+    `problems` instead."""
     last_completed = (select(WellnessEvaluation.officer_id, func.max(WellnessEvaluation.completed_on).label("last"))
                       .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED)
                       .group_by(WellnessEvaluation.officer_id).subquery())
@@ -108,17 +160,41 @@ def _open_annual(s, day: date, now: datetime) -> int:
     ).all()
     rows = []
     for officer_id, hire_date, last in candidates:
-        due = rules.annual_due(last, hire_date, day, s.interval_months, s.first_rule)
-        if rules.should_open_annual(due, day, s.open_window_days):
-            rows.append({"officer_id": officer_id, "kind": EvaluationKind.ANNUAL, "status": EvaluationStatus.OPEN,
-                         "due_on": due, "opened_on": day, "created_at": now, "closed_reason": ""})
-    opened = 0
-    where = WellnessEvaluation.status.in_(OPEN)
-    for start in range(0, len(rows), 1000):
-        stmt = upsert_insert(WellnessEvaluation).values(rows[start:start + 1000]).on_conflict_do_nothing(
-            index_elements=["officer_id"], index_where=where).returning(WellnessEvaluation.id)
-        opened += len(db.session.execute(stmt).all())  # rows a concurrent sweep inserted first are skipped
-    return opened
+        try:
+            if last is None and hire_date_problem(hire_date, day):
+                problems[officer_id] = "hire date out of range"
+                continue
+            due = rules.annual_due(last, hire_date, day, s.interval_months, s.first_rule)
+            if not rules.should_open_annual(due, day, s.open_window_days):
+                continue
+        except Exception as exc:  # noqa: BLE001 -- isolated per officer, reported by the sweep
+            problems[officer_id] = _reason(exc)
+            continue
+        rows.append({"officer_id": officer_id, "kind": EvaluationKind.ANNUAL, "status": EvaluationStatus.OPEN,
+                     "due_on": due, "opened_on": day, "created_at": now, "closed_reason": ""})
+    if not rows:
+        return 0
+    # The index's own predicate as literal SQL: with bound values PostgreSQL cannot
+    # match it once it plans the repeated statement generically (after ~5-10 batches).
+    # One statement compiled once, sent with a list of rows: SQLAlchemy groups them into
+    # multi-row INSERTs of 1,000 (7,000 bound values, far below SQLite's 32,766 and
+    # PostgreSQL's 65,535) instead of compiling a new 7,000-parameter statement per batch.
+    table = WellnessEvaluation.__table__
+    stmt = (upsert_insert(table).on_conflict_do_nothing(index_elements=["officer_id"],
+                                                        index_where=text(ONE_OPEN_PREDICATE))
+            .returning(table.c.id))
+    # Rows a concurrent sweep inserted first are skipped, and return no id.
+    return len(db.session.connection().execute(stmt, rows).all())
+
+
+def sweep_problems() -> list[tuple]:
+    """The officers the last wellness sweep could not process, for HR's dashboard:
+    (officer id, badge, last name, first name, reason, first seen), by badge."""
+    return [tuple(row) for row in db.session.execute(
+        select(JobProblem.officer_id, Officer.badge_number, Officer.last_name, Officer.first_name,
+               JobProblem.reason, JobProblem.first_seen)
+        .join(Officer, Officer.id == JobProblem.officer_id)
+        .where(JobProblem.job == SWEEP_JOB).order_by(Officer.badge_number))]
 
 
 # --- what people see -------------------------------------------------------------------
@@ -189,10 +265,34 @@ STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due in 30 days, not booked",
                 "paused": "Paused (on leave)", "open": "Open, not yet due", "completed": "Completed (last 12 months)"}
 
 
-def _in_progress(day: date, unit_id: int | None = None):
+# In progress, spelled with literal values: with bound parameters the database cannot
+# prove that a query falls under the partial index ix_wellness_evaluations_in_progress_due
+# (SQLite never, PostgreSQL not once it plans the statement generically).
+IN_PROGRESS_LITERAL = WellnessEvaluation.status.in_([literal_column(f"'{s.value}'") for s in OPEN])
+
+
+def _state_range(state: str | None, day: date) -> list:
+    """Conditions each dashboard state implies (the CASE in _in_progress), stated on
+    plain columns so the database can use its indexes: an overdue list reads only the
+    evaluations due before today, in due-date order, and stops after one page."""
+    if state is None:
+        return []
+    if state == "paused":
+        return [Officer.status == OfficerStatus.LEAVE]
+    ahead = [Officer.status != OfficerStatus.LEAVE]
+    if state == "overdue":
+        return ahead + [WellnessEvaluation.due_on < day]
+    if state == "due_soon":
+        return ahead + [WellnessEvaluation.due_on >= day, WellnessEvaluation.due_on <= day + timedelta(days=30),
+                        WellnessEvaluation.status == EvaluationStatus.OPEN]
+    return ahead + [WellnessEvaluation.due_on >= day]
+
+
+def _in_progress(day: date, unit_id: int | None = None, only: str | None = None):
     """Every evaluation in progress with its dashboard state, as a subquery: the CASE
     below is wellness.rules.dashboard_state in SQL (tests/integration/test_wellness.py
     checks that the two agree), so counting, filtering and paging stay in the database.
+    With `only` (a state), just the rows that can be in it (the caller still filters on the CASE).
     An officer has at most one active appointment, so the outer join never multiplies rows."""
     active = aliased(Appointment)
     state = case(
@@ -209,7 +309,7 @@ def _in_progress(day: date, unit_id: int | None = None):
              .join(Officer, Officer.id == WellnessEvaluation.officer_id)
              .outerjoin(active, and_(active.evaluation_id == WellnessEvaluation.id,
                                      active.status.in_(ACTIVE_APPOINTMENT)))
-             .where(WellnessEvaluation.status.in_(OPEN), Officer.status != OfficerStatus.SEPARATED))
+             .where(IN_PROGRESS_LITERAL, Officer.status != OfficerStatus.SEPARATED, *_state_range(only, day)))
     if unit_id:
         query = query.where(Officer.unit_id == unit_id)
     return query.subquery("in_progress")
@@ -263,10 +363,12 @@ class Line:
     completed_on: date | None
 
 
-def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None, limit: int | None):
+def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None, limit: int | None,
+           total: int | None = None):
     """The list for a state (in progress by default): completed ones newest first, the
-    others by due date. Returns the total and the requested slice (everything when
-    `limit` is None); names are read only for the rows returned."""
+    others by due date. Returns the total (counted unless given: the dashboard knows it
+    from its counts) and the requested slice (everything when `limit` is None); names
+    are read only for the rows returned."""
     if state == "completed":
         listing = _completed_recently(day)
         if unit_id:
@@ -274,7 +376,7 @@ def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None
         listing = listing.add_columns(literal("completed").label("state")).subquery()
         order = (("completed_on", True), ("id", False))
     else:
-        current = _in_progress(day, unit_id)
+        current = _in_progress(day, unit_id, state)
         listing = select(current, literal(None).label("completed_on"))
         if state:
             listing = listing.where(current.c.state == state)
@@ -284,7 +386,8 @@ def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None
     def ordered(table):
         return [table.c[name].desc() if descending else table.c[name] for name, descending in order]
 
-    total = db.session.scalar(select(func.count()).select_from(listing))
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(listing))
     if limit is None:  # everything (the CSV): names joined in the one query
         query = (select(listing.c.id, listing.c.officer_id, Officer.badge_number, Officer.last_name,
                         Officer.first_name, Unit.name, listing.c.kind, listing.c.state, listing.c.due_on,
@@ -328,6 +431,8 @@ class Dashboard:
     page: Page
     state: str | None
     unit_id: int | None
+    problems: list[tuple] = field(default_factory=list)  # officers the last sweep could not process
+    unit_names: list[tuple[int, str]] = field(default_factory=list)  # every unit with officers, by name, for the filter
 
     @property
     def percent(self) -> float:
@@ -341,7 +446,8 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
               per_page: int = 50, all_units: bool = False) -> Dashboard:
     """HR's compliance dashboard: counts by state overall and per unit, compliance %
     (officers whose last evaluation is within the interval; the least compliant units
-    first), and one page of the list (evaluations in progress, or those in `state`).
+    first), one page of the list (evaluations in progress, or those in `state`), and
+    the officers the last daily sweep could not process.
     A fixed number of queries whatever the size of the department. Audited."""
     actor.require("hr")
     day = today()
@@ -364,12 +470,15 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
     shown = chosen if all_units or unit_id else chosen[:UNITS_SHOWN]
 
     page = max(page, 1)
-    total, rows = _lines(day, unit_id, state, (page - 1) * per_page, per_page)
     officers = sum(u.officers for u in chosen)
     compliant = sum(u.compliant for u in chosen)
     counts = totals if not unit_id else (chosen[0].counts if chosen else dict.fromkeys(STATES, 0))
+    # The list's length is one of the counts (or the in-progress ones summed): no second pass.
+    listed = counts[state] if state else sum(n for st, n in counts.items() if st != "completed")
+    total, rows = _lines(day, unit_id, state, (page - 1) * per_page, per_page, listed)
+    unit_names = sorted(((u.unit_id, u.name) for u in units.values()), key=lambda pair: (pair[1], pair[0]))
     return Dashboard(day, counts, shown, len(chosen), officers, compliant, Page(rows, total, page, per_page),
-                     state, unit_id)
+                     state, unit_id, sweep_problems(), unit_names)
 
 
 def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None = None) -> str:
