@@ -1,13 +1,13 @@
 """`flask --app app outbox ...`."""
 import logging
 import sys
-from datetime import datetime, timezone
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from core import clock
+from core.cli import parse_moment
 from notifications import scheduler, services
 
 outbox_cli = AppGroup("outbox", help="The outbox of messages.")
@@ -16,7 +16,8 @@ outbox_cli = AppGroup("outbox", help="The outbox of messages.")
 @outbox_cli.command("deliver")
 @click.option("--limit", default=500, show_default=True, help="At most this many messages in one run.")
 def deliver(limit):
-    """Send queued messages and retry failed ones whose time has come."""
+    """Send queued messages and retry failed ones whose time has come (fast, then
+    hourly); expire first those that stopped being true."""
     report = services.deliver(limit=limit)
     if not report.configured:
         click.echo("SMTP_HOST is not set: messages stay in the outbox (admins can read them at /admin/outbox).")
@@ -24,6 +25,7 @@ def deliver(limit):
     for error in report.errors:
         click.echo(error, err=True)
     click.echo(f"sent {report.sent}, failed {report.failed}"
+               + (f", {report.expired} expired (never sent late)" if report.expired else "")
                + (f", {report.requeued_stale} stale claim(s) re-queued" if report.requeued_stale else ""))
     if report.failed:
         sys.exit(1)
@@ -45,13 +47,7 @@ def scheduler_run():
 @click.option("--now", "now", default=None, help="Sweep as at this moment (ISO; UTC when no offset is given).")
 def reminders_run(now):
     """One reminder sweep at that moment; prints how many of each kind were queued."""
-    moment = clock.now()
-    if now:
-        try:
-            moment = datetime.fromisoformat(now)
-        except ValueError as exc:
-            raise click.BadParameter("use an ISO date and time, e.g. 2027-03-01T06:00:00+00:00") from exc
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = parse_moment(now) or clock.now()
     totals = scheduler.run_reminder_sweeps(current_app._get_current_object(), moment)
     for kind in sorted(totals):
         click.echo(f"{kind}: {totals[kind]}")

@@ -1,8 +1,9 @@
 """Forms of the outbox and of notices."""
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from core.forms import Form
 
 AUDIENCE_CHOICES = [SelectChoice("everyone", "Everyone with an account"), SelectChoice("unit", "A unit"),
                     SelectChoice("role", "Everyone with a role")]
@@ -10,7 +11,7 @@ ROLE_CHOICES = [SelectChoice("officer", "Officers"), SelectChoice("hr", "HR"), S
                 SelectChoice("admin", "Administrators")]
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(Form):
     subject = StringField("Subject", validators=[DataRequired(), Length(max=150),
                                                  Regexp(r"^[^\r\n]*$", message="The subject must be one line.")])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=10000)],
@@ -21,13 +22,13 @@ class NoticeForm(FlaskForm):
     submit = SubmitField("Send for approval")
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = StringField("Reason for the author",
                          validators=[DataRequired(message="Give the author a reason."), Length(max=500)])
     submit = SubmitField("Reject")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(Form):
     class Meta:
         csrf = False  # a GET download: it changes nothing
 

@@ -11,8 +11,9 @@ class OutboxStatus(enum.StrEnum):
     QUEUED = "queued"      # waiting for its first attempt
     SENDING = "sending"    # claimed by a delivery run (marked before the SMTP call)
     SENT = "sent"
-    FAILED = "failed"      # last attempt failed; retried at next_attempt_at, or by hand once given up
+    FAILED = "failed"      # last attempt failed; retried at next_attempt_at (fast, then hourly)
     DROPPED = "dropped"    # no longer true before it went out (a cancelled appointment's reminder)
+    EXPIRED = "expired"    # not delivered before its expires_at (a lapsed reset link): never sent late
 
 
 class OutboxMessage(db.Model):
@@ -20,6 +21,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
         Index("ix_outbox_messages_created_at", "created_at"),
+        Index("ix_outbox_messages_expiry", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +53,10 @@ class OutboxMessage(db.Model):
     # message with it set was in the server's hands; one without it never arrived.
     end_of_data_at = mapped_column(UTCDateTime)
     sent_at = mapped_column(UTCDateTime)
+    # Given by the caller that queues it (notifications knows no domain): the moment the
+    # message stops being true. Not delivered by then, it is expired, never sent late.
+    expires_at = mapped_column(UTCDateTime)
+    expired_at = mapped_column(UTCDateTime)
 
 
 class NoticeStatus(enum.StrEnum):

@@ -1,18 +1,22 @@
 """Use cases of the outbox: queue a message, deliver what is due, retry by hand.
 
 Every message is written to the outbox first, in the caller's transaction, under a
-unique de-duplication key; delivery happens later, in its own transactions.
+unique de-duplication key; delivery happens later, in its own transactions. A failed
+message is tried again, fast at first, then every OUTBOX_RETRY_MAX_SECONDS, until it is
+delivered or expires (at the `expires_at` its caller gave): nothing is given up silently.
 """
 import csv
 import io
 import smtplib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import any_, bindparam, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql as pg
 
 from core import clock
 from core.audit import Actor, record
@@ -29,26 +33,41 @@ def render_email(template: str, **context) -> str:
     return render_template(f"email/{template}", base_url=current_app.config["BASE_URL"], **context)
 
 
-def _msgid() -> str:
+def email_template(template: str) -> Callable[..., str]:
+    """render_email() for a template a sweep renders thousands of times: looked up once,
+    and rendered with only the values given and `base_url` (no email template uses the
+    request's context: `config`, `request`, `current_user`), so the text is the same."""
+    compiled = current_app.jinja_env.get_template(f"email/{template}")
+    base_url = current_app.config["BASE_URL"]
+    return lambda **context: compiled.render(base_url=base_url, **context)
+
+
+def _msgid_domain() -> str:
     mail_from = current_app.config["MAIL_FROM"]
-    domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "beacon.local"
-    return make_msgid(domain=domain)
+    return mail_from.rsplit("@", 1)[-1].strip(" >") or "beacon.local"
+
+
+def _msgid() -> str:
+    return make_msgid(domain=_msgid_domain())
 
 
 def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: str,
-            ics: str | None = None, ics_method: str | None = None, private: bool = False) -> bool:
+            ics: str | None = None, ics_method: str | None = None, private: bool = False,
+            expires_at: datetime | None = None) -> bool:
     """Queue one message in the current transaction (the caller commits).
 
     Called by domain services; `private` marks health-related messages, whose recipient
-    and subject administrators do not see. Returns False, and queues nothing, when a
-    message with the same `dedup_key` already exists: that is how a second sweep, a retry or a
-    second process never sends anything twice.
+    and subject administrators do not see. `expires_at` is when the message stops being
+    true (its link lapses, the appointment it announces begins): not delivered by then,
+    it is marked expired and never sent late; without it, it is retried until delivered.
+    Returns False, and queues nothing, when a message with the same `dedup_key` already
+    exists: that is how a second sweep, a retry or a second process never sends anything twice.
     """
     now = clock.now()
     stmt = upsert_insert(OutboxMessage).values(
         dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
         ics=ics, ics_method=ics_method, private=private, status=OutboxStatus.QUEUED, attempts=0,
-        message_id=_msgid(), created_at=now, next_attempt_at=now,
+        message_id=_msgid(), created_at=now, next_attempt_at=now, expires_at=expires_at,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar() is not None
 
@@ -64,6 +83,19 @@ def drop_pending(dedup_prefix: str) -> int:
     ).rowcount
 
 
+def drop_pending_keys(dedup_keys: list[str]) -> int:
+    """Drop the messages with exactly these keys that have not gone out yet, in the
+    caller's transaction (for a link that was replaced before its mail went out)."""
+    if not dedup_keys:
+        return 0
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedup_key.in_(dedup_keys),
+               OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
+        .values(status=OutboxStatus.DROPPED, next_attempt_at=None)
+    ).rowcount
+
+
 class Batch:
     """Messages a sweep wants queued, keyed by de-duplication key. `flush()` asks the
     outbox once which keys it already holds and builds (renders) and queues only the
@@ -73,30 +105,81 @@ class Batch:
         self._wanted: dict[str, tuple[str, object]] = {}
 
     def add(self, label: str, dedup_key: str, build) -> None:
-        """`build()` returns enqueue()'s keyword arguments (without dedup_key)."""
+        """`build()` returns enqueue()'s keyword arguments (without dedup_key; with
+        `expires_at` when the message can stop being true)."""
         self._wanted.setdefault(dedup_key, (label, build))
 
     def flush(self) -> Counter:
+        postgresql = db.session.get_bind().dialect.name == "postgresql"
         keys = list(self._wanted)
-        existing = set()
-        for start in range(0, len(keys), 1000):
-            existing.update(db.session.scalars(select(OutboxMessage.dedup_key)
-                                               .where(OutboxMessage.dedup_key.in_(keys[start:start + 1000]))))
+        existing = _existing_keys(keys, postgresql)
         now = clock.now()
+        domain = _msgid_domain()
         rows = []
         for key in keys:
             if key not in existing:
-                message = {"ics": None, "ics_method": None, "private": False, **self._wanted[key][1]()}
-                rows.append({**message, "dedup_key": key, "status": OutboxStatus.QUEUED, "attempts": 0,
-                             "message_id": _msgid(), "created_at": now, "next_attempt_at": now})
+                message = {"ics": None, "ics_method": None, "private": False, "expires_at": None,
+                           **self._wanted[key][1]()}
+                rows.append({**message, "dedup_key": key, "message_id": make_msgid(domain=domain)})
         queued = Counter()
-        for start in range(0, len(rows), 1000):  # one statement per thousand; a racing sweep's rows are skipped
-            stmt = (upsert_insert(OutboxMessage).values(rows[start:start + 1000])
-                    .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.dedup_key))
-            for key in db.session.scalars(stmt):
-                queued[self._wanted[key][0]] += 1
+        # Rows a racing sweep queued first are skipped (ON CONFLICT on the unique key) and
+        # return no key, so they are not counted.
+        for key in (_insert_arrays if postgresql else _insert_rows)(rows, now):
+            queued[self._wanted[key][0]] += 1
         self._wanted.clear()
         return queued
+
+
+_CHUNK = 10_000
+# The columns a Batch row brings; the rest are the same for every row.
+_BATCH_COLUMNS = ("dedup_key", "kind", "recipient", "subject", "body", "ics", "ics_method", "private", "expires_at",
+                  "message_id")
+
+
+def _existing_keys(keys: list[str], postgresql: bool) -> set[str]:
+    """Which of `keys` the outbox holds. On PostgreSQL one array parameter per ten
+    thousand keys (`= ANY(:keys)`): an IN list of a thousand separate parameters took
+    half a second a statement there; SQLite answers IN lists quickly."""
+    column = OutboxMessage.dedup_key
+    existing = set()
+    size = _CHUNK if postgresql else 1000
+    for start in range(0, len(keys), size):
+        chunk = keys[start:start + size]
+        where = (column == any_(bindparam("keys", chunk, type_=pg.ARRAY(column.type))) if postgresql
+                 else column.in_(chunk))
+        existing.update(db.session.scalars(select(column).where(where)))
+    return existing
+
+
+def _insert_rows(rows: list[dict], now: datetime):
+    """SQLite: one statement, compiled once and sent with every row; SQLAlchemy packs the
+    rows into multi-row INSERTs. Yields the keys inserted."""
+    if not rows:
+        return
+    table = OutboxMessage.__table__
+    stmt = (upsert_insert(table)
+            .values(status=OutboxStatus.QUEUED, attempts=0, created_at=now, next_attempt_at=now)
+            .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key))
+    yield from db.session.connection().execute(stmt, rows).scalars()
+
+
+def _insert_arrays(rows: list[dict], now: datetime):
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column), ten thousand rows a
+    statement. (A multi-row VALUES of a thousand rows has 14,000 parameters, which the
+    driver parses and the server plans again for every statement.) Yields the keys inserted."""
+    table = OutboxMessage.__table__
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        arrays = [bindparam(name, [row[name] for row in chunk], type_=pg.ARRAY(table.c[name].type))
+                  for name in _BATCH_COLUMNS]
+        new = func.unnest(*arrays).table_valued(*_BATCH_COLUMNS).render_derived(name="new")
+        constants = (literal(OutboxStatus.QUEUED, table.c.status.type), literal(0, table.c.attempts.type),
+                     literal(now, table.c.created_at.type), literal(now, table.c.next_attempt_at.type))
+        stmt = (pg.insert(table)
+                .from_select([*_BATCH_COLUMNS, "status", "attempts", "created_at", "next_attempt_at"],
+                             select(*new.c, *constants))
+                .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key))
+        yield from db.session.execute(stmt).scalars()
 
 
 @dataclass
@@ -105,6 +188,8 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     requeued_stale: int = 0
+    expired: int = 0
+    stopped: bool = False  # the caller said to stop (a scheduler that lost its lock)
     errors: list[str] = field(default_factory=list)
 
 
@@ -112,19 +197,26 @@ def smtp_configured() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
-def deliver(limit: int = 200) -> DeliveryReport:
-    """Send what is due: queued messages and failed ones whose retry time has come.
+BATCH = 20
+
+
+def deliver(limit: int = 200, keep_going: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Send what is due: queued messages and failed ones whose retry time has come,
+    after expiring those that stopped being true (they are never sent late).
 
     Anyone may trigger it (CLI, scheduler). Each message is claimed (marked `sending`
     and committed) before the SMTP call, so two delivery runs never send the same
     message; the moment before the end of data is committed too, and the result right
-    after each send, so `reconcile()` can settle what a crash interrupts.
+    after each send, so `reconcile()` can settle what a crash interrupts. Messages go
+    in batches of BATCH; before each, `keep_going()` (when given) is asked whether to
+    go on: a scheduler that lost its leadership stops there.
     """
     report = DeliveryReport(configured=smtp_configured())
     if not report.configured:
         return report
     now = clock.now()
     report.requeued_stale = reconcile(now)
+    report.expired = expire_due(now)
     due = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]),
@@ -135,10 +227,18 @@ def deliver(limit: int = 200) -> DeliveryReport:
     ).all()
     config = current_app.config
     with SMTPConnection(config) as smtp:
-        for message_id in due:
-            message = _claim(message_id, now)
+        for index, message_id in enumerate(due):
+            if index % BATCH == 0 and keep_going is not None and not keep_going():
+                report.stopped = True
+                break
+            message = _claim(message_id, clock.now())
             if message is None:
                 continue  # another delivery run took it
+            if rules.expired(message.expires_at, clock.now()):  # it lapsed since the run began
+                _expire(message, clock.now())
+                report.expired += 1
+                db.session.commit()
+                continue
             try:
                 email = build_email(message, config["MAIL_FROM"])
             except (ValueError, TypeError) as exc:  # a malformed message must not hold up the rest
@@ -170,9 +270,36 @@ def _failed(message: OutboxMessage, exc: Exception, report: DeliveryReport) -> N
     message.end_of_data_at = None
     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     message.next_attempt_at = rules.retry_at(message.attempts, clock.now(),
-                                             current_app.config["OUTBOX_RETRY_BASE_SECONDS"])
+                                             current_app.config["OUTBOX_RETRY_BASE_SECONDS"],
+                                             current_app.config["OUTBOX_RETRY_MAX_SECONDS"])
     report.failed += 1
-    report.errors.append(f"message {message.id} to {message.recipient}: {message.last_error}")
+    # The report reaches logs and the terminal: of a health-related message only the kind
+    # of error (its text can name the recipient).
+    if message.private:
+        report.errors.append(f"message {message.id} (health-related): {type(exc).__name__}")
+    else:
+        report.errors.append(f"message {message.id} to {message.recipient}: {message.last_error}")
+
+
+def _expire(message: OutboxMessage, now) -> None:
+    message.status = OutboxStatus.EXPIRED
+    message.expired_at = now
+    message.next_attempt_at = None
+
+
+def expire_due(now=None) -> int:
+    """Mark expired every queued or failed message whose `expires_at` has come (the same
+    decision as rules.expired, in SQL): it is kept for the record, never sent late.
+    Returns how many. Commits."""
+    now = now or clock.now()
+    count = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]),
+               OutboxMessage.expires_at <= now)
+        .values(status=OutboxStatus.EXPIRED, expired_at=now, next_attempt_at=None)
+    ).rowcount
+    db.session.commit()
+    return count
 
 
 def _interrupted(message: OutboxMessage, exc: Exception, report: DeliveryReport) -> None:
@@ -232,14 +359,22 @@ def reconcile(now=None) -> int:
 
 
 def retry(actor: Actor, message_id: int) -> None:
-    """An admin puts a failed message back in the queue."""
+    """An admin has a failed message tried at the next delivery run instead of at its
+    next retry time. An expired one is never sent late: it is refused (and marked
+    expired if its time passed since the last delivery run). Commits."""
     actor.require("admin")
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound("No such message.")
+    now = clock.now()
+    if message.status == OutboxStatus.FAILED and rules.expired(message.expires_at, now):
+        _expire(message, now)
+        db.session.commit()
+    if message.status == OutboxStatus.EXPIRED:
+        raise DomainError("This message expired before it could be delivered; it is never sent late.")
     if message.status != OutboxStatus.FAILED:
         raise DomainError("Only a failed message can be retried.")
-    message.next_attempt_at = clock.now()
+    message.next_attempt_at = now
     record(actor, "outbox.retry", target=f"message {message.id}")
     db.session.commit()
 
@@ -249,7 +384,9 @@ def list_messages(actor: Actor, *, status: str | None = None, recipient: str | N
     """The outbox for admins, newest first."""
     actor.require("admin")
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    if status:
+    if status == UNDELIVERED:
+        query = query.where(OutboxMessage.status.in_(PENDING))
+    elif status:
         query = query.where(OutboxMessage.status == status)
     if recipient:  # health-related messages are never found by their recipient
         query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"), OutboxMessage.private.is_(False))
@@ -271,6 +408,8 @@ def body_visible(message: OutboxMessage) -> bool:
         return not smtp_configured() and current_app.config["BEACON_ENV"] != "production"
     return not smtp_configured()
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
+UNDELIVERED = "undelivered"  # the outbox filter for PENDING
+EXPIRED_SHOWN_DAYS = 7
 
 
 def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "", kind: str = "",
@@ -281,7 +420,7 @@ def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "
     query = select(OutboxMessage).where(or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS]))
     if state == "pending":
         query = query.where(OutboxMessage.status.in_(PENDING))
-    elif state in ("sent", "dropped"):
+    elif state in ("sent", "dropped", "expired"):
         query = query.where(OutboxMessage.status == state)
     if recipient:
         query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
@@ -303,9 +442,29 @@ def get_message(actor: Actor, message_id: int) -> OutboxMessage:
     return message
 
 
-def outbox_counts() -> dict[str, int]:
-    rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    return {status.value: count for status, count in rows}
+def delivery_summary(actor: Actor) -> dict:
+    """For administrators' home page: how many messages are not delivered yet, how long
+    the oldest has waited, the latest delivery error, and how many expired undelivered
+    in the last EXPIRED_SHOWN_DAYS days. Of a health-related message's error only its
+    kind is shown (the text can name the recipient)."""
+    actor.require("admin")
+    now = clock.now()
+    waiting, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(PENDING))).one()
+    latest = db.session.execute(
+        select(OutboxMessage.last_error, OutboxMessage.private)
+        .where(OutboxMessage.status.in_(PENDING), OutboxMessage.last_error.is_not(None))
+        .order_by(OutboxMessage.claimed_at.desc(), OutboxMessage.id.desc()).limit(1)).first()
+    last_error, withheld = None, False
+    if latest is not None:
+        error, withheld = latest
+        last_error = error.split(":", 1)[0] if withheld else error[:200]
+    expired = db.session.scalar(select(func.count()).where(
+        OutboxMessage.status == OutboxStatus.EXPIRED,
+        OutboxMessage.expired_at >= now - timedelta(days=EXPIRED_SHOWN_DAYS)))
+    return {"waiting": waiting, "waited": rules.waited(now - oldest) if oldest else None,
+            "last_error": last_error, "last_error_withheld": withheld, "expired": expired, "expired_days": EXPIRED_SHOWN_DAYS,
+            "smtp_configured": smtp_configured()}
 
 
 
@@ -320,14 +479,17 @@ def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "created", "sent", "recipient", "kind", "subject", "status", "attempts", "message_id"])
+    writer.writerow(["id", "created", "sent", "recipient", "kind", "subject", "status", "attempts", "message_id",
+                     "expires", "expired"])
     count = 0
     for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.created_at >= start,
                                                             OutboxMessage.created_at < end)
                                 .order_by(OutboxMessage.id)).yield_per(2000):
         recipient, kind, subject = (WITHHELD, "private", WITHHELD) if m.private else (m.recipient, m.kind, m.subject)
         writer.writerow([m.id, m.created_at.isoformat(), m.sent_at.isoformat() if m.sent_at else "", cell(recipient),
-                         kind, cell(subject), m.status.value, m.attempts, m.message_id])
+                         kind, cell(subject), m.status.value, m.attempts, m.message_id,
+                         m.expires_at.isoformat() if m.expires_at else "",
+                         m.expired_at.isoformat() if m.expired_at else ""])
         count += 1
     record(actor, "outbox.exported", detail=f"{date_from} to {date_to}: {count} message(s)")
     db.session.commit()

@@ -8,25 +8,25 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
-from core.web import actor, button, page_number, roles_required, submit
+from core.web import actor, button, choice_arg, page_number, roles_required, search_arg, submit
 from notifications import notices, services
 from notifications.forms import ExportForm, NoticeForm, RejectForm
 from notifications.models import NoticeStatus, OutboxStatus
 
 bp = Blueprint("notifications", __name__, url_prefix="/admin/outbox")
 notices_bp = Blueprint("notices", __name__, url_prefix="/notices")
+REMINDER_STATES = ("pending", "sent", "dropped", "expired")
 
 
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def outbox():
-    status = request.args.get("status") or None
-    if status not in (None, *[s.value for s in OutboxStatus]):
-        status = None
-    recipient = request.args.get("recipient", "")
+    status = choice_arg("status", [services.UNDELIVERED, *[s.value for s in OutboxStatus]])
+    recipient = search_arg("recipient")
     page = services.list_messages(actor(), status=status, recipient=recipient, page=page_number())
     return render_template("notifications/outbox.html", page=page, status=status, recipient=recipient,
-                           statuses=list(OutboxStatus), smtp_configured=services.smtp_configured(),
+                           statuses=[services.UNDELIVERED, *[s.value for s in OutboxStatus]],
+                           smtp_configured=services.smtp_configured(),
                            withheld=services.WITHHELD, action_form=ActionForm())
 
 
@@ -50,9 +50,9 @@ def export():
 @bp.get("/reminders")
 @roles_required(Role.HR)
 def reminders():
-    state = request.args.get("state") or None
-    recipient = request.args.get("recipient", "")
-    kind = request.args.get("kind", "")
+    state = choice_arg("state", REMINDER_STATES)
+    recipient = search_arg("recipient")
+    kind = search_arg("kind")
     page = services.list_reminders(actor(), state=state, recipient=recipient, kind=kind, page=page_number())
     return render_template("notifications/reminders.html", page=page, state=state, recipient=recipient, kind=kind,
                            kinds=services.reminder_kinds())

@@ -125,14 +125,17 @@ def add_account(actor, *, email, name, roles, officer_id=None, password=None) ->
 
 
 def _issue_token(user: User, purpose: TokenPurpose) -> tuple[AccountToken, str]:
-    """A fresh single-use link; earlier unused links of the same purpose stop working."""
+    """A fresh single-use link; earlier unused links of the same purpose stop working,
+    and a message still waiting to carry one of them (an SMTP outage) is dropped: it
+    would arrive with a dead link."""
     now = clock.now()
-    db.session.execute(
+    replaced = db.session.scalars(
         update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose,
                AccountToken.used_at.is_(None), AccountToken.expires_at > now)
-        .values(expires_at=now)
-    )
+        .values(expires_at=now).returning(AccountToken.id)
+    ).all()
+    outbox.drop_pending_keys([f"token:{token_id}" for token_id in replaced])
     raw = secrets.token_urlsafe(32)
     lifetime = rules.INVITE_LIFETIME if purpose == TokenPurpose.INVITE else rules.RESET_LIFETIME
     token = AccountToken(user_id=user.id, purpose=purpose, token_hash=_hash(raw),
@@ -150,7 +153,7 @@ def _send_link(actor: Actor | None, user: User, purpose: TokenPurpose) -> None:
         kind=purpose.value, recipient=user.email, subject=subject,
         body=outbox.render_email(template, user=user, link_path=f"/password/set/{raw}",
                                  hours=int((token.expires_at - token.created_at).total_seconds() // 3600)),
-        dedup_key=f"token:{token.id}",
+        dedup_key=f"token:{token.id}", expires_at=token.expires_at,  # a lapsed link is never sent
     )
     record(actor, f"account.{purpose.value}_sent", target=user.email,
            label=None if actor else user.email)

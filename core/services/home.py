@@ -8,7 +8,6 @@ from core import clock
 from core.audit import Actor
 from core.db import db
 from core.models import AccountStatus, Officer, OfficerStatus, User
-from notifications import services as outbox
 
 
 def admin_summary(actor: Actor) -> dict:
@@ -22,10 +21,8 @@ def admin_summary(actor: Actor) -> dict:
         func.count(case((User.locked_until > now, 1))),
         func.count(case((active & (User.last_login_at.is_(None) | (User.last_login_at <= idle_since)), 1))),
     )).one()
-    counts = outbox.outbox_counts()
-    return {"accounts": accounts, "locked": locked, "flagged": flagged,
-            "outbox_failed": counts.get("failed", 0), "outbox_queued": counts.get("queued", 0),
-            "smtp_configured": outbox.smtp_configured()}
+    # Email delivery has its own panel (notifications.services.delivery_summary).
+    return {"accounts": accounts, "locked": locked, "flagged": flagged}
 
 
 def hr_summary(actor: Actor) -> dict:

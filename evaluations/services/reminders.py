@@ -4,7 +4,8 @@ repeat sweep or a second scheduler sends nothing twice. The message says how man
 reviews are waiting and when the cycle closes; never whom they are about. The sweep
 also closes cycles whose close date has passed."""
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import and_, func, select
 
@@ -37,12 +38,21 @@ def sweep(now: datetime | None = None) -> Counter:
             .where(ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.status != AssignmentStatus.SUBMITTED,
                    Officer.status == OfficerStatus.ACTIVE)
             .group_by(Officer.id, Officer.first_name, Officer.last_name, User.email)).all()
+        # What depends only on the cycle is worked out once: a cycle can have tens of thousands of raters.
+        render = outbox.email_template("reminder_review.txt")
+        days = (cycle.closes_on - day).days
+        common = dict(kind="reminder_review",
+                      subject=f"Beacon: reviews to finish by {cycle.closes_on.day} {cycle.closes_on:%B}",
+                      # the cycle closes once its close date is over: a reminder is never sent after
+                      expires_at=datetime.combine(cycle.closes_on + timedelta(days=1), time.min, tzinfo=zone()))
         for officer_id, first, last, email, waiting in rows:
             batch.add("review", f"review:{cycle.id}:rater:{officer_id}:{lead}d",
-                      lambda c=cycle, n=f"{first} {last}", e=email, w=waiting, d=(cycle.closes_on - day).days: dict(
-                          kind="reminder_review", recipient=e,
-                          subject=f"Beacon: reviews to finish by {c.closes_on.day} {c.closes_on:%B}",
-                          body=outbox.render_email("reminder_review.txt", name=n, cycle=c, waiting=w, days=d)))
+                      partial(_message, common, email, render, name=f"{first} {last}", cycle=cycle, waiting=waiting,
+                              days=days))
     queued.update(batch.flush())
     db.session.commit()
     return queued
+
+
+def _message(common: dict, recipient: str, render, **values) -> dict:
+    return {**common, "recipient": recipient, "body": render(**values)}

@@ -67,8 +67,7 @@ def test_refused_message_is_kept_failed_with_its_error_and_retried(app, smtp_ser
     assert all(m.status == OutboxStatus.SENT and m.attempts == 2 and m.last_error is None for m in messages())
 
 
-def test_unreachable_server_fails_and_gives_up_after_five_attempts(app, runner, frozen_clock, smtp_server):
-    app.config["SMTP_PORT"] = smtp_server.port
+def test_unreachable_server_fails_fast_five_times_then_keeps_trying_hourly(app, runner, frozen_clock, smtp_server):
     smtp_server.stop()  # nothing listens any more
     queue(1)
     for _ in range(5):
@@ -76,9 +75,10 @@ def test_unreachable_server_fails_and_gives_up_after_five_attempts(app, runner, 
         clock.advance(timedelta(minutes=10))
     message = messages()[0]
     assert message.status == OutboxStatus.FAILED and message.attempts == 5
-    assert message.next_attempt_at is None and "Connection refused" in message.last_error
+    assert "Connection refused" in message.last_error
+    assert message.next_attempt_at == message.claimed_at + timedelta(hours=1)  # never given up
     runner.invoke(args=["outbox", "deliver"])
-    assert messages()[0].attempts == 5  # given up: waits for a person
+    assert messages()[0].attempts == 5  # not before its hour
     smtp_server.start()
 
 
@@ -160,3 +160,15 @@ def test_dot_stuffing_keeps_a_line_that_starts_with_a_dot(app, smtp_server, runn
     db.session.commit()
     runner.invoke(args=["outbox", "deliver"])
     assert smtp_server.text(smtp_server.messages[0]).splitlines() == ["first", ".second line", ".", "last"]
+
+
+def test_delivery_stops_between_batches_when_told_to(app, smtp_server):
+    """A scheduler that lost its leadership says so through keep_going(): the batch under
+    way ends, and nothing after it is sent by this run."""
+    queue(outbox.BATCH + 5)
+    asked = []
+    report = outbox.deliver(keep_going=lambda: not asked.append(1) and len(asked) < 2)
+    assert report.stopped and report.sent == outbox.BATCH and len(asked) == 2
+    assert len(smtp_server.messages) == outbox.BATCH
+    assert sum(m.status == OutboxStatus.QUEUED for m in messages()) == 5
+    assert outbox.deliver().sent == 5 and len(smtp_server.messages) == outbox.BATCH + 5

@@ -51,6 +51,12 @@ def test_coming_due_reminders_at_30_14_and_7_days_each_once(runner, app):
     [message] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.endswith(":7d"))).all()
     assert message.recipient == user.email and f"/wellness/evaluations/{evaluation.id}/book" in message.body
     assert message.subject == "Beacon: please book by 30 April"
+    # Rendered once per sweep without the request's context: the same words as any email.
+    assert message.body == (f"Hello {officer.first_name} {officer.last_name},\n\n"
+                            "You have an appointment to book by Thursday 30 April 2026.\n\n"
+                            f"Book a time that suits you: http://beacon.test/wellness/evaluations/{evaluation.id}/book"
+                            "\n\n-- Beacon")
+    assert message.private and message.expires_at == datetime(2026, 5, 1, 5, tzinfo=timezone.utc)  # midnight CDT
 
 
 def test_after_three_days_of_downtime_one_sweep_sends_one_current_reminder(runner, app, smtp_server):
@@ -162,7 +168,7 @@ def test_hr_digest_lists_overdue_and_no_shows_once_a_day_and_never_the_reason(ru
         factories.evaluation(late, kind="incident", due_on=date(2026, 2, 20))
         assert reminders.digest() == 1
         assert reminders.digest() == 0
-    runner.invoke(args=["outbox", "deliver"])
+        runner.invoke(args=["outbox", "deliver"])  # the same day: a digest expires at the next one
     [digest] = smtp_server.to("hr.desk@pd.test")
     text = smtp_server.text(digest)
     assert "Late, Lou" in text and "due 20 February 2026" in text

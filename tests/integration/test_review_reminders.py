@@ -1,5 +1,6 @@
 """Review reminders through the sweep, the outbox and a real SMTP server."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -38,3 +39,20 @@ def test_reminders_7_3_1_days_before_close_only_to_those_who_have_not_submitted(
     for message in received:
         assert message["Subject"].startswith("Beacon: reviews to finish by")
         assert not any(name in message["Subject"] for name in names)
+
+
+def test_a_review_reminder_says_how_many_are_waiting_and_when_the_cycle_closes(app):
+    t = factories.team(reports=3)
+    cycle = factories.review_cycle(days=10)
+    waiting = len(assignments(cycle, rater_id=t.sergeant.id))
+    reminders.sweep(clock.now() + timedelta(days=3))
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.dedup_key == f"review:{cycle.id}:rater:{t.sergeant.id}:7d"))
+    assert message.recipient == t.users[t.sergeant.id].email
+    assert message.subject == f"Beacon: reviews to finish by {cycle.closes_on.day} {cycle.closes_on:%B}"
+    assert message.body == (f"Hello {t.sergeant.first_name} {t.sergeant.last_name},\n\n"
+                            f"You have {waiting} review{'s' if waiting != 1 else ''} to finish in the review cycle "
+                            f"\"{cycle.name}\".\nThe cycle closes in 7 days, on {cycle.closes_on:%A %d %B %Y}.\n\n"
+                            "Sign in to finish them: http://beacon.test/reviews/\n\n-- Beacon")
+    closes_local = datetime.combine(cycle.closes_on + timedelta(days=1), time.min, tzinfo=ZoneInfo("America/Chicago"))
+    assert message.expires_at == closes_local and not message.private

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core.db import db
 from notifications.models import OutboxMessage, OutboxStatus
+from notifications.scheduler import LOCK_KEY
 from tests import factories
 from tests.conftest import _truncate_all, make_app
 
@@ -53,6 +54,9 @@ class Schedulers:
 
     def logs(self):
         return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("scheduler-*.log")))
+
+    def log(self, index):
+        return (self.tmp_path / f"scheduler-{index}.log").read_text()
 
     def stop_all(self):
         for proc in self.procs:
@@ -179,12 +183,87 @@ def test_after_three_days_stopped_one_sweep_catches_up_without_stale_reminders(p
     assert keys == {"24h": 8, "7d": 3}
 
 
+def lock_holder_pid():
+    """The PostgreSQL backend holding the schedulers' advisory lock, if any."""
+    return db.session.scalar(text(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = :key AND objsubid = 1"),
+        {"key": LOCK_KEY})
+
+
+def cut_the_lock_connection():
+    pid = lock_holder_pid()
+    assert pid is not None
+    assert db.session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    db.session.commit()
+
+
+def after(log, marker):
+    return log.split(marker, 1)[1] if marker in log else ""
+
+
+def queue_messages(count, prefix):
+    from notifications import services as outbox
+    for i in range(count):
+        outbox.enqueue(kind="test", recipient=f"{prefix}{i}@pd.test", subject="Beacon: test", body="b",
+                       dedup_key=f"{prefix}:{i}")
+    db.session.commit()
+
+
+def test_a_leader_whose_lock_connection_is_cut_steps_down_and_can_lead_again(pg, schedulers, smtp_server):
+    first = schedulers.start()
+    wait_for(lambda: "leading the scheduler" in schedulers.log(0), 30, "the first to lead")
+    wait_for(lambda: "Running job" in schedulers.log(0), 30, "its first jobs")
+    second = schedulers.start()
+    wait_for(lambda: "standing by" in schedulers.log(1), 30, "the second to stand by")
+
+    cut_the_lock_connection()
+    wait_for(lambda: "stepped down: standing by" in schedulers.log(0), 30, "the leader to step down")
+    wait_for(lambda: "leading the scheduler" in schedulers.log(1), 30, "the standby to take over")
+    queue_messages(6, "second")
+    wait_for(lambda: len(smtp_server.messages) >= 6, 60, "the new leader to deliver")
+    assert first.poll() is None, "the old leader exited instead of standing by"
+    first_log = schedulers.log(0)
+    assert "lost the leader lock" in first_log
+    assert "Running job" not in after(first_log, "stepped down"), "the old leader ran a job after stepping down"
+    assert "Traceback" not in first_log and "PendingRollbackError" not in first_log
+
+    second.terminate()  # the new leader goes away: the first leads again
+    second.wait(15)
+    wait_for(lambda: schedulers.log(0).count("leading the scheduler") == 2, 30, "the first to lead again")
+    queue_messages(4, "first-again")
+    wait_for(lambda: len(smtp_server.messages) >= 10, 60, "the first to deliver again")
+    time.sleep(2)  # anything sent twice would have arrived by now
+    assert_each_arrived_exactly_once(smtp_server, 10)
+    assert "Traceback" not in schedulers.logs()
+
+
+def test_the_embedded_scheduler_steps_down_and_leads_again(pg):
+    from notifications.scheduler import start_embedded
+    app, _ = pg
+    app.config.update(SCHEDULER_STANDBY_POLL=1, SCHEDULER_DELIVERY_SECONDS=1)
+    thread = start_embedded(app)
+    leader = thread.leader
+    try:
+        wait_for(lambda: lock_holder_pid() is not None, 30, "the embedded scheduler to lead")
+        held_by = lock_holder_pid()
+        cut_the_lock_connection()
+        wait_for(lambda: lock_holder_pid() not in (None, held_by), 30, "it to step down and lead again")
+        assert thread.is_alive() and leader.lock.still_held()
+    finally:
+        leader.stop()
+        thread.join(30)
+    assert not thread.is_alive() and lock_holder_pid() is None
+
+
 def test_on_sqlite_a_file_lock_elects_one_scheduler(tmp_path):
     from notifications.scheduler import LeaderLock
     url = f"sqlite:///{tmp_path}/beacon.db"
     first, second = LeaderLock(url), LeaderLock(url)
     assert first.try_acquire()
     assert not second.try_acquire()
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as jobs:  # the jobs' threads see the lock the main thread holds
+        assert jobs.submit(first.still_held).result() and not jobs.submit(second.still_held).result()
     first.release()
     assert second.try_acquire()
     second.release()

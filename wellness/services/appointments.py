@@ -330,7 +330,7 @@ def _invite(appointment: Appointment, event: str, cancelled: bool = False, to_of
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}",
-                       ics=ics, ics_method=method, private=True)
+                       ics=ics, ics_method=method, private=True, expires_at=_moot_at(appointment))
 
 
 def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_clinician: bool = True) -> None:
@@ -339,7 +339,15 @@ def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_cl
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}", private=True)
+                                 f"{appointment.proposed_starts_at or ''}", private=True,
+                       expires_at=_moot_at(appointment))
+
+
+def _moot_at(appointment: Appointment):
+    """When news of this appointment stops mattering to the officer and the clinician:
+    once it (or the time proposed instead) has begun, a late email would only mislead.
+    HR's notices have no such end: HR must learn of a decline or a no-show."""
+    return max(appointment.starts_at, appointment.proposed_starts_at or appointment.starts_at)
 
 
 def _recipients(appointment, to_officer, to_clinician):

@@ -8,7 +8,8 @@ that moved it. Only active accounts are reminded.
 """
 from collections import Counter
 from functools import partial
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
@@ -47,11 +48,17 @@ def sweep(now: datetime | None = None) -> Counter:
         .where(WellnessEvaluation.status == EvaluationStatus.OPEN, Officer.status == OfficerStatus.ACTIVE,
                WellnessEvaluation.due_on.between(today, horizon))
     ).all()
+    # A first night after a new roster brings tens of thousands at once: what depends only
+    # on the due date (the lead, the expiry) is worked out once per date, and the template
+    # is looked up once.
+    leads = {due_on: rules.coming_due_lead(due_on, today) for due_on in {row.due_on for row in rows}}
+    ends = {due_on: _end_of(due_on, s.zone) for due_on, lead in leads.items() if lead is not None}
+    render = outbox.email_template("reminder_coming_due.txt")
     for evaluation_id, due_on, first, last, email in rows:
-        lead = rules.coming_due_lead(due_on, today)
+        lead = leads[due_on]
         if lead is not None:
             batch.add("coming_due", f"remind:eval:{evaluation_id}:due:{lead}d",
-                      partial(_coming_due, evaluation_id, due_on, f"{first} {last}", email))
+                      partial(_coming_due, render, evaluation_id, due_on, f"{first} {last}", email, ends[due_on]))
 
     # Appointments: officer and clinician, 72 and 24 hours before; unconfirmed bookings.
     clinician_account = aliased(User)
@@ -99,10 +106,17 @@ def sweep(now: datetime | None = None) -> Counter:
     return queued
 
 
-def _coming_due(evaluation_id: int, due_on: date, name: str, email: str) -> dict:
+def _end_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+# Each reminder expires when it stops being true (outbox: never sent late): "book by" at the
+# end of the due date, an appointment's reminders when it begins, a license warning when
+# the license lapses, the digest when the next one is due.
+def _coming_due(render, evaluation_id: int, due_on: date, name: str, email: str, expires_at: datetime) -> dict:
     return dict(kind="reminder_coming_due", recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
-                body=outbox.render_email("reminder_coming_due.txt", name=name, due_on=due_on,
-                                         evaluation_id=evaluation_id), private=True)
+                body=render(name=name, due_on=due_on, evaluation_id=evaluation_id), private=True,
+                expires_at=expires_at)
 
 
 def _subject(appointment: Appointment) -> str:
@@ -115,7 +129,8 @@ def _before(appointment: Appointment, who: str, hours: int) -> dict:
     name = person.full_name if who == "officer" else person.name
     return dict(kind="reminder_appointment", recipient=person.email, subject=_subject(appointment),
                 body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
-                                         when=_local(appointment.starts_at), hours=hours), private=True)
+                                         when=_local(appointment.starts_at), hours=hours), private=True,
+                expires_at=appointment.starts_at)
 
 
 def _unconfirmed(appointment: Appointment, email: str) -> dict:
@@ -124,13 +139,15 @@ def _unconfirmed(appointment: Appointment, email: str) -> dict:
                 body=outbox.render_email("reminder_unconfirmed.txt", who="clinician" if to_clinician else "hr",
                                          when=_local(appointment.starts_at),
                                          name=appointment.clinician.name if to_clinician else "",
-                                         clinician=appointment.clinician.name), private=True)
+                                         clinician=appointment.clinician.name), private=True,
+                expires_at=appointment.starts_at)
 
 
 def _license(clinician: Clinician, email: str) -> dict:
     return dict(kind="license_warning", recipient=email,
                 subject=f"Beacon: a clinician's license expires on {clinician.license_expires:%d %B %Y}",
-                body=outbox.render_email("license_warning.txt", clinician=clinician))
+                body=outbox.render_email("license_warning.txt", clinician=clinician),
+                expires_at=_end_of(clinician.license_expires, settings().zone))
 
 
 def digest(now: datetime | None = None) -> int:
@@ -158,7 +175,8 @@ def digest(now: datetime | None = None) -> int:
     body = outbox.render_email("hr_digest.txt", overdue=overdue, no_shows=no_shows, today=today, local=_local)
     for email in hr_emails():
         sent += outbox.enqueue(kind="hr_digest", recipient=email, subject=f"Beacon: daily summary for {today:%d %B}",
-                               body=body, dedup_key=f"digest:{today}:{email}", private=True)
+                               body=body, dedup_key=f"digest:{today}:{email}", private=True,
+                               expires_at=now + timedelta(days=1))
     db.session.commit()
     return sent
 
