@@ -1,21 +1,42 @@
 """Command line of the kernel: `flask --app app users|roster|seed-demo ...`."""
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from core import clock
 from core.audit import Actor
+from core.converters import date_problem
 from core.errors import DomainError
 from core.models import Role
-from core.services import accounts, demo, roster
+from core.services import accounts, demo, imports, roster
 
 users_cli = AppGroup("users", help="Manage accounts.")
 roster_cli = AppGroup("roster", help="The officer roster.")
+imports_cli = AppGroup("imports", help="Roster and metrics import jobs.")
 
 CLI = Actor.system("cli")
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    """The value of a `--now` option: an ISO date and time (UTC when no offset is
+    given) within the dates the app deals in (core.converters.date_problem), so that
+    a mistyped year is a usage error, not a traceback from date arithmetic."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use an ISO date and time, e.g. 2027-03-01T06:00:00+00:00",
+                                 param_hint="--now") from exc
+    problem = date_problem(moment.date(), clock.now().date())
+    if problem:
+        raise click.BadParameter(f"the date {problem}", param_hint="--now")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @users_cli.command("create")
@@ -50,7 +71,10 @@ def users_create(email, name, roles, badge, password_stdin):
 @click.option("--dry-run", is_flag=True, help="Check and report without writing anything.")
 def roster_import(file, dry_run):
     """Import the roster CSV. Exit 1, with each error as `line N: ...`, when the file is bad."""
-    report = roster.import_roster(CLI, file.read_bytes(), dry_run=dry_run, filename=file.name)
+    try:
+        report = imports.run_now(CLI, "roster", file.read_bytes(), file.name, dry_run=dry_run)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not report.ok:
         for error in report.errors:
             click.echo(str(error))
@@ -86,7 +110,15 @@ def seed_demo(if_empty):
         click.echo(f"  {role:<10} {email:<34} password: {password}")
 
 
+@imports_cli.command("work")
+def imports_work():
+    """Check and write the waiting import jobs now (the scheduler does this every
+    SCHEDULER_IMPORT_SECONDS); safe beside a running scheduler."""
+    click.echo(f"{imports.work()} import job(s) run")
+
+
 def register(app):
     app.cli.add_command(users_cli)
+    app.cli.add_command(imports_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(seed_demo)

@@ -4,9 +4,11 @@ tokens, access-review flags, and roster-file validation.
 Plain values in, plain values out: no Flask, no database session, no clock of their
 own (`now` is always passed in). Unit-tested in tests/unit/test_core_rules.py.
 """
+import codecs
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -159,9 +161,16 @@ BADGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
 # Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is not ours to judge.
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EARLIEST_PERIOD = EARLIEST_HIRE
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+PROGRESS_EVERY = 5000
+# Anything text_problem or clean_text would act on, except the line breaks that end
+# CSV records: a file without any of these needs no per-cell look (the common case).
+_NEEDS_A_LOOK_RE = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                              "\u200b\u2060\ufeff]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineError:
     line: int
     message: str
@@ -170,7 +179,7 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RosterRow:
     line: int
     badge_number: str
@@ -184,7 +193,7 @@ class RosterRow:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KnownOfficer:
     """What the roster already holds about one officer, for checking a file against it."""
     badge_number: str
@@ -202,32 +211,28 @@ class RosterCheck:
         return not self.errors
 
 
-def decode_text(data: bytes | str) -> tuple[str | None, LineError | None]:
-    if isinstance(data, str):
-        return data.lstrip("\ufeff"), None
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return None, LineError(line, "the file is not UTF-8 text (save it as CSV UTF-8)")
+def read_csv(data: bytes | str, columns: tuple[str, ...]) -> tuple[Iterator[tuple[int, dict[str, str]]], list[LineError]]:
+    """Read a CSV file whose header must hold exactly `columns` (in any order).
 
-
-def read_csv(data: bytes | str, columns: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[LineError]]:
-    """Read a CSV file whose header must hold exactly `columns` (in any order): the
-    non-blank lines as (line number, {column: stripped value}), and every problem with
-    its line (line 1 is the header). Shared by the roster and the metrics imports."""
-    rows: list[tuple[int, dict[str, str]]] = []
+    Returns the non-blank lines as a lazy iterator of (line number, {column: clean,
+    stripped value}) and the list of problems with their line (line 1 is the header).
+    Header problems are in the list at once; a line's problems are added as the
+    iterator reaches it, and that line is not yielded. Every cell is checked with
+    `text_problem` (control characters, NUL, text-direction characters: refused,
+    naming the column) and cleaned with `clean_text`. Lazy so that a file of 200,000
+    lines is never held as 200,000 dicts. Shared by the roster and the metrics imports."""
     errors: list[LineError] = []
-    text, problem = decode_text(data)
+    lines, problem = _text_lines(data)
     if problem:
-        return rows, [problem]
-    reader = csv.reader(io.StringIO(text, newline=""))
+        return iter(()), [problem]
+    looked = [False]   # set when a line just read holds a character worth a look
+    reader = csv.reader(_flagged(lines, looked))
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [clean_text(h).strip() for h in next(reader)]
     except StopIteration:
-        return rows, [LineError(1, "the file is empty: a header row is required")]
+        return iter(()), [LineError(1, "the file is empty: a header row is required")]
     except csv.Error as exc:
-        return rows, [LineError(1, f"unreadable CSV ({exc})")]
+        return iter(()), [LineError(1, f"unreadable CSV ({exc})")]
     missing = [c for c in columns if c not in header]
     unknown = [h for h in header if h not in columns]
     repeated = sorted({h for h in header if header.count(h) > 1})
@@ -238,55 +243,202 @@ def read_csv(data: bytes | str, columns: tuple[str, ...]) -> tuple[list[tuple[in
     if repeated:
         errors.append(LineError(1, "repeated column(s): " + ", ".join(repeated)))
     if errors:
-        return rows, errors
+        return iter(()), errors
+    return _csv_lines(reader, header, errors, looked), errors
+
+
+def _text_lines(data: bytes | str) -> tuple[Iterator[str] | None, LineError | None]:
+    """The file's lines, line breaks kept (\\r\\n, \\n or \\r), decoded one at a time: the
+    whole text beside the bytes would cost the file's size again (4 bytes a character
+    for any text beyond Latin-1)."""
+    if isinstance(data, str):
+        return (match.group() for match in _LINE_RE.finditer(data.lstrip("\ufeff"))), None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data) or 1, 1 << 20):   # checked whole first: a bad file is refused before any line
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(view[start:start + (1 << 20)], final=start + (1 << 20) >= len(data))
+        except UnicodeDecodeError as exc:
+            line = data[: start - pending + exc.start].count(b"\n") + 1
+            return None, LineError(line, "the file is not UTF-8 text (save it as CSV UTF-8)")
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""), None
+
+
+def _flagged(lines: Iterator[str], looked: list[bool]) -> Iterator[str]:
+    for line in lines:
+        if _NEEDS_A_LOOK_RE.search(line):
+            looked[0] = True
+        yield line
+
+
+def _csv_lines(reader, header: list[str], errors: list[LineError], looked: list[bool]):
+    previous = reader.line_num
+    looked[0] = False
     try:
         for values in reader:
             line = reader.line_num
+            # The csv reader reads no further than the record it returns, so `looked`
+            # speaks of this record's lines. A record over several lines holds a quoted
+            # line break: look at its cells too.
+            look = looked[0] or line - previous > 1
+            looked[0] = False
+            previous = line
             if not values or all(not v.strip() for v in values):
                 continue
             if len(values) != len(header):
                 errors.append(LineError(line, f"expected {len(header)} fields, found {len(values)}"))
                 continue
-            rows.append((line, {name: value.strip() for name, value in zip(header, values)}))
+            if look:
+                problems = [LineError(line, f"{name} {problem}") for name, value in zip(header, values)
+                            if (problem := text_problem(value))]
+                if problems:
+                    errors.extend(problems)
+                    continue
+                values = [clean_text(v) for v in values]
+            yield line, {name: value.strip() for name, value in zip(header, values)}
     except csv.Error as exc:
         errors.append(LineError(reader.line_num, f"unreadable CSV ({exc})"))
-    return rows, errors
 
 
-def check_roster(data: bytes | str, known: dict[str, KnownOfficer]) -> RosterCheck:
-    """Validate a whole roster file against itself and the existing roster.
+PERIOD_END_AHEAD = 366   # days: a yearly period under way may be imported before it ends
+
+
+def period_date_problem(value: date, today: date, days_ahead: int = 0) -> str | None:
+    """Why `value` cannot bound a period of counted figures (community metrics), or
+    None: not before 1900 and not more than `days_ahead` days after today (0 for a
+    period's start: its figures cannot be counted before it begins; PERIOD_END_AHEAD
+    for its end)."""
+    if value < EARLIEST_PERIOD:
+        return "cannot be before 1900"
+    if (value - today).days > days_ahead:
+        return "cannot be in the future" if not days_ahead else f"cannot be more than {days_ahead} days ahead"
+    return None
+
+
+def check_roster(data: bytes | str, known: Mapping[str, KnownOfficer], today: date,
+                 progress: Callable[[int], None] | None = None) -> RosterCheck:
+    """Validate a whole roster file against itself and the existing roster; `today`
+    (in the department's time zone) bounds the hire dates. `progress(line)` is told
+    every PROGRESS_EVERY lines how far the check has read.
 
     Returns every problem with its line number (line 1 is the header); `rows` are
-    only meaningful when there are no errors.
+    only meaningful when there are no errors. Holds every row: for small files (a
+    large import reads with RosterScan and keeps none).
     """
-    result = RosterCheck()
-    lines, result.errors = read_csv(data, ROSTER_COLUMNS)
-    if result.errors and not lines:
-        return result
-    seen_badges: dict[str, int] = {}
-    seen_emails: dict[str, int] = {}
+    scan = RosterScan(today)
+    rows = list(scan.rows(data, progress))
+    scan.against_roster((k.badge_number, k.email, k.supervisor_badge) for k in known.values())
+    return RosterCheck(rows, scan.errors)
+
+
+class RosterScan:
+    """A roster file checked in one streaming pass: `rows()` yields each good row
+    and forgets it, keeping per officer only what the checks across lines need (their
+    line, email and supervisor's badge); `against_roster()` then checks the file
+    against the existing roster, read as a stream too. About 75 MB for 200,000
+    officers, where keeping the rows and the roster took several hundred.
+
+    `errors` holds every problem with its line once both are done, in line order."""
+
+    def __init__(self, today: date):
+        self.today = today
+        self.errors: list[LineError] = []
+        self.lines: dict[str, int] = {}          # badge -> line, every good row (file order)
+        self.supervisors: dict[str, str] = {}    # badge -> supervisor's badge, rows that name one
+        self.emails: dict[str, int] = {}         # email -> line (dropped by against_roster)
+        self.units: set[str] = set()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def rows(self, data: bytes | str, progress: Callable[[int], None] | None = None) -> Iterator[RosterRow]:
+        """Each good row of the file, once; bad and repeated rows go to `errors`."""
+        lines, self.errors = read_csv(data, ROSTER_COLUMNS)
+        shared: dict = {}   # one object for the many equal units, ranks, statuses and hire dates
+        for count, (line, raw) in enumerate(lines, 1):
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(line)
+            row = _check_row(line, raw, self.errors, self.today, shared)
+            if row is None:
+                continue
+            if row.badge_number in self.lines:
+                self.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {self.lines[row.badge_number]}"))
+                continue
+            if row.email in self.emails:
+                self.errors.append(LineError(line, f"email {row.email} is already on line {self.emails[row.email]}"))
+                continue
+            self.lines[row.badge_number] = line
+            self.emails[row.email] = line
+            if row.supervisor_badge:
+                self.supervisors[row.badge_number] = row.supervisor_badge
+            self.units.add(row.unit)
+            yield row
+        if not self.lines and not self.errors:
+            self.errors.append(LineError(2, "the file has a header but no officers"))
+
+    def against_roster(self, roster: Iterable[tuple[str, str, str | None]]) -> None:
+        """Check the rows read against the roster, given as (badge, email, supervisor's
+        badge) of every officer on it, in one pass; then sort `errors` by line."""
+        wanted = {sup for sup in self.supervisors.values() if sup not in self.lines}
+        kept: dict[str, str | None] = {}   # officers the file does not mention keep their supervisor
+        for badge, email, supervisor in roster:
+            wanted.discard(badge)
+            if badge in self.lines:
+                continue
+            # Emails of officers the file does not mention stay theirs.
+            if (line := self.emails.get(email)) is not None:
+                self.errors.append(LineError(line, f"email {email} belongs to officer {badge} on the roster"))
+            if supervisor is not None:
+                kept[badge] = supervisor
+        self.emails = {}
+        for badge, sup in self.supervisors.items():
+            if sup in wanted:
+                self.errors.append(LineError(self.lines[badge], f"supervisor_badge {sup} is neither in this file nor on the roster"))
+        self._check_loops(kept)
+        self.errors.sort(key=lambda e: e.line)
+
+    def _check_loops(self, kept: dict[str, str | None]) -> None:
+        """Loops are judged on the roster as it would be after the import. Each
+        officer is walked up the chain once (linear): a walk stops at an officer
+        already judged."""
+        lines, supervisors = self.lines, self.supervisors
+
+        def supervisor_of(badge):
+            return supervisors.get(badge) if badge in lines else kept.get(badge)
+        judged: set[str] = set()
+        for badge in lines:
+            path: dict[str, int] = {}   # badge -> position on this walk (dicts keep order)
+            current = badge
+            while current is not None and current not in judged and current not in path:
+                path[current] = len(path)
+                current = supervisor_of(current)
+            if current is not None and current in path:
+                loop = list(path)[path[current]:]
+                for i, member in enumerate(loop):
+                    if member in lines:
+                        chain = loop[i:] + loop[:i] + [member]
+                        self.errors.append(LineError(lines[member], "supervisor loop: " + " → ".join(chain)))
+            judged.update(path)
+
+
+def roster_rows_again(data: bytes | str, today: date) -> Iterator[RosterRow]:
+    """The rows of a file RosterScan found good, read a second time: the write reads
+    the stored file again, a chunk at a time, rather than keep every row in memory."""
+    lines, errors = read_csv(data, ROSTER_COLUMNS)
+    shared: dict = {}
     for line, raw in lines:
-        row = _check_row(line, raw, result.errors)
+        row = _check_row(line, raw, errors, today, shared)
         if row is None:
-            continue
-        if row.badge_number in seen_badges:
-            result.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {seen_badges[row.badge_number]}"))
-            continue
-        if row.email in seen_emails:
-            result.errors.append(LineError(line, f"email {row.email} is already on line {seen_emails[row.email]}"))
-            continue
-        seen_badges[row.badge_number] = line
-        seen_emails[row.email] = line
-        result.rows.append(row)
-
-    if not result.rows and not result.errors:
-        result.errors.append(LineError(2, "the file has a header but no officers"))
-    _check_against_roster(result, known)
-    result.errors.sort(key=lambda e: e.line)
-    return result
+            raise ValueError(f"line {line} of the roster file is not the one that was checked")
+        yield row
+    if errors:
+        raise ValueError(f"{errors[0]} (the roster file is not the one that was checked)")
 
 
-def _check_row(line: int, raw: dict[str, str], errors: list[LineError]) -> RosterRow | None:
+def _check_row(line: int, raw: dict[str, str], errors: list[LineError], today: date,
+               shared: dict | None = None) -> RosterRow | None:
     before = len(errors)
     for name in ROSTER_REQUIRED:
         if not raw[name]:
@@ -309,6 +461,9 @@ def _check_row(line: int, raw: dict[str, str], errors: list[LineError]) -> Roste
             hire_date = date.fromisoformat(raw["hire_date"])
         except ValueError:
             errors.append(LineError(line, f"hire_date {raw['hire_date']!r} is not a date in the form YYYY-MM-DD"))
+        else:
+            if problem := hire_date_problem(hire_date, today):
+                errors.append(LineError(line, f"hire_date {raw['hire_date']} {problem}"))
     status = raw["status"].lower()
     if status and status not in ROSTER_STATUSES:
         errors.append(LineError(line, f"status {raw['status']!r} must be one of: {', '.join(ROSTER_STATUSES)}"))
@@ -316,31 +471,8 @@ def _check_row(line: int, raw: dict[str, str], errors: list[LineError]) -> Roste
         errors.append(LineError(line, "an officer cannot be their own supervisor"))
     if len(errors) > before:
         return None
+    one = shared.setdefault if shared is not None else (lambda value, default: value)
     return RosterRow(line=line, badge_number=raw["badge_number"], first_name=raw["first_name"],
-                     last_name=raw["last_name"], email=email, unit=raw["unit"], rank=raw["rank"],
-                     supervisor_badge=raw["supervisor_badge"] or None, hire_date=hire_date, status=status)
-
-
-def _check_against_roster(result: RosterCheck, known: dict[str, KnownOfficer]) -> None:
-    in_file = {row.badge_number: row for row in result.rows}
-    # Emails of officers the file does not mention stay theirs.
-    emails_kept = {k.email: k.badge_number for k in known.values() if k.badge_number not in in_file}
-    for row in result.rows:
-        owner = emails_kept.get(row.email)
-        if owner is not None:
-            result.errors.append(LineError(row.line, f"email {row.email} belongs to officer {owner} on the roster"))
-        sup = row.supervisor_badge
-        if sup and sup not in in_file and sup not in known:
-            result.errors.append(LineError(row.line, f"supervisor_badge {sup} is neither in this file nor on the roster"))
-
-    # Loops are judged on the roster as it would be after the import.
-    supervisor_of = {badge: k.supervisor_badge for badge, k in known.items()}
-    supervisor_of.update({row.badge_number: row.supervisor_badge for row in result.rows})
-    for row in result.rows:
-        chain = [row.badge_number]
-        current = supervisor_of.get(row.badge_number)
-        while current is not None and current not in chain and len(chain) <= len(supervisor_of):
-            chain.append(current)
-            current = supervisor_of.get(current)
-        if current == row.badge_number:
-            result.errors.append(LineError(row.line, "supervisor loop: " + " → ".join(chain + [row.badge_number])))
+                     last_name=raw["last_name"], email=email, unit=one(raw["unit"], raw["unit"]),
+                     rank=one(raw["rank"], raw["rank"]), supervisor_badge=raw["supervisor_badge"] or None,
+                     hire_date=one(hire_date, hire_date), status=one(status, status))

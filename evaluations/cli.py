@@ -5,7 +5,9 @@ import click
 from flask.cli import AppGroup
 
 from core.audit import Actor
-from evaluations.services import metrics, reminders
+from core.errors import DomainError
+from core.services import imports
+from evaluations.services import reminders
 
 metrics_cli = AppGroup("metrics", help="Community-policing metrics.")
 reviews_cli = AppGroup("reviews", help="360-degree review cycles.")
@@ -17,8 +19,11 @@ reviews_cli = AppGroup("reviews", help="360-degree review cycles.")
 def import_metrics(path, dry_run):
     """Import a community-metrics CSV. Exit 1, with each error as `line N: ...`, when the file is bad."""
     with open(path, "rb") as handle:
-        report = metrics.import_metrics(Actor.system("cli"), handle.read(), dry_run=dry_run,
-                                        filename=path.rsplit("/", 1)[-1])
+        data = handle.read()
+    try:
+        report = imports.run_now(Actor.system("cli"), "metrics", data, path.rsplit("/", 1)[-1], dry_run=dry_run)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not report.ok:
         for error in report.errors:
             click.echo(str(error))

@@ -4,8 +4,6 @@ The core PDF fonts cover Latin-1 only, so text is folded to it (accents kept whe
 Latin-1 has them; anything else becomes its closest ASCII or "?")."""
 import unicodedata
 
-from fpdf import FPDF
-
 from evaluations.models import GROUP_LABELS
 
 INK, MUTED, BAR = (33, 37, 41), (108, 117, 125), (13, 110, 253)
@@ -28,6 +26,11 @@ def _fmt(value) -> str:
 
 
 def subject_report_pdf(report) -> bytes:
+    # Imported here, not at the top: fpdf (with Pillow and fontTools) adds about 30 MB
+    # to every web worker, scheduler and command-line process, for a PDF asked now and
+    # then; a roster import of 200,000 rows has to fit in 300 MB beside it.
+    from fpdf import FPDF
+
     pdf = FPDF(format="Letter")
     pdf.set_title(_text(f"{report.cycle.name}: {report.subject.full_name}"))
     pdf.set_author("Beacon")

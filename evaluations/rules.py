@@ -6,6 +6,7 @@ and services of review cycles build on these (issue 5).
 """
 import random
 import re
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -164,7 +165,7 @@ MAX_COUNT = 100_000
 COUNT_RE = re.compile(r"[0-9]{1,6}")  # ASCII digits only ("²".isdigit() is true)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # slots: a file holds hundreds of thousands of rows
 class MetricRow:
     line: int
     badge_number: str
@@ -188,27 +189,70 @@ class MetricCheck:
         return not self.errors
 
 
-def check_metrics(data: bytes | str, known_badges: set[str]) -> MetricCheck:
+def check_metrics(data: bytes | str, known_badges: Container[str]) -> MetricCheck:
     """Validate a whole community-metrics file (line 1 is the header): every problem
-    with its line; `rows` only mean something when there are none."""
-    result = MetricCheck()
-    lines, result.errors = core_rules.read_csv(data, METRIC_COLUMNS)
-    seen: dict[tuple, int] = {}
+    with its line; `rows` only mean something when there are none. Holds every row:
+    for small files (a large import reads with MetricScan and keeps none)."""
+    scan = MetricScan(known_badges)
+    rows = list(scan.rows(data))
+    scan.errors.sort(key=lambda e: e.line)
+    return MetricCheck(rows, scan.errors)
+
+
+class MetricScan:
+    """A metrics file checked in one streaming pass: `rows()` yields each good row and
+    forgets it, keeping only, per period, each badge's line (to refuse a repeat). The
+    caller may add errors of its own; `errors` is in line order once it sorts them."""
+
+    def __init__(self, known_badges: Container[str]):
+        self.known_badges = known_badges
+        self.errors: list[LineError] = []
+        self.seen: dict[tuple[date, date], dict[str, int]] = {}   # period -> badge -> line
+        self.count = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def periods(self) -> list[tuple[date, date]]:
+        return sorted(self.seen)
+
+    def rows(self, data: bytes | str) -> Iterator[MetricRow]:
+        lines, self.errors = core_rules.read_csv(data, METRIC_COLUMNS)
+        for line, raw in lines:
+            row = _metric_row(line, raw, self.known_badges, self.errors)
+            if row is None:
+                continue
+            badges = self.seen.setdefault((row.period_start, row.period_end), {})
+            if row.badge_number in badges:
+                self.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
+                                                   f"on line {badges[row.badge_number]}"))
+                continue
+            badges[row.badge_number] = line
+            self.count += 1
+            yield row
+        if not self.count and not self.errors:
+            self.errors.append(LineError(2, "the file has a header but no rows"))
+
+
+def metric_rows_again(data: bytes | str) -> Iterator[MetricRow]:
+    """The rows of a file MetricScan found good, read a second time: the write reads
+    the stored file again, a chunk at a time, rather than keep every row in memory."""
+    lines, errors = core_rules.read_csv(data, METRIC_COLUMNS)
     for line, raw in lines:
-        row = _metric_row(line, raw, known_badges, result.errors)
+        row = _metric_row(line, raw, _ANY_BADGE, errors)
         if row is None:
-            continue
-        key = (row.badge_number, row.period_start, row.period_end)
-        if key in seen:
-            result.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
-                                                 f"on line {seen[key]}"))
-            continue
-        seen[key] = line
-        result.rows.append(row)
-    if not result.rows and not result.errors:
-        result.errors.append(LineError(2, "the file has a header but no rows"))
-    result.errors.sort(key=lambda e: e.line)
-    return result
+            raise ValueError(f"line {line} of the metrics file is not the one that was checked")
+        yield row
+
+
+class _AnyBadge:
+    def __contains__(self, badge) -> bool:
+        return True
+
+
+_ANY_BADGE = _AnyBadge()
 
 
 def _metric_row(line: int, raw: dict, known_badges: set[str], errors: list) -> MetricRow | None:

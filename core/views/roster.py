@@ -1,10 +1,25 @@
 """HR's roster: browse by unit, an officer's chain of command, import, accounts."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from core.forms import ActionForm, RosterConfirmForm, RosterImportForm
+from flask_login import current_user
+
+from core.forms import ActionForm, RosterImportForm
 from core.models import OfficerStatus, Role
-from core.services import roster
-from core.web import actor, bounded_int, import_confirmed, import_upload, page_number, roles_required
+from core.services import imports, roster
+from core.web import (
+    actor,
+    bounded_int,
+    button,
+    choice_arg,
+    deny,
+    import_submit,
+    int_arg,
+    large_upload,
+    page_number,
+    roles_required,
+    search_arg,
+)
+from core.web import import_status as import_job_status
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 PER_PAGE = 50
@@ -13,11 +28,9 @@ PER_PAGE = 50
 @bp.get("/")
 @roles_required(Role.HR, Role.ADMIN)
 def index():
-    q = request.args.get("q", "").strip()
-    unit_id = bounded_int(request.args.get("unit"))
-    status = request.args.get("status") or None
-    if status not in (None, *[s.value for s in OfficerStatus]):
-        status = None
+    q = search_arg("q")
+    unit_id = int_arg("unit")
+    status = choice_arg("status", [s.value for s in OfficerStatus])
     page = roster.list_officers(actor(), q=q, unit_id=unit_id, status=status, page=page_number(), per_page=PER_PAGE)
     return render_template("roster/index.html", page=page,
                            q=q, unit_id=unit_id, status=status, units=roster.units(),
@@ -33,24 +46,56 @@ def officer(officer_id):
                            account=roster.account_for(officer), action_form=ActionForm())
 
 
-def _import(raw, filename, dry_run):
-    return roster.import_roster(actor(), raw, dry_run=dry_run, filename=filename)
+def _job_url(job_id):
+    return url_for("roster.import_job", job_id=job_id)
+
+
+def _import_page(form, status=200):
+    return render_template("roster/import.html", form=form, jobs=imports.recent(actor(), "roster"),
+                           job_url=_job_url), status
+
+
+def _too_large(message):
+    if not current_user.has_role(Role.HR):
+        deny()
+    form = RosterImportForm(formdata=None)
+    form.file.errors = [message]
+    return _import_page(form, 413)
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(Role.HR)
+@large_upload(_too_large)
 def import_file():
     form = RosterImportForm()
     if form.validate_on_submit():
-        return import_upload(form, _import, RosterConfirmForm, "roster/import_result.html", "roster.csv")
-    return render_template("roster/import.html", form=form)
+        return import_submit(form, "roster", _job_url, "roster.csv")
+    return _import_page(form)
 
 
-@bp.post("/import/confirm")
+@bp.get("/import/<int:job_id>")
 @roles_required(Role.HR)
-def import_confirm():
-    return import_confirmed(RosterConfirmForm(), _import, "roster/import_result.html", "roster.csv",
-                            "roster.import_file")
+def import_job(job_id):
+    job = imports.get(actor(), "roster", job_id)
+    return render_template("imports/job.html", job=job, heading="Roster import",
+                           summary="roster/import_summary.html", done_heading="The roster was imported:",
+                           status_url=url_for("roster.import_status", job_id=job.id),
+                           confirm_form=ActionForm(), confirm_url=url_for("roster.import_confirm", job_id=job.id),
+                           upload_url=url_for("roster.import_file"), done_url=url_for("roster.index"),
+                           done_label="Go to the roster")
+
+
+@bp.get("/import/<int:job_id>/status")
+@roles_required(Role.HR)
+def import_status(job_id):
+    return import_job_status(imports.get(actor(), "roster", job_id))
+
+
+@bp.post("/import/<int:job_id>/confirm")
+@roles_required(Role.HR)
+def import_confirm(job_id):
+    button(lambda: imports.confirm(actor(), "roster", job_id), "Confirmed: the roster is being imported.")
+    return redirect(url_for("roster.import_job", job_id=job_id))
 
 
 @bp.post("/accounts")
@@ -63,7 +108,7 @@ def create_accounts():
         flash(f"{len(report.created)} account(s) created and invited.", "success")
         for line in report.skipped[:20]:
             flash(f"Skipped {line}.", "warning")
-    target = request.form.get("back")
-    if target and target.isdigit():
-        return redirect(url_for("roster.officer", officer_id=int(target)))
+    officer_id = bounded_int(request.form.get("back"))  # the officer page it came from, if any
+    if officer_id is not None:
+        return redirect(url_for("roster.officer", officer_id=officer_id))
     return redirect(url_for("roster.index"))

@@ -3,6 +3,7 @@ officers log and their supervisors verify."""
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 
 from sqlalchemy import and_, func, select
 
@@ -12,7 +13,7 @@ from core.db import db, upsert_insert
 from core.errors import DomainError, NotFound
 from core.models import Officer
 from core.pagination import Page
-from core.rules import LineError
+from core.rules import PERIOD_END_AHEAD, LineError, event_date_problem, period_date_problem
 from evaluations import rules
 from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric
 from evaluations.services.common import officer_of, today
@@ -31,48 +32,117 @@ class MetricsReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def summary(self) -> dict:
+        """The counts, as kept on the import job."""
+        return {"rows": self.rows, "created": self.created, "replaced": self.replaced,
+                "periods": [[a.isoformat(), b.isoformat()] for a, b in self.periods[:50]],
+                "period_count": len(self.periods)}
 
-def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "metrics.csv") -> MetricsReport:
-    """Validate the whole file, then write every row in one transaction (a row for an
-    officer and period already imported replaces it), or write nothing. Commits."""
+
+CHUNK = 5000
+
+
+def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "metrics.csv",
+                   progress=None, finish=None) -> MetricsReport:
+    """HR (through an import job) or the command line imports a metrics file: validate
+    the whole file, then write every row in one transaction (a row for an officer and
+    period already imported replaces it), or write nothing. Period dates lie between
+    1900 and today. `progress(phase, done, total)` hears of each chunk checked or
+    written; `finish(report)` may add to the transaction just before it commits. Commits.
+
+    Sized for 200,000 rows: the file is checked as a stream (keeping per period only
+    each badge's line) and read again, a chunk at a time, to be written."""
     actor.require("hr")
+    progress = progress or (lambda phase, done, total: None)
     report = MetricsReport(dry_run=dry_run)
-    badges = dict(db.session.execute(select(Officer.badge_number, Officer.id)).all())
-    check = rules.check_metrics(data, set(badges))
-    if not check.ok:
-        report.errors = check.errors
+    badges = _badge_ids()
+    total_lines = max(1, data.count(b"\n" if isinstance(data, bytes) else "\n"))
+    progress("checking", 0, total_lines)
+    scan = rules.MetricScan(badges)
+    on = today()
+    for chunk in _batches(scan.rows(data)):
+        for row in chunk:
+            scan.errors.extend(_period_problems(row, on))
+        if not scan.errors:   # counting is wasted on a file that will be refused
+            report.replaced += _already_imported(chunk, badges)
+        progress("checking", min(chunk[-1].line, total_lines), total_lines)
+    scan.errors.sort(key=lambda e: e.line)
+    if not scan.ok:
+        report.errors = scan.errors
         record(actor, "metrics.import", target=filename, outcome="rejected",
-               detail=f"{len(check.errors)} error(s); nothing written" + (" (dry run)" if dry_run else ""))
-        db.session.commit()
+               detail=f"{len(scan.errors)} error(s); nothing written" + (" (dry run)" if dry_run else ""))
+        _commit(finish, report)
         return report
-    report.rows = len(check.rows)
-    report.periods = sorted({(r.period_start, r.period_end) for r in check.rows})
-    keys = {(badges[r.badge_number], r.period_start, r.period_end) for r in check.rows}
-    existing = set()
-    for start, end in report.periods:
-        existing.update(db.session.execute(
-            select(CommunityMetric.officer_id, CommunityMetric.period_start, CommunityMetric.period_end)
-            .where(CommunityMetric.period_start == start, CommunityMetric.period_end == end)).all())
-    report.replaced = len(keys & existing)
+    report.rows = scan.count
+    report.periods = scan.periods
     report.created = report.rows - report.replaced
+    del scan
     if dry_run:
+        _commit(finish, report)
         return report
     now = clock.now()
-    values = [dict(officer_id=badges[r.badge_number], period_start=r.period_start, period_end=r.period_end,
-                   compliments=r.compliments, complaints=r.complaints, complaints_sustained=r.complaints_sustained,
-                   community_meetings=r.community_meetings, problem_solving_projects=r.problem_solving_projects,
-                   resident_safety_score=r.resident_safety_score, imported_at=now) for r in check.rows]
-    for start in range(0, len(values), 1000):
-        stmt = upsert_insert(CommunityMetric).values(values[start:start + 1000])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["officer_id", "period_start", "period_end"],
-            set_={c: getattr(stmt.excluded, c) for c in rules.COUNT_COLUMNS + ("resident_safety_score", "imported_at")})
-        db.session.execute(stmt)
+    progress("writing", 0, report.rows)
+    # One statement, compiled once, run over each chunk of rows (executemany): a
+    # statement with a thousand VALUES rows costs more to compile than to run.
+    stmt = upsert_insert(CommunityMetric)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["officer_id", "period_start", "period_end"],
+        set_={c: getattr(stmt.excluded, c) for c in rules.COUNT_COLUMNS + ("resident_safety_score", "imported_at")})
+    done = 0
+    for chunk in _batches(rules.metric_rows_again(data)):
+        values = [dict(officer_id=badges[r.badge_number], period_start=r.period_start, period_end=r.period_end,
+                       compliments=r.compliments, complaints=r.complaints, complaints_sustained=r.complaints_sustained,
+                       community_meetings=r.community_meetings, problem_solving_projects=r.problem_solving_projects,
+                       resident_safety_score=r.resident_safety_score, imported_at=now)
+                  for r in chunk]
+        db.session.execute(stmt, values)
+        done += len(chunk)
+        progress("writing", done, report.rows)
     record(actor, "metrics.import", target=filename,
            detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replaced; periods "
-                  + ", ".join(f"{a} to {b}" for a, b in report.periods))
-    db.session.commit()
+                  + ", ".join(f"{a} to {b}" for a, b in report.periods[:50]))
+    _commit(finish, report)
     return report
+
+
+def _batches(rows, size=CHUNK):
+    rows = iter(rows)
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def _badge_ids() -> dict[str, int]:
+    """badge -> officer id of the whole roster, read as a stream (200,000 officers: about
+    25 MB, where a list of result rows first would double it)."""
+    query = select(Officer.badge_number, Officer.id).execution_options(yield_per=CHUNK)
+    return {badge: officer_id for badge, officer_id in db.session.execute(query)}
+
+
+def _already_imported(chunk: list[rules.MetricRow], badges: dict[str, int]) -> int:
+    """How many rows of `chunk` replace a row already imported (one query per period)."""
+    by_period: dict[tuple[date, date], list[int]] = {}
+    for r in chunk:
+        by_period.setdefault((r.period_start, r.period_end), []).append(badges[r.badge_number])
+    return sum(db.session.scalar(
+        select(func.count()).select_from(CommunityMetric)
+        .where(CommunityMetric.period_start == start, CommunityMetric.period_end == end,
+               CommunityMetric.officer_id.in_(ids))) for (start, end), ids in by_period.items())
+
+
+def _period_problems(row: rules.MetricRow, on: date) -> list[LineError]:
+    """A period starts between 1900 and today, and ends at most a year ahead."""
+    problems = []
+    for name, ahead in (("period_start", 0), ("period_end", PERIOD_END_AHEAD)):
+        value = getattr(row, name)
+        if problem := period_date_problem(value, on, ahead):
+            problems.append(LineError(row.line, f"{name} {value.isoformat()} {problem}"))
+    return problems
+
+
+def _commit(finish, report) -> None:
+    if finish is not None:
+        finish(report)
+    db.session.commit()
 
 
 def periods(actor: Actor) -> list[tuple[date, date, int]]:
@@ -164,8 +234,9 @@ def log_activity(actor: Actor, *, day: date, kind: str, hours: Decimal, note: st
     me = officer_of(actor)
     if me is None:
         raise DomainError("Only officers on the roster log community activities.")
-    if day > today():
-        raise DomainError("The date is in the future.")
+    date_problem = event_date_problem(day, today())
+    if date_problem:
+        raise DomainError(f"The date {date_problem}.")
     if not (Decimal("0") < hours <= Decimal("24")):
         raise DomainError("Hours go from 0.5 to 24.")
     activity = Activity(officer_id=me.id, day=day, kind=ActivityKind(kind), hours=hours, note=note.strip(),

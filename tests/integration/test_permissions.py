@@ -27,7 +27,9 @@ ROUTES = [
     ("GET", "/roster/{officer}", {"hr", "admin"}),
     ("GET", "/roster/import", {"hr"}),
     ("POST", "/roster/import", {"hr"}),
-    ("POST", "/roster/import/confirm", {"hr"}),
+    ("GET", "/roster/import/{roster_import}", {"hr"}),
+    ("GET", "/roster/import/{roster_import}/status", {"hr"}),
+    ("POST", "/roster/import/{roster_import}/confirm", {"hr"}),
     ("POST", "/roster/accounts", {"hr", "admin"}),
     ("GET", "/admin/accounts", {"admin"}),
     ("GET", "/admin/accounts/new", {"admin"}),
@@ -121,7 +123,9 @@ ROUTES = [
     ("POST", "/reviews/criteria/{criterion}/delete", {"hr"}),
     ("GET", "/reviews/metrics", {"hr"}),
     ("POST", "/reviews/metrics", {"hr"}),
-    ("POST", "/reviews/metrics/confirm", {"hr"}),
+    ("GET", "/reviews/metrics/imports/{metrics_import}", {"hr"}),
+    ("GET", "/reviews/metrics/imports/{metrics_import}/status", {"hr"}),
+    ("POST", "/reviews/metrics/imports/{metrics_import}/confirm", {"hr"}),
     ("GET", "/reviews/activities", {"officer"}),
     ("POST", "/reviews/activities", {"officer"}),
     ("POST", "/reviews/activities/{activity}/verify", set()),
@@ -139,6 +143,7 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:appointment_id>": "{appointment}", "<int:notice_id>": "{notice}",
                     "<int:cycle_id>": "{cycle}", "<int:assignment_id>": "{assignment}", "<int:rubric_id>": "{rubric}",
                     "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
+                    "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                     "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify"}
     missing = []
     for rule in app.url_map.iter_rules():
@@ -195,7 +200,10 @@ def targets(app):
     reviews_targets = {"cycle": cycle.id, "assignment": assignment.id, "rubric": cycle.rubric_id,
                        "criterion": db.session.query(Criterion).filter_by(rubric_id=cycle.rubric_id).first().id,
                        "activity": activity.id}
-    return {**reviews_targets, "notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
+    from core.services import imports
+    uploads = {"roster_import": imports.submit(hr_actor, "roster", b"badge_number\n", "r.csv", confirmed=False).id,
+               "metrics_import": imports.submit(hr_actor, "metrics", b"badge_number\n", "m.csv", confirmed=False).id}
+    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id}
 

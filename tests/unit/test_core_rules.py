@@ -7,6 +7,7 @@ from core import rules
 from core.rules import KnownOfficer
 
 T0 = datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc)
+TODAY = date(2026, 3, 8)
 HEADER = "badge_number,first_name,last_name,email,unit,rank,supervisor_badge,hire_date,status"
 
 
@@ -84,11 +85,11 @@ def good(badge="100", first="Ann", last="Lee", email=None, unit="North", rank="O
 
 
 def errors_of(text, known=None):
-    return [(e.line, e.message) for e in rules.check_roster(text, known or {}).errors]
+    return [(e.line, e.message) for e in rules.check_roster(text, known or {}, TODAY).errors]
 
 
 def test_good_file_gives_rows_with_parsed_values():
-    check = rules.check_roster(csv_of(good("100"), good("200", sup="100", status="leave", email="B@PD.test")), {})
+    check = rules.check_roster(csv_of(good("100"), good("200", sup="100", status="leave", email="B@PD.test")), {}, TODAY)
     assert check.ok
     first, second = check.rows
     assert first.hire_date == date(2020, 1, 15) and first.supervisor_badge is None
@@ -99,7 +100,7 @@ def test_good_file_gives_rows_with_parsed_values():
 def test_utf8_bom_and_crlf_and_column_order_are_accepted():
     header = "status,badge_number,first_name,last_name,email,unit,rank,supervisor_badge,hire_date"
     text = "\ufeff" + header + "\r\nactive,100,Zoë,Núñez,z@pd.test,North,Officer,,2020-01-15\r\n"
-    check = rules.check_roster(text.encode("utf-8"), {})
+    check = rules.check_roster(text.encode("utf-8"), {}, TODAY)
     assert check.ok and check.rows[0].first_name == "Zoë"
 
 
@@ -140,7 +141,7 @@ def test_each_bad_field_is_reported_with_its_line(line, message):
 
 
 def test_leap_day_hire_date_is_fine():
-    assert rules.check_roster(csv_of(good(hired="2024-02-29")), {}).ok
+    assert rules.check_roster(csv_of(good(hired="2024-02-29")), {}, TODAY).ok
 
 
 def test_wrong_field_count():
@@ -159,7 +160,7 @@ def test_supervisor_must_be_in_file_or_roster():
 
 
 def test_supervisor_later_in_the_file_is_fine():
-    assert rules.check_roster(csv_of(good("1", sup="2"), good("2")), {}).ok
+    assert rules.check_roster(csv_of(good("1", sup="2"), good("2")), {}, TODAY).ok
 
 
 def test_two_officer_loop_is_reported_on_both_lines():
@@ -177,7 +178,7 @@ def test_loop_through_the_existing_roster_is_caught():
 def test_a_file_can_break_an_old_chain_without_a_false_loop():
     known = {"1": KnownOfficer("1", "a1@pd.test", "2"), "2": KnownOfficer("2", "a2@pd.test", None)}
     # Swap: 2 now reports to 1, and 1 to nobody.
-    assert rules.check_roster(csv_of(good("1"), good("2", sup="1")), known).ok
+    assert rules.check_roster(csv_of(good("1"), good("2", sup="1")), known, TODAY).ok
 
 
 def test_email_of_another_officer_on_the_roster_is_refused():
@@ -188,7 +189,7 @@ def test_email_of_another_officer_on_the_roster_is_refused():
 
 def test_emails_may_move_between_officers_in_one_file():
     known = {"1": KnownOfficer("1", "x@pd.test", None), "2": KnownOfficer("2", "y@pd.test", None)}
-    assert rules.check_roster(csv_of(good("1", email="y@pd.test"), good("2", email="x@pd.test")), known).ok
+    assert rules.check_roster(csv_of(good("1", email="y@pd.test"), good("2", email="x@pd.test")), known, TODAY).ok
 
 
 def test_every_error_in_the_file_is_listed_in_line_order():
@@ -199,3 +200,73 @@ def test_every_error_in_the_file_is_listed_in_line_order():
 def test_blank_lines_are_ignored_but_line_numbers_stay_true():
     text = HEADER + "\n" + good("1") + "\n\n" + good("2", status="gone") + "\n"
     assert errors_of(text) == [(4, "status 'gone' must be one of: active, leave, separated")]
+
+
+# --- sane values in CSV files ----------------------------------------------------------
+
+@pytest.mark.parametrize("cell, column, line, message", [
+    ("Ann\x00e", "first_name", 3, "first_name contains a control character (such as NUL)"),
+    ("Ann\x07e", "last_name", 3, "last_name contains a control character (such as NUL)"),
+    ("Ann\te", "rank", 3, "rank contains a control character (such as NUL)"),
+    ('"Ann\ne"', "first_name", 4, "first_name contains a control character (such as NUL)"),  # a quoted line break
+    ("Ann\u202ee", "unit", 3, "unit contains an invisible text-direction character"),
+    ("\u2066Ann\u2069", "last_name", 3, "last_name contains an invisible text-direction character"),
+])
+def test_a_control_or_direction_character_in_a_cell_is_an_error_on_its_line_naming_the_column(cell, column, line,
+                                                                                               message):
+    fields = dict(first_name="Ann", last_name="Lee", rank="Officer", unit="North")
+    fields[column] = cell
+    row = f"9,{fields['first_name']},{fields['last_name']},a@pd.test,{fields['unit']},{fields['rank']},,2020-01-01,active"
+    text = csv_of(good("1"), row, good("2", email="b@pd.test"))
+    assert errors_of(text) == [(line, message + "; remove it and try again")]
+
+
+def test_zero_width_spaces_and_byte_order_marks_are_stripped_from_cells():
+    check = rules.check_roster(csv_of(good("1", first="A\u200bda\ufeff")), {}, TODAY)
+    assert check.ok and check.rows[0].first_name == "Ada"
+
+
+def test_zero_width_joiners_stay_in_names():
+    check = rules.check_roster(csv_of(good("1", first="می\u200cخواهم")), {}, TODAY)
+    assert check.ok and check.rows[0].first_name == "می\u200cخواهم"
+
+
+@pytest.mark.parametrize("hired, message", [
+    ("9999-12-31", "hire_date 9999-12-31 cannot be more than a year in the future"),
+    ("2027-03-10", "hire_date 2027-03-10 cannot be more than a year in the future"),
+    ("1899-12-31", "hire_date 1899-12-31 cannot be before 1900"),
+    ("0001-01-01", "hire_date 0001-01-01 cannot be before 1900"),
+])
+def test_hire_dates_out_of_range_are_refused_with_their_line(hired, message):
+    assert errors_of(csv_of(good("1"), good("2", hired=hired, email="b@pd.test"))) == [(3, message)]
+
+
+@pytest.mark.parametrize("hired", ["1900-01-01", "2026-03-08", "2027-03-09"])
+def test_hire_dates_from_1900_to_a_year_ahead_are_accepted(hired):
+    assert rules.check_roster(csv_of(good("1", hired=hired)), {}, TODAY).ok
+
+
+@pytest.mark.parametrize("value, ahead, problem", [
+    (date(1899, 12, 31), 0, "cannot be before 1900"),
+    (date(1900, 1, 1), 0, None),
+    (TODAY, 0, None),
+    (TODAY + timedelta(days=1), 0, "cannot be in the future"),
+    (TODAY + timedelta(days=366), 366, None),
+    (TODAY + timedelta(days=367), 366, "cannot be more than 366 days ahead"),
+])
+def test_metric_period_dates_lie_between_1900_and_today_or_a_year_ahead_for_the_end(value, ahead, problem):
+    assert rules.period_date_problem(value, TODAY, ahead) == problem
+
+
+def test_a_long_chain_of_command_is_checked_once_and_a_loop_at_its_top_is_found():
+    lines = [good(str(i), sup=str(i + 1) if i < 3000 else "1", email=f"o{i}@pd.test") for i in range(1, 3001)]
+    loop = [e for e in errors_of(csv_of(*lines)) if "supervisor loop" in e[1]]
+    assert len(loop) == 3000 and loop[0][1].startswith("supervisor loop: 1 → 2 → 3")
+
+
+def test_read_csv_is_lazy_and_reports_each_bad_line_as_it_reaches_it():
+    lines, problems = rules.read_csv(csv_of(good("1"), "only,three,fields", good("2")), rules.ROSTER_COLUMNS)
+    assert problems == []
+    first = next(lines)
+    assert first[0] == 2 and first[1]["badge_number"] == "1" and problems == []
+    assert next(lines)[0] == 4 and problems == [rules.LineError(3, "expected 9 fields, found 3")]
