@@ -106,6 +106,8 @@ def load(instance_path, env=None):
         "LICENSE_WARNING_DAYS": _int(env, "LICENSE_WARNING_DAYS", 30),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 28),
         "OUTBOX_RETRY_BASE_SECONDS": _int(env, "OUTBOX_RETRY_BASE_SECONDS", 60),
+        # After the fast retries (1, 2, 4, 8 x the base), a failed message is tried this often until it expires.
+        "OUTBOX_RETRY_MAX_SECONDS": _int(env, "OUTBOX_RETRY_MAX_SECONDS", 3600),
         "OUTBOX_STALE_CLAIM_SECONDS": _int(env, "OUTBOX_STALE_CLAIM_SECONDS", 300),
         "SCHEDULER_EMBEDDED": _bool(env.get("SCHEDULER_EMBEDDED")),
         "SCHEDULER_STANDBY_POLL": _int(env, "SCHEDULER_STANDBY_POLL", 15),
@@ -122,6 +124,11 @@ def load(instance_path, env=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), default=production),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # Roster and metrics uploads only (a 200,000-officer roster is about 9 MB).
+        "IMPORT_MAX_BYTES": _int(env, "IMPORT_MAX_BYTES", 32 * 1024 * 1024),
+        "SCHEDULER_IMPORT_SECONDS": _int(env, "SCHEDULER_IMPORT_SECONDS", 5),
+        "IMPORT_STALE_SECONDS": _int(env, "IMPORT_STALE_SECONDS", 300),
+        "IMPORT_KEEP_HOURS": _int(env, "IMPORT_KEEP_HOURS", 24),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (short) session
     }

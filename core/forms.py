@@ -1,14 +1,96 @@
-"""Forms of the kernel: sign-in, passwords, accounts, roster import."""
+"""Forms of the kernel: sign-in, passwords, accounts, roster import; and `Form`, the
+base of every form in the app, which refuses control characters and far dates."""
+from datetime import date
+
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectFieldBase,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core import clock
+from core.converters import MAX_ID, date_problem
 from core.models import Role
 from core.passwords import MAX_LENGTH
-from core.rules import EMAIL_RE
+from core.rules import EMAIL_RE, clean_text, event_date_problem, text_problem
+
+
+def department_today() -> date:
+    return clock.today(current_app.config["BEACON_TIMEZONE"])
+
+
+def happened(form, field):
+    """A validator for the date of something that happened (an incident, an activity):
+    not in the future, not more than five years ago (core.rules.event_date_problem)."""
+    if field.data is not None:
+        problem = event_date_problem(field.data, department_today())
+        if problem:
+            raise StopValidation(f"The date {problem}.")
+
+
+class Form(FlaskForm):
+    """Every form of the app derives from this one, so what no field may hold is
+    refused in one place, with its message beside the field:
+
+    - a control character (NUL among them) or a text-direction override in anything
+      typed or chosen (`core.rules.text_problem`; tabs and line breaks only in
+      multi-line fields). PostgreSQL cannot store NUL, and a select posted by hand
+      can carry anything a text box can;
+    - zero-width spaces and byte-order marks are stripped from text (`clean_text`),
+      except from passwords, which are kept exactly as typed;
+    - a date outside 1900 .. ten years ahead (`core.converters.date_problem`), so no
+      later date arithmetic overflows; fields with a stricter rule add their own;
+    - a chosen id that no table could hold.
+    """
+
+    def validate(self, extra_validators=None):
+        problems = {}
+        for field in self:
+            problem = _raw_problem(field)
+            if problem:
+                problems[field.name] = problem
+            elif isinstance(field, StringField) and not isinstance(field, (PasswordField, HiddenField)) \
+                    and isinstance(field.data, str):
+                field.data = clean_text(field.data)
+        valid = super().validate(extra_validators)
+        for field in self:
+            problem = problems.get(field.name) or _value_problem(field)
+            if problem:
+                field.errors = [problem]
+        return valid and not any(field.errors for field in self)
+
+
+def _raw_problem(field) -> str | None:
+    multiline = isinstance(field, (TextAreaField, HiddenField))
+    for raw in field.raw_data or ():
+        if isinstance(raw, str):
+            problem = text_problem(raw, multiline=multiline)
+            if problem:
+                return f"This {problem}."
+    return None
+
+
+def _value_problem(field) -> str | None:
+    if isinstance(field, DateField) and field.data is not None and not field.errors:
+        problem = date_problem(field.data, department_today())
+        return f"This date {problem}." if problem else None
+    if isinstance(field, SelectFieldBase):
+        values = field.data if isinstance(field.data, list) else [field.data]
+        if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in values):
+            return "Choose from the list."
+    return None
 
 ROLE_CHOICES = [SelectChoice(Role.ADMIN.value, "Administrator"), SelectChoice(Role.HR.value, "HR"),
                 SelectChoice(Role.CLINICIAN.value, "Clinician"), SelectChoice(Role.OFFICER.value, "Officer")]
@@ -24,7 +106,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField("Email", validators=[DataRequired(), Length(max=254)],
                         render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -32,12 +114,12 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = StringField("Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"})
     submit = SubmitField("Send me a link")
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
                              description="At least 12 characters. A few unrelated words make a strong, memorable password.",
                              render_kw={"autocomplete": "new-password"})
@@ -53,7 +135,7 @@ class ChangePasswordForm(SetPasswordForm):
     submit = SubmitField("Change password")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     email = StringField("Email", validators=[DataRequired(), Length(max=254), EmailAddress],
                         filters=[lambda v: v.strip().lower() if v else v])
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
@@ -63,36 +145,29 @@ class AccountForm(FlaskForm):
     submit = SubmitField("Create account and send invitation")
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
     submit = SubmitField("Save roles")
 
 
-class DisableForm(FlaskForm):
+class DisableForm(Form):
     reason = StringField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
     submit = SubmitField("Disable account")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: carries only the CSRF token."""
     submit = SubmitField("Confirm")
 
 
-class RosterImportForm(FlaskForm):
+class RosterImportForm(Form):
     file = FileField("Roster file (CSV)", validators=[FileRequired("Choose a CSV file."),
                                                       FileAllowed(["csv", "txt"], "The roster must be a .csv file.")])
     preview = SubmitField("Preview (nothing is written)")
     submit = SubmitField("Import")
 
 
-class RosterConfirmForm(FlaskForm):
-    """Imports exactly the file that was previewed."""
-    content = HiddenField(validators=[DataRequired()])
-    filename = HiddenField()
-    submit = SubmitField("Import this file")
-
-
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 

@@ -1,12 +1,16 @@
 """The web edge of the kernel: sign-in state per request, role checks, security headers."""
+import logging
+import traceback
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
+    Request,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -14,13 +18,16 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user
+from markupsafe import Markup, escape
+from sqlalchemy.exc import StatementError
 
 from core.audit import Actor, record
 from core.converters import bounded_int
 from core.db import db
+from core.rules import clean_text, text_problem
 from core.errors import DomainError
 from core.forms import ActionForm
-from core.services import accounts
+from core.services import accounts, imports
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -90,13 +97,22 @@ def deny(status: int = 403):
     abort(status)
 
 
-def safe_next(target: str | None) -> str:
-    """A redirect target after sign-in that stays on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+MAX_PATH = 2000
+
+
+def safe_next(target: str | None, prefix: str = "/", default: str | None = None) -> str:
+    """A redirect target (after sign-in, or a form's `back`) that is a path of this
+    site under `prefix`; anything else (another site, "/\\evil.example" which browsers
+    read as "//", control characters, a huge value) gives `default`, else home."""
+    if target and len(target) <= MAX_PATH and not text_problem(target) and "\\" not in target \
+            and target.startswith(prefix) and not target.startswith("//"):
+        try:
+            parts = urlsplit(target)
+        except ValueError:
+            parts = None
+        if parts is not None and not parts.scheme and not parts.netloc:
             return target
-    return url_for("home.index")
+    return default or url_for("home.index")
 
 
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -121,12 +137,66 @@ def page_number() -> int:
     return min(max(bounded_int(request.args.get("page")) or 1, 1), 100_000)
 
 
+# Query-string filters. None of them can fail a request: a value that is not one the
+# filter knows is treated as absent. Free text holding a control character or a
+# text-direction override (which PostgreSQL cannot compare, or which is never typed by
+# hand), or longer than a search needs, is ignored and the page says so.
+MAX_SEARCH = 200
+
+
+def int_arg(name: str) -> int | None:
+    """An id from the query string, or None (absent, not a number, or larger than any id)."""
+    return bounded_int(request.args.get(name))
+
+
+def choice_arg(name: str, choices) -> str | None:
+    """One of `choices` from the query string, or None."""
+    value = request.args.get(name) or None
+    return value if value in choices else None
+
+
+def flag_arg(name: str) -> bool:
+    """A checkbox-like filter: on only when it is "1"."""
+    return request.args.get(name) == "1"
+
+
+def search_arg(name: str, max_length: int = MAX_SEARCH) -> str:
+    """Free text from the query string (a name, an email, a rank), stripped of
+    invisible characters, or "" if it cannot be searched for (with a note on the page)."""
+    value = request.args.get(name, "")
+    if len(value) > max_length or text_problem(value):
+        flash(f"The search for \u201c{name}\u201d was ignored: it was too long or held characters "
+              "that cannot be typed (such as NUL).", "warning")
+        return ""
+    return clean_text(value).strip()
+
+
 def render_forbidden(error):
     return render_template("errors/403.html"), 403
 
 
 def render_not_found(error):
     return render_template("errors/404.html"), 404
+
+
+class WithheldDetails(logging.Filter):
+    """Keeps values out of the server log when a statement fails. The engine's
+    hide_parameters already drops the bound parameters; the database's own message can
+    still quote them (PostgreSQL: "DETAIL: Key (email)=(...) already exists"), so a
+    failed statement is logged by its error classes and SQL only, with the traceback."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, StatementError):
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            cause = type(exc.orig).__name__ if exc.orig is not None else "-"
+            record.exc_info, record.exc_text = None, (
+                f"Traceback (most recent call last):\n{frames}{type(exc).__name__} ({cause}); "
+                f"database message withheld\n[SQL: {exc.statement}]")
+        return True
+
+
+WITHHELD_DETAILS = WithheldDetails()
 
 
 def render_server_error(error):
@@ -154,6 +224,15 @@ def local_time_filter(tz_name: str):
     return local
 
 
+def select_options(choices, selected=None) -> Markup:
+    """`<option>` elements for (value, label) pairs, names escaped. A filter over
+    thousands of units renders in a few milliseconds this way, where a template loop
+    costs several times that on every page view."""
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in choices))
+
+
 def page_url(number: int) -> str:
     """This page's address with another page number, keeping the filters."""
     args = request.args.to_dict()
@@ -161,27 +240,58 @@ def page_url(number: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def import_upload(form, run, confirm_form, template: str, default_name: str):
-    """The page after a CSV upload (roster, metrics): `run(raw, filename, dry_run)`
-    checks and perhaps writes the file; a good preview carries the file on to a
-    confirm form. 422 when the file was refused."""
-    raw = form.file.data.read()
-    filename = form.file.data.filename or default_name
-    report = run(raw, filename, bool(form.preview.data))
-    confirm = None
-    if report.ok and report.dry_run:
-        confirm = confirm_form(content=raw.decode("utf-8-sig"), filename=filename)
-    return render_template(template, report=report, filename=filename, confirm=confirm), 200 if report.ok else 422
+class BeaconRequest(Request):
+    """A request whose body limit is IMPORT_MAX_BYTES for the views marked
+    `large_upload` (the roster and metrics imports), MAX_CONTENT_LENGTH elsewhere."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if current_app and getattr(current_app.view_functions.get(self.endpoint), "large_upload", False):
+            return current_app.config["IMPORT_MAX_BYTES"]
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value):
+        self._max_content_length = value
 
 
-def import_confirmed(form, run, template: str, default_name: str, back: str):
-    """The previewed file, imported for real (or back to the upload page if lost)."""
-    if not form.validate_on_submit():
-        flash("The previewed file was not received; upload it again.", "danger")
-        return redirect(url_for(back))
-    filename = form.filename.data or default_name
-    report = run(form.content.data, filename, False)
-    return render_template(template, report=report, filename=filename, confirm=None), 200 if report.ok else 422
+def large_upload(too_large):
+    """Mark a view as taking a large file (see BeaconRequest); `too_large(message)` is
+    its answer when the file is over the limit (its form, the message beside the field)."""
+    def decorator(view):
+        view.large_upload = True
+        view.too_large = too_large
+        return view
+    return decorator
+
+
+def too_large_message() -> str:
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    return (f"The file is larger than {limit / 1024 / 1024:g} MB, the most Beacon accepts; "
+            "split it in parts and import each.")
+
+
+def render_too_large(error):
+    """413: the import page again with the reason beside the file field, or a plain page."""
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "too_large", None):
+        return view.too_large(too_large_message())
+    return render_template("errors/413.html"), 413
+
+
+def import_submit(form, kind: str, job_url, default_name: str):
+    """A CSV upload (roster, metrics) becomes an import job, stored once; the browser
+    goes to the job's page, where the check and the write show their progress."""
+    data = form.file.data.read()
+    job = imports.submit(actor(), kind, data, form.file.data.filename or default_name,
+                         confirmed=bool(form.submit.data))
+    return redirect(job_url(job.id))
+
+
+def import_status(job):
+    """What the job page's script polls: the state and the progress."""
+    return jsonify(state=job.state.value, phase=job.phase, done=job.rows_done, total=job.rows_total,
+                   percent=job.percent, running=job.state.running)
 
 
 def button(do, success: str) -> bool:

@@ -1,11 +1,9 @@
 """Review forms."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -18,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.forms import Form, happened
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS
 from evaluations.services.reviews import MAX_COMMENT
 
@@ -31,14 +30,14 @@ def _text(v):
     return (v or "").strip()
 
 
-class RubricForm(FlaskForm):
+class RubricForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_text])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], filters=[_text])
     copy_from = SelectField("Start from", coerce=int, choices=[])
     submit = SubmitField("Create rubric")
 
 
-class CriterionForm(FlaskForm):
+class CriterionForm(Form):
     competency = StringField("Competency", validators=[DataRequired(), Length(max=120)], filters=[_text],
                              description="Criteria with the same competency are shown together.")
     text = StringField("Criterion", validators=[DataRequired(), Length(max=300)], filters=[_text])
@@ -58,7 +57,7 @@ class CriterionForm(FlaskForm):
                  "by_self", "by_supervisor", "by_peer", "by_direct_report")}
 
 
-class CycleForm(FlaskForm):
+class CycleForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_text],
                        description='For example "2027 annual".')
     rubric_id = SelectField("Rubric", coerce=int, choices=[])
@@ -76,29 +75,24 @@ class CycleForm(FlaskForm):
     submit = SubmitField("Create cycle")
 
 
-class CycleSettingsForm(FlaskForm):
+class CycleSettingsForm(Form):
     opens_on = DateField("Opens on", validators=[DataRequired()])
     closes_on = DateField("Closes on", validators=[DataRequired()])
     threshold = IntegerField("Anonymity threshold", validators=[InputRequired(), NumberRange(2, 50)])
     submit = SubmitField("Save")
 
 
-class AssignmentForm(FlaskForm):
+class AssignmentForm(Form):
     subject_badge = StringField("Subject's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
     rater_badge = StringField("Rater's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
     group = SelectField("As", choices=[SelectChoice(g, label) for g, label in GROUP_LABELS.items()])
     submit = SubmitField("Add")
 
 
-class MetricsImportForm(FlaskForm):
+class MetricsImportForm(Form):
     file = FileField("Metrics file (CSV)", validators=[FileRequired()])
     preview = SubmitField("Preview")
     submit = SubmitField("Import")
-
-
-class MetricsConfirmForm(FlaskForm):
-    content = HiddenField(validators=[DataRequired()])
-    filename = HiddenField()
 
 
 def finite(form, field):
@@ -108,8 +102,8 @@ def finite(form, field):
         raise StopValidation("Enter a number of hours.")
 
 
-class ActivityForm(FlaskForm):
-    day = DateField("Date", validators=[DataRequired()])
+class ActivityForm(Form):
+    day = DateField("Date", validators=[DataRequired(), happened])
     kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in ACTIVITY_LABELS.items()])
     hours = DecimalField("Hours", places=1, validators=[InputRequired(), finite, NumberRange(0.5, 24)])
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)], filters=[_text],
@@ -122,7 +116,7 @@ SCORE_CHOICES = [SelectChoice("", "Not observed")] + [SelectChoice(str(n), str(n
 
 def review_form(criteria, data=None):
     """A form with one 1-5 choice per criterion (or "not observed"), and a comment."""
-    class ReviewForm(FlaskForm):
+    class ReviewForm(Form):
         comment = TextAreaField("Comments", validators=[Optional(), Length(max=MAX_COMMENT)], filters=[_text])
         save = SubmitField("Save draft")
         submit_review = SubmitField("Submit review")

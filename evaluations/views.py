@@ -1,13 +1,29 @@
 """Review pages: HR's cycles, rubrics, metrics and matrix; raters' reviews; reports;
 community activities. Handlers are thin: form, one service, render or redirect."""
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
-from core.services import roster
-from core.web import actor, bounded_int, button, import_confirmed, import_upload, page_number, roles_required, submit
+from core.services import imports, roster
+from core.web import (
+    actor,
+    button,
+    choice_arg,
+    deny,
+    flag_arg,
+    import_status,
+    import_submit,
+    int_arg,
+    large_upload,
+    page_number,
+    roles_required,
+    safe_next,
+    search_arg,
+    submit,
+)
 from evaluations import pdf
 from evaluations.forms import (
     ActivityForm,
@@ -15,7 +31,6 @@ from evaluations.forms import (
     CriterionForm,
     CycleForm,
     CycleSettingsForm,
-    MetricsConfirmForm,
     MetricsImportForm,
     RubricForm,
     review_form,
@@ -69,7 +84,7 @@ def review(assignment_id):
 def subject_report(cycle_id, officer_id):
     report = reports.subject_report(actor(), cycle_id, officer_id)
     return render_template("reviews/report.html", report=report, labels=GROUP_LABELS,
-                           metric_lines=pdf.METRIC_LINES, hide_nav=request.args.get("print") == "1")
+                           metric_lines=pdf.METRIC_LINES, hide_nav=flag_arg("print"))
 
 
 @bp.get("/cycles/<int:cycle_id>/subjects/<int:officer_id>.pdf")
@@ -95,7 +110,7 @@ def upward(cycle_id, officer_id):
 @bp.get("/cycles/<int:cycle_id>/matrix")
 @roles_required(Role.HR)
 def matrix(cycle_id):
-    unit_id, rank_title = bounded_int(request.args.get("unit")), request.args.get("rank") or None
+    unit_id, rank_title = int_arg("unit"), search_arg("rank") or None
     result = reports.matrix(actor(), cycle_id, unit_id=unit_id, rank_title=rank_title, page=page_number())
     return render_template("reviews/matrix.html", m=result, unit_id=unit_id, rank_title=rank_title)
 
@@ -103,8 +118,7 @@ def matrix(cycle_id):
 @bp.get("/cycles/<int:cycle_id>/matrix.csv")
 @roles_required(Role.HR)
 def matrix_csv(cycle_id):
-    text = reports.matrix_csv(actor(), cycle_id, unit_id=bounded_int(request.args.get("unit")),
-                              rank_title=request.args.get("rank") or None)
+    text = reports.matrix_csv(actor(), cycle_id, unit_id=int_arg("unit"), rank_title=search_arg("rank") or None)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="beacon-matrix-{cycle_id}.csv"'})
 
@@ -144,8 +158,8 @@ def cycle_new():
 @roles_required(Role.HR)
 def cycle_detail(cycle_id):
     cycle = cycles.cycle_for_hr(actor(), cycle_id)
-    group = request.args.get("group") or None
-    page = cycles.assignments_page(actor(), cycle_id, q=request.args.get("q", ""), group=group, page=page_number())
+    group = choice_arg("group", GROUP_LABELS)
+    page = cycles.assignments_page(actor(), cycle_id, q=search_arg("q"), group=group, page=page_number())
     settings = CycleSettingsForm(obj=cycle)
     return render_template("reviews/cycle.html", cycle=cycle, page=page, progress=cycles.progress(cycle_id),
                            settings=settings, add_form=AssignmentForm(), labels=GROUP_LABELS,
@@ -182,8 +196,8 @@ def assignment_add(cycle_id):
 @roles_required(Role.HR)
 def assignment_remove(cycle_id, assignment_id):
     button(lambda: cycles.remove_assignment(actor(), cycle_id, assignment_id), "Assignment removed.")
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/reviews/")
-                    else url_for("reviews.cycle_detail", cycle_id=cycle_id))
+    return redirect(safe_next(request.form.get("back"), prefix="/reviews/",
+                              default=url_for("reviews.cycle_detail", cycle_id=cycle_id)))
 
 
 @bp.post("/cycles/<int:cycle_id>/<any(open, close, publish):step>")
@@ -268,24 +282,56 @@ def criterion_delete(criterion_id):
 
 # --- HR: community metrics -----------------------------------------------------------------------
 
-def _import(raw, filename, dry_run):
-    return metrics.import_metrics(actor(), raw, dry_run=dry_run, filename=filename)
+def _job_url(import_id):
+    return url_for("reviews.metrics_job", import_id=import_id)
+
+
+def _metrics_page(form, status=200):
+    return render_template("reviews/metrics.html", form=form, periods=metrics.periods(actor()),
+                           jobs=imports.recent(actor(), "metrics"), job_url=_job_url), status
+
+
+def _too_large(message):
+    if not current_user.has_role(Role.HR):
+        deny()
+    form = MetricsImportForm(formdata=None)
+    form.file.errors = [message]
+    return _metrics_page(form, 413)
 
 
 @bp.route("/metrics", methods=["GET", "POST"])
 @roles_required(Role.HR)
+@large_upload(_too_large)
 def metrics_import():
     form = MetricsImportForm()
     if form.validate_on_submit():
-        return import_upload(form, _import, MetricsConfirmForm, "reviews/metrics_result.html", "metrics.csv")
-    return render_template("reviews/metrics.html", form=form, periods=metrics.periods(actor()))
+        return import_submit(form, "metrics", _job_url, "metrics.csv")
+    return _metrics_page(form)
 
 
-@bp.post("/metrics/confirm")
+@bp.get("/metrics/imports/<int:import_id>")
 @roles_required(Role.HR)
-def metrics_confirm():
-    return import_confirmed(MetricsConfirmForm(), _import, "reviews/metrics_result.html", "metrics.csv",
-                            "reviews.metrics_import")
+def metrics_job(import_id):
+    job = imports.get(actor(), "metrics", import_id)
+    return render_template("imports/job.html", job=job, heading="Metrics import",
+                           summary="reviews/metrics_summary.html", done_heading="The metrics were imported:",
+                           status_url=url_for("reviews.metrics_status", import_id=job.id),
+                           confirm_form=ActionForm(), confirm_url=url_for("reviews.metrics_confirm", import_id=job.id),
+                           upload_url=url_for("reviews.metrics_import"), done_url=url_for("reviews.metrics_import"),
+                           done_label="Back to community metrics")
+
+
+@bp.get("/metrics/imports/<int:import_id>/status")
+@roles_required(Role.HR)
+def metrics_status(import_id):
+    return import_status(imports.get(actor(), "metrics", import_id))
+
+
+@bp.post("/metrics/imports/<int:import_id>/confirm")
+@roles_required(Role.HR)
+def metrics_confirm(import_id):
+    button(lambda: imports.confirm(actor(), "metrics", import_id), "Confirmed: the metrics are being imported.")
+    return redirect(_job_url(import_id))
 
 
 # --- officers: community activities -------------------------------------------------------------

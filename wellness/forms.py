@@ -1,6 +1,4 @@
 """Wellness forms."""
-from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,13 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core import clock
-from core.forms import EmailAddress
+from core.forms import EmailAddress, Form, department_today, happened
 from wellness.models import Modality
-
-
-def department_today():
-    return clock.today(current_app.config["BEACON_TIMEZONE"])
 
 
 WEEKDAYS = [SelectChoice(str(i), name) for i, name in
@@ -35,7 +28,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ClinicianForm(FlaskForm):
+class ClinicianForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
     practice = StringField("Practice", validators=[Optional(), Length(max=160)], filters=[lambda v: v or ""])
     email = StringField("Email", validators=[DataRequired(), Length(max=254), EmailAddress],
@@ -57,7 +50,7 @@ class ClinicianForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class HoursForm(FlaskForm):
+class HoursForm(Form):
     weekdays = MultiCheckboxField("Days", choices=WEEKDAYS, validators=[DataRequired(message="Choose at least one day.")])
     starts = TimeField("From", validators=[DataRequired()])
     ends = TimeField("Until", validators=[DataRequired()])
@@ -67,15 +60,15 @@ class HoursForm(FlaskForm):
     submit = SubmitField("Publish hours")
 
 
-class BlockForm(FlaskForm):
+class BlockForm(Form):
     day = DateField("Date", validators=[DataRequired()])
     note = StringField("Note", validators=[Optional(), Length(max=120)])
     submit = SubmitField("Block this date")
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(Form):
     type_id = SelectField("Type", coerce=int, validators=[InputRequired()])
-    occurred_on = DateField("Date of the incident", validators=[DataRequired()])
+    occurred_on = DateField("Date of the incident", validators=[DataRequired(), happened])
     description = TextAreaField("Short description", validators=[DataRequired(), Length(max=2000)],
                                 description="Shared only with the clinician who sees an affected officer.")
     unit_ids = MultiCheckboxField("Whole units affected", coerce=int, validate_choice=False)
@@ -84,20 +77,20 @@ class IncidentForm(FlaskForm):
     submit = SubmitField("Record incident")
 
 
-class IncidentTypeForm(FlaskForm):
+class IncidentTypeForm(Form):
     name = StringField("New type of incident", validators=[DataRequired(), Length(max=120)])
     window_days = IntegerField("Evaluation within (days)", validators=[InputRequired(), NumberRange(min=1, max=365)])
     submit = SubmitField("Add type")
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     """Picks one free slot (its UTC start, as ISO text)."""
     starts_at = HiddenField(validators=[DataRequired()])
     clinician_id = HiddenField()
     submit = SubmitField("Book")
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(Form):
     reason = StringField("Reason (for HR; not clinical)",
                          validators=[DataRequired(message="Give HR a reason for declining."), Length(max=500)])
     submit = SubmitField("Decline")

@@ -11,7 +11,7 @@ from core.forms import ActionForm
 from core.models import Role
 from core.services import roster
 from core.views.admin import audit_page
-from core.web import actor, bounded_int, button, page_number, roles_required, submit
+from core.web import actor, bounded_int, button, choice_arg, flag_arg, int_arg, page_number, roles_required, submit
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
 from wellness.services.common import linked_clinician, settings
@@ -39,12 +39,12 @@ def _slots_by_day(slots):
 @bp.get("/")
 @roles_required(Role.HR)
 def dashboard():
-    state = request.args.get("state") or None
-    unit_id = bounded_int(request.args.get("unit"))
+    state = choice_arg("state", evaluations.STATES)
+    unit_id = int_arg("unit")
     board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number(),
-                                  all_units=request.args.get("all_units") == "1")
+                                  all_units=flag_arg("all_units"))
     return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
-                           states=evaluations.STATES, units=roster.unit_choices(),
+                           states=evaluations.STATES,
                            incidents=incidents.list_incidents(actor(), limit=10),
                            expiring=clinicians.expiring_licenses())
 
@@ -52,8 +52,7 @@ def dashboard():
 @bp.get("/dashboard.csv")
 @roles_required(Role.HR)
 def dashboard_csv():
-    text = evaluations.dashboard_csv(actor(), unit_id=bounded_int(request.args.get("unit")),
-                                     state=request.args.get("state") or None)
+    text = evaluations.dashboard_csv(actor(), unit_id=int_arg("unit"), state=choice_arg("state", evaluations.STATES))
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="beacon-wellness.csv"'})
 
@@ -241,7 +240,7 @@ def book(evaluation_id):
             return redirect(url_for("wellness.officer_record", officer_id=evaluation.officer_id)
                             if me.has_role("hr") else url_for("wellness.mine"))
     options = clinicians.bookable_clinicians()
-    chosen = next((c for c in options if c.id == bounded_int(request.args.get("clinician"))), None)
+    chosen = next((c for c in options if c.id == int_arg("clinician")), None)
     slots = _slots_by_day(clinicians.free_slots(chosen)) if chosen else []
     return render_template("wellness/book.html", evaluation=evaluation, options=options, chosen=chosen,
                            slots=slots, form=SlotForm(), action=url_for("wellness.book", evaluation_id=evaluation_id))

@@ -11,7 +11,7 @@ from core.errors import DomainError
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
 from core.models import Role
 from core.services import accounts, audit_log, roster
-from core.web import actor, button, page_number, roles_required, submit
+from core.web import actor, button, choice_arg, flag_arg, page_number, roles_required, search_arg, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -19,10 +19,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.get("/accounts")
 @roles_required(Role.ADMIN)
 def accounts_list():
-    q = request.args.get("q", "")
-    role = request.args.get("role") or None
-    if role not in (None, *[r.value for r in Role]):
-        role = None
+    q = search_arg("q")
+    role = choice_arg("role", [r.value for r in Role])
     page = accounts.list_accounts(actor(), q=q, role=role, page=page_number())
     return render_template("admin/accounts.html", page=page, q=q, role=role, roles=list(Role),
                            is_locked=accounts.is_locked)
@@ -106,7 +104,7 @@ def account_invite(user_id):
 @bp.get("/access-review")
 @roles_required(Role.ADMIN)
 def access_review():
-    flagged_only = request.args.get("flagged") == "1"
+    flagged_only = flag_arg("flagged")
     page = accounts.access_review(actor(), flagged_only=flagged_only, page=page_number())
     return render_template("admin/access_review.html", page=page, flagged_only=flagged_only)
 
@@ -115,7 +113,7 @@ def access_review():
 @roles_required(Role.ADMIN)
 def access_review_csv():
     me = actor()
-    rows = accounts.access_review(me, flagged_only=request.args.get("flagged") == "1")
+    rows = accounts.access_review(me, flagged_only=flag_arg("flagged"))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["name", "email", "roles", "status", "created_utc", "last_sign_in_utc", "flags"])

@@ -203,7 +203,138 @@ def test_a_roster_email_change_moves_the_account_email_too(auth):
     header = "badge_number,first_name,last_name,email,unit,rank,supervisor_badge,hire_date,status\n"
     line = f"7001,{officer.first_name},{officer.last_name},new.address@pd.test,1st District,Police Officer,,2020-05-01,active\n"
     import io
+    from core.services import imports
     auth.post("/roster/import", {"file": (io.BytesIO((header + line).encode()), "r.csv"), "submit": "1"},
               form_page="/roster/import", content_type="multipart/form-data")
+    imports.work()  # the worker the scheduler runs
     db.session.expire_all()
     assert db.session.scalar(select(User.email).where(User.officer_id == officer.id)) == "new.address@pd.test"
+
+
+# --- no input reaches a 500 (issue 9) ------------------------------------------------------
+
+REFUSED = "contains a control character (such as NUL); remove it and try again"
+
+
+def test_a_nul_in_the_sign_in_form_is_refused_beside_the_field(client):
+    from tests.conftest import csrf_token
+    for path, data in (("/login", {"email": "a\x00@pd.test", "password": "x"}),
+                       ("/password/forgot", {"email": "a\x00@pd.test"})):
+        response = client.post(path, data={**data, "csrf_token": csrf_token(client, path)})
+        assert response.status_code in (200, 401)
+        assert REFUSED in response.get_data(as_text=True)
+    assert db.session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_a_notice_with_a_nul_or_a_direction_override_is_refused_and_nothing_is_written(auth, client):
+    from notifications.models import Notice
+    auth.as_role("hr")
+    response = auth.post("/notices/new", {"subject": "Range\x00 closed", "body": "Friday", "audience": "everyone"},
+                         form_page="/notices/new")
+    assert REFUSED in response.get_data(as_text=True)
+    response = auth.post("/notices/new", {"subject": "Range closed", "body": "See \u202etxt.exe", "audience": "everyone"},
+                         form_page="/notices/new")
+    assert "invisible text-direction character" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Notice.id)) is None
+
+
+def test_a_note_keeps_its_line_breaks_and_loses_zero_width_spaces(auth):
+    from evaluations.models import Activity
+    user = auth.as_role("officer")
+    with clock.frozen(MONDAY):
+        auth.post("/reviews/activities", {"day": "2026-03-01", "kind": "meeting", "hours": "1",
+                                          "note": "Block\u200b meeting\nwith the\tcouncil"}, form_page="/reviews/activities")
+    activity = db.session.scalar(select(Activity).where(Activity.officer_id == user.officer_id))
+    assert activity.note == "Block meeting\nwith the\tcouncil"
+
+
+@pytest.mark.parametrize("day, message", [("0001-01-01", "cannot be more than 5 years ago"),
+                                          ("2026-03-03", "cannot be in the future"),
+                                          ("9999-12-31", "cannot be in the future")])
+def test_incident_and_activity_dates_must_be_recent_and_past(auth, client, day, message):
+    from evaluations.models import Activity
+    from wellness.models import CriticalIncident
+    both = factories.user(roles=["hr", "officer"], officer_row=factories.officer(badge="5150"))
+    auth.login(both.email)
+    with clock.frozen(MONDAY):
+        incident = auth.post("/wellness/incidents/new", {"type_id": "1", "occurred_on": day, "description": "x",
+                                                         "badges": "5150"}, form_page="/wellness/incidents/new")
+        activity = auth.post("/reviews/activities", {"day": day, "kind": "meeting", "hours": "1"},
+                             form_page="/reviews/activities")
+    assert message in incident.get_data(as_text=True) and message in activity.get_data(as_text=True)
+    assert db.session.scalar(select(CriticalIncident.id)) is None and db.session.scalar(select(Activity.id)) is None
+
+
+def test_far_dates_in_other_forms_are_refused_beside_the_field(auth):
+    auth.as_role("hr")
+    response = auth.post("/reviews/cycles/new", {"name": "Far", "opens_on": "0001-01-01", "closes_on": "9999-12-31",
+                                                 "scope": "all", "peers": "2", "threshold": "3"},
+                         form_page="/reviews/cycles/new")
+    text = response.get_data(as_text=True)
+    assert "This date cannot be before 1900." in text and "This date cannot be more than 10 years ahead." in text
+
+
+@pytest.mark.parametrize("back", ["²", "1" * 5000, "\x00", "//evil.test", "-1", "99999999999"])
+def test_creating_accounts_from_the_roster_with_any_back_value_returns_to_the_roster(auth, back):
+    auth.as_role("hr")
+    response = auth.post("/roster/accounts", {"back": back}, form_page="/roster/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/roster/")
+
+
+def test_a_filter_with_a_nul_is_ignored_with_a_note(auth, client):
+    both = factories.user(roles=["hr", "admin"])
+    auth.login(both.email)
+    for path in ("/roster/?q=Smith%00", "/admin/accounts?q=%00", "/admin/outbox/?recipient=a%00",
+                 "/admin/outbox/reminders?kind=%00&recipient=%00", "/admin/audit?person=%00&action=%00"):
+        response = client.get(path)
+        assert response.status_code in (200, 403), path
+        text = response.get_data(as_text=True)
+        assert "was ignored" in text or REFUSED in text or response.status_code == 403, path
+
+
+def test_sign_in_never_sends_anyone_to_another_site(client):
+    user = factories.user(roles=["hr"])
+    from tests.conftest import csrf_token
+    for target in ("/\\evil.test", "//evil.test", "http://evil.test", "/x\x00"):
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
+        response = client.post("/login?" + __import__("urllib.parse").parse.urlencode({"next": target}),
+                               data={"email": user.email, "password": factories.PASSWORD,
+                                     "csrf_token": csrf_token(client, "/login")})
+        assert response.status_code == 302 and response.headers["Location"] == "/", target
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")})
+
+
+@pytest.mark.parametrize("command", [["wellness", "sweep"], ["reminders", "run"]])
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00", "9999-12-31T23:00:00-05:00", "yesterday"])
+def test_a_far_or_garbled_now_option_is_a_usage_error(runner, command, moment):
+    result = runner.invoke(args=[*command, "--now", moment])
+    assert result.exit_code == 2 and "--now" in result.output and result.exception.__class__ is SystemExit
+
+
+def test_a_failed_statement_logs_neither_its_values_nor_the_databases_quote_of_them(app, caplog):
+    import logging
+
+    import sqlalchemy as sa
+
+    from core.web import WithheldDetails
+    insert = sa.text("INSERT INTO units (name) VALUES (:name)")
+    name = " ".join(["Wes", "Private", str(7731)])  # the traceback shows this line, not the value
+    db.session.execute(insert, {"name": name})
+    db.session.commit()
+    try:
+        db.session.execute(insert, {"name": name})
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        error = exc
+    # hide_parameters drops the bound values, but PostgreSQL still quotes them in its DETAIL
+    assert "SQL parameters hidden" in str(error)
+    logger = app.logger  # what Flask logs an unhandled error on; create_app installs the filter
+    assert any(isinstance(f, WithheldDetails) for f in logger.filters)
+    with caplog.at_level(logging.ERROR, logger=logger.name):
+        try:
+            raise error
+        except sa.exc.IntegrityError:
+            logger.exception("Exception on /wellness/incidents/new [POST]")
+    logged = caplog.text
+    assert "IntegrityError" in logged and "INSERT INTO units" in logged
+    assert "7731" not in logged and "Wes Private" not in logged

@@ -10,6 +10,7 @@ from core.audit import Actor, record
 from core.db import db
 from core.errors import DomainError
 from core.models import Officer, OfficerStatus, Unit
+from core.rules import event_date_problem
 from wellness import rules
 from wellness.models import (
     CriticalIncident,
@@ -69,8 +70,9 @@ def record_incident(actor: Actor, *, type_id: int, occurred_on: date, descriptio
     now, local_today = clock.now(), today()
     if not description:
         raise DomainError("Describe the incident briefly.")
-    if occurred_on > local_today:
-        raise DomainError("The incident date cannot be in the future.")
+    date_problem = event_date_problem(occurred_on, local_today)
+    if date_problem:
+        raise DomainError(f"The incident date {date_problem}.")
     if not officer_ids and not unit_ids:
         raise DomainError("Choose the officers affected, or their unit.")
     chosen = set(officer_ids)
