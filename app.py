@@ -95,7 +95,8 @@ def create_app(config=None):
                       seconds=app.config["SCHEDULER_REMINDER_SECONDS"])
     scheduler.add_job(app, "wellness-sweep", evaluations.sweep, "cron", hour=app.config["WELLNESS_SWEEP_HOUR"])
     scheduler.add_job(app, "hr-digest", reminders.digest, "cron", hour=app.config["HR_DIGEST_HOUR"])
-    scheduler.add_job(app, "import-jobs", imports.work, "interval", seconds=app.config["SCHEDULER_IMPORT_SECONDS"])
+    scheduler.add_job(app, "import-jobs", imports.work, "interval", checks_leadership=True,
+                      seconds=app.config["SCHEDULER_IMPORT_SECONDS"])
     imports.add_kind(app, "roster", roster_services.import_roster)
     imports.add_kind(app, "metrics", evaluations_metrics.import_metrics)
 

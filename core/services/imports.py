@@ -85,14 +85,15 @@ def confirm(actor: Actor, kind: str, job_id: int) -> ImportJob:
     return job
 
 
-def work(limit: int = 10) -> int:
+def work(limit: int = 10, keep_going=None) -> int:
     """The worker (the scheduler's `import-jobs` job, or `flask imports work`): take the
     waiting jobs one at a time and carry each through its step; previews left
-    unconfirmed for IMPORT_KEEP_HOURS are cancelled and their file dropped. Returns
-    how many jobs it ran."""
+    unconfirmed for IMPORT_KEEP_HOURS are cancelled and their file dropped. A scheduler
+    passes `keep_going`, and no further job is taken once it says False (the scheduler
+    lost its lock). Returns how many jobs it ran."""
     _cancel_forgotten_previews()
     ran = 0
-    while ran < limit and (job_id := _claim()) is not None:
+    while ran < limit and (keep_going is None or keep_going()) and (job_id := _claim()) is not None:
         process(job_id, claimed=True)
         ran += 1
     return ran

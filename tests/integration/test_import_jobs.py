@@ -62,6 +62,15 @@ def test_upload_is_stored_once_and_its_page_shows_progress_until_the_worker_chec
     assert officer_count() == 0
 
 
+def test_a_scheduler_that_no_longer_leads_takes_no_import_job(hr, auth):
+    send(auth, roster(3))
+    assert imports.work(keep_going=lambda: False) == 0  # the lock was lost: the job waits
+    assert db.session.scalar(select(ImportJob.state)) == ImportState.CHECKING
+    assert imports.work(keep_going=lambda: True) == 1   # the next leader takes it
+    db.session.expire_all()
+    assert db.session.scalar(select(ImportJob.state)) == ImportState.READY
+
+
 def test_hr_leaves_and_comes_back_to_the_job_from_the_list_of_recent_imports(hr, auth, client):
     send(auth, roster(2), name="march-roster.csv")
     imports.work()
