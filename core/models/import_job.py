@@ -37,7 +37,9 @@ class ImportJob(db.Model):
     kind: Mapped[str] = mapped_column(String(20))                       # "roster" or "metrics"
     state: Mapped[ImportState] = mapped_column(enum_of(ImportState, "import_state"))
     filename: Mapped[str] = mapped_column(String(255))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: loading a job must never bring its file along (20 MB of bytea arrives as
+    # 40 MB of hex on PostgreSQL); the worker reads it a megabyte at a time.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(254))                # actor label, for the audit
