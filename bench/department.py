@@ -40,7 +40,7 @@ from sqlalchemy import JSON, Enum, insert, select, text
 from core.db import db
 from core.models import AccountStatus, AuditEntry, Officer, OfficerStatus, Role, Unit, User, UserRole
 from core.passwords import hash_password
-from notifications.models import OutboxMessage, OutboxStatus
+from core.models import OutboxMessage, OutboxStatus
 from wellness import rules
 from wellness.models import (Appointment, AppointmentStatus, Clinician, CriticalIncident, EvaluationIncident,
                              EvaluationKind, EvaluationStatus, IncidentOfficer, IncidentType, IncidentUnit, Modality,

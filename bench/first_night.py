@@ -28,7 +28,7 @@ from core.db import db
 from core.models import AccountStatus, Officer, OfficerStatus, Role, Unit, User, UserRole
 from core.passwords import hash_password
 from core.services import roster
-from notifications import scheduler
+from core import scheduler
 from wellness.services import evaluations
 
 TARGET_S = 10.0

@@ -40,7 +40,7 @@ from bench import department, floors
 from core import clock
 from core.db import db
 from core.models import AuditEntry
-from notifications.models import OutboxMessage
+from core.models import OutboxMessage
 from wellness.models import Appointment, WellnessEvaluation
 from wellness.services import evaluations
 

@@ -20,7 +20,7 @@ from bench import department
 from bench.harness import DB_LABELS, MIGRATIONS, QueryCounter, fresh_database, make_app, say
 from core import clock
 from core.db import db
-from notifications.models import OutboxMessage
+from core.models import OutboxMessage
 from wellness.services import reminders
 
 TARGET_S = 10.0

@@ -33,4 +33,28 @@ from its author, against HR, administrators and anyone with the database:
   told apart by comparing the results before and after, or by who submitted last.
 - Saves, releases and the close take the cycle's row (reviews.lock_cycle), so they
   happen one after another: no double submit, no review lost to a racing close.
+
+`init_app(app)` plugs the package in after core: its pages (blueprint "reviews"), its
+menu entries and home panel, its reminder sweep, the metrics import, its commands and
+demo data.
 """
+import logging
+
+from core import scheduler, web
+from core.models import Role
+from core.services import imports
+from evaluations import cli, views
+from evaluations.services import demo, metrics, reminders, reviews
+
+
+def init_app(app) -> None:
+    app.register_blueprint(views.bp)
+    # A failed statement is logged without its values (see core.web.WithheldDetails).
+    logging.getLogger(reviews.__name__).addFilter(web.WITHHELD_DETAILS)
+    web.add_home_panel(app, Role.OFFICER, reviews.todo, "reviews/home_officer.html")
+    web.add_nav(app, "My reviews", "reviews.mine", roles=(Role.OFFICER,), order=31)
+    web.add_nav(app, "Reviews", "reviews.cycle_list", roles=(Role.HR,), order=35)
+    scheduler.add_reminder_sweep(app, "reviews", reminders.sweep)
+    imports.add_kind(app, "metrics", metrics.import_metrics)
+    app.extensions.setdefault("beacon.demo", []).append(demo.seed)
+    cli.register(app)

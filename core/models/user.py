@@ -35,7 +35,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(160))
     # Null until the invitation is accepted: such an account cannot sign in.
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[AccountStatus] = mapped_column(enum_of(AccountStatus, "account_status"), default=AccountStatus.ACTIVE)
+    status: Mapped[AccountStatus] = mapped_column(enum_of(AccountStatus, "account_status"),
+                                                  default=AccountStatus.ACTIVE)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), unique=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until = mapped_column(UTCDateTime)

@@ -7,11 +7,12 @@ from sqlalchemy import case, func, select
 from core import clock
 from core.audit import Actor
 from core.db import db
-from core.models import AccountStatus, Officer, OfficerStatus, User
+from core.models import AccountStatus, Officer, OfficerStatus, Role, User
 
 
 def admin_summary(actor: Actor) -> dict:
-    actor.require("admin")
+    """Accounts, locked and to review (an administrator's home panel); changes nothing."""
+    actor.require(Role.ADMIN)
     now = clock.now()
     idle_since = now - timedelta(days=current_app.config["ACCESS_REVIEW_IDLE_DAYS"] + 1)
     active = User.status == AccountStatus.ACTIVE
@@ -21,12 +22,13 @@ def admin_summary(actor: Actor) -> dict:
         func.count(case((User.locked_until > now, 1))),
         func.count(case((active & (User.last_login_at.is_(None) | (User.last_login_at <= idle_since)), 1))),
     )).one()
-    # Email delivery has its own panel (notifications.services.delivery_summary).
+    # Email delivery has its own panel (core.services.outbox.delivery_summary).
     return {"accounts": accounts, "locked": locked, "flagged": flagged}
 
 
 def hr_summary(actor: Actor) -> dict:
-    actor.require("hr")
+    """The roster by status and officers without an account (HR's home panel); changes nothing."""
+    actor.require(Role.HR)
     by_status = dict(db.session.execute(select(Officer.status, func.count()).group_by(Officer.status)).all())
     without_account = db.session.scalar(
         select(func.count()).select_from(Officer).outerjoin(User, User.officer_id == Officer.id)
@@ -35,7 +37,10 @@ def hr_summary(actor: Actor) -> dict:
             "separated": by_status.get(OfficerStatus.SEPARATED, 0), "without_account": without_account}
 
 
-def officer_summary(actor: Actor, officer_id: int | None) -> dict:
-    actor.require("officer")
-    officer = db.session.get(Officer, officer_id) if officer_id else None
+def officer_summary(actor: Actor) -> dict:
+    """The signed-in officer's own line on the roster (an officer's home panel); changes nothing."""
+    actor.require(Role.OFFICER)
+    # The account was loaded to sign the request in, so this reads the session's copy.
+    user = db.session.get(User, actor.user_id) if actor.user_id else None
+    officer = db.session.get(Officer, user.officer_id) if user and user.officer_id else None
     return {"officer": officer, "supervisor": officer.supervisor if officer else None}

@@ -4,9 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from core.db import db
-from core.models import Role
-from core.services import home
-from core.web import actor, home_panels
+from core.web import home_panels
 
 bp = Blueprint("home", __name__)
 
@@ -14,15 +12,8 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index():
-    me = actor()
-    panels = {}
-    if current_user.has_role(Role.ADMIN):
-        panels["admin"] = home.admin_summary(me)
-    if current_user.has_role(Role.HR):
-        panels["hr"] = home.hr_summary(me)
-    if current_user.has_role(Role.OFFICER):
-        panels["officer"] = home.officer_summary(me, current_user.officer_id)
-    return render_template("home/index.html", panels=panels, extra=home_panels(current_user))
+    # The panels are what the packages registered (web.add_home_panel), core's among them.
+    return render_template("home/index.html", panels=home_panels(current_user))
 
 
 @bp.get("/healthz")

@@ -41,7 +41,10 @@ def import_worker(live_server):
 
 
 def open_import_page(page):
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import roster").click()
+    nav = page.get_by_role("navigation", name="Main")
+    page.wait_for_load_state("load")  # the dropdown works once Bootstrap's script has run
+    nav.get_by_role("button", name="Roster").click()  # HR's roster pages are a dropdown
+    nav.get_by_role("link", name="Import roster").click()
     expect(page.get_by_role("heading", name="Import the roster")).to_be_visible()
 
 

@@ -113,7 +113,9 @@ def flash(page, text):
 
 def dashboard_numbers(page, unit):
     """Completed count (all units) and the unit's compliance, as HR's dashboard shows them."""
-    nav(page).get_by_role("link", name="Wellness", exact=True).click()
+    page.wait_for_load_state("load")  # the dropdown works once Bootstrap's script has run
+    nav(page).get_by_role("button", name="Wellness", exact=True).click()  # HR's wellness pages are a dropdown
+    nav(page).get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Wellness evaluations")
     completed = int(page.locator("#count-completed").inner_text())
     bar = page.get_by_role("progressbar", name=f"{unit} compliance")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from core import clock
 from core.db import db
-from notifications import services as outbox
-from notifications.models import OutboxMessage, OutboxStatus
+from core.services import outbox
+from core.models import OutboxMessage, OutboxStatus
 from tests import factories
 from tests.conftest import csrf_token
 from wellness.services import reminders
@@ -24,7 +24,8 @@ def app_config(mail_app_config):
 
 
 def forgot_password(client, email):
-    response = client.post("/password/forgot", data={"email": email, "csrf_token": csrf_token(client, "/password/forgot")})
+    response = client.post("/password/forgot",
+                           data={"email": email, "csrf_token": csrf_token(client, "/password/forgot")})
     assert response.status_code == 302
 
 

@@ -5,13 +5,15 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.audit import Actor
 from core.db import db
 from core.errors import Forbidden
-from notifications import notices
-from notifications.models import Notice, NoticeRecipient, NoticeStatus, OutboxMessage
+from notices import services as notices
+from core.models import OutboxMessage
+from notices.models import Notice, NoticeRecipient, NoticeStatus
 from tests import factories
 
 
@@ -57,7 +59,7 @@ def test_the_author_cannot_approve_even_through_the_service_and_the_database_agr
         with pytest.raises(Forbidden):
             notices.approve(Actor.for_user(hr), notice.id)
     notice.status, notice.decided_by_id = NoticeStatus.SENT, hr.id
-    with pytest.raises(Exception, match="second_person|CHECK|check"):
+    with pytest.raises(IntegrityError, match="second_person|CHECK|check"):
         db.session.commit()
     db.session.rollback()
 
@@ -98,7 +100,7 @@ def test_notice_to_a_unit_or_a_role_reaches_only_them(auth):
 
 
 def test_admin_exports_the_outbox_for_a_date_range(auth, client):
-    from notifications import services as outbox
+    from core.services import outbox
     with clock.frozen(datetime(2026, 3, 1, 18, tzinfo=timezone.utc)):
         outbox.enqueue(kind="test", recipient="a@pd.test", subject="in range", body="b", dedup_key="e1")
     with clock.frozen(datetime(2026, 3, 5, 18, tzinfo=timezone.utc)):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from core import clock
 from core.db import db
-from notifications import services as outbox
-from notifications.models import OutboxMessage, OutboxStatus
+from core.services import outbox
+from core.models import OutboxMessage, OutboxStatus
 from tests import factories
 
 

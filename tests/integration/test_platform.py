@@ -109,7 +109,7 @@ def test_users_create_with_password_from_stdin_then_sign_in(runner, auth):
 
 
 def test_users_create_without_password_sends_an_invitation(runner):
-    from notifications.models import OutboxMessage
+    from core.models import OutboxMessage
     result = runner.invoke(args=["users", "create", "hr2@pd.test", "--name", "Second HR", "--role", "hr"])
     assert result.exit_code == 0 and "invited" in result.output
     assert db.session.scalar(select(OutboxMessage.recipient)) == "hr2@pd.test"

@@ -9,7 +9,7 @@ from core import clock
 from core.audit import Actor
 from core.db import db
 from core.models import AccountStatus, User
-from notifications.models import OutboxMessage, OutboxStatus
+from core.models import OutboxMessage, OutboxStatus
 from tests import factories
 from wellness.services import appointments, reminders
 

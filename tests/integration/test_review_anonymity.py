@@ -13,7 +13,7 @@ from core.db import db
 from core.models import AuditEntry, User
 from evaluations.models import AnonymousReview, HeldReview
 from evaluations.services import cycles, reports
-from notifications.models import OutboxMessage
+from core.models import OutboxMessage
 from tests import factories
 from tests.integration.test_reviews import HR, assignments, submit
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from core import clock
 from core.db import db
 from evaluations.services import reminders
-from notifications import services as outbox
-from notifications.models import OutboxMessage
+from core.services import outbox
+from core.models import OutboxMessage
 from tests import factories
 from tests.integration.test_reviews import assignments, submit
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, text
 
 from core.db import db
-from notifications.models import OutboxMessage, OutboxStatus
-from notifications.scheduler import LOCK_KEY
+from core.models import OutboxMessage, OutboxStatus
+from core.scheduler import LOCK_KEY
 from tests import factories
 from tests.conftest import _truncate_all, make_app
 
@@ -202,7 +202,7 @@ def after(log, marker):
 
 
 def queue_messages(count, prefix):
-    from notifications import services as outbox
+    from core.services import outbox
     for i in range(count):
         outbox.enqueue(kind="test", recipient=f"{prefix}{i}@pd.test", subject="Beacon: test", body="b",
                        dedup_key=f"{prefix}:{i}")
@@ -238,7 +238,7 @@ def test_a_leader_whose_lock_connection_is_cut_steps_down_and_can_lead_again(pg,
 
 
 def test_the_embedded_scheduler_steps_down_and_leads_again(pg):
-    from notifications.scheduler import start_embedded
+    from core.scheduler import start_embedded
     app, _ = pg
     app.config.update(SCHEDULER_STANDBY_POLL=1, SCHEDULER_DELIVERY_SECONDS=1)
     thread = start_embedded(app)
@@ -256,7 +256,7 @@ def test_the_embedded_scheduler_steps_down_and_leads_again(pg):
 
 
 def test_on_sqlite_a_file_lock_elects_one_scheduler(tmp_path):
-    from notifications.scheduler import LeaderLock
+    from core.scheduler import LeaderLock
     url = f"sqlite:///{tmp_path}/beacon.db"
     first, second = LeaderLock(url), LeaderLock(url)
     assert first.try_acquire()

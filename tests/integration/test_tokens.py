@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core import clock
 from core.db import db
 from core.models import AuditEntry, User
-from notifications.models import OutboxMessage
+from core.models import OutboxMessage
 from tests import factories
 from tests.conftest import csrf_token
 

@@ -13,7 +13,7 @@ from core import clock
 from core.audit import Actor
 from core.db import db
 from core.models import AuditEntry
-from notifications.models import OutboxMessage
+from core.models import OutboxMessage
 from tests import factories
 from wellness.models import Appointment, WellnessEvaluation
 from wellness.services import appointments, incidents
@@ -103,7 +103,8 @@ def test_hr_sees_statuses_and_dates_but_no_clinical_field_exists(world, auth, cl
         auth.login(world["users"]["hr"].email)
         record = client.get(f"/wellness/officers/{world['officer'].id}").get_data(as_text=True)
         assert "Due by" in record and "booked" in record
-        columns = {c.name for c in WellnessEvaluation.__table__.columns} | {c.name for c in Appointment.__table__.columns}
+        columns = ({c.name for c in WellnessEvaluation.__table__.columns}
+                   | {c.name for c in Appointment.__table__.columns})
         assert not [c for c in columns if any(w in c for w in ("note", "diagnos", "finding", "clinical", "result"))]
 
 

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from notifications import rules
+from core import rules
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -27,19 +27,20 @@ def test_the_first_retry_waits_one_base(attempts):
 
 
 def test_a_message_without_an_expiry_never_expires():
-    assert not rules.expired(None, T0)
-    assert not rules.expired(None, T0 + timedelta(days=3650))
+    assert not rules.message_expired(None, T0)
+    assert not rules.message_expired(None, T0 + timedelta(days=3650))
 
 
 @pytest.mark.parametrize("offset, expired", [(timedelta(seconds=-1), False), (timedelta(0), True),
                                              (timedelta(seconds=1), True), (timedelta(days=2), True)])
 def test_a_message_expires_at_its_moment_not_before(offset, expired):
-    assert rules.expired(T0, T0 + offset) is expired
+    assert rules.message_expired(T0, T0 + offset) is expired
 
 
 @pytest.mark.parametrize("delta, text", [(timedelta(seconds=20), "less than a minute"),
                                          (timedelta(minutes=1), "1 minute"), (timedelta(minutes=59), "59 minutes"),
                                          (timedelta(hours=3, minutes=59), "3 hours"), (timedelta(days=1), "1 day"),
-                                         (timedelta(days=9, hours=5), "9 days"), (timedelta(seconds=-5), "less than a minute")])
+                                         (timedelta(days=9, hours=5), "9 days"),
+                                         (timedelta(seconds=-5), "less than a minute")])
 def test_waiting_time_in_words(delta, text):
     assert rules.waited(delta) == text

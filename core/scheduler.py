@@ -42,7 +42,7 @@ class Job:
 
 
 def add_job(app, job_id: str, func, trigger: str, *, checks_leadership: bool = False, **options) -> None:
-    """Declare a periodic job (domains call this from create_app). A long job declared
+    """Declare a periodic job (packages call this when they plug themselves in). A long job declared
     with `checks_leadership` is called as `func(keep_going=...)` and asks `keep_going()`
     between its batches: False means this scheduler no longer leads and must stop."""
     jobs = app.extensions.setdefault(JOBS, {})

@@ -1,5 +1,5 @@
-"""Forms of the outbox and of notices."""
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+"""Forms of notices."""
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -26,11 +26,3 @@ class RejectForm(Form):
     reason = StringField("Reason for the author",
                          validators=[DataRequired(message="Give the author a reason."), Length(max=500)])
     submit = SubmitField("Reject")
-
-
-class ExportForm(Form):
-    class Meta:
-        csrf = False  # a GET download: it changes nothing
-
-    date_from = DateField("From", validators=[DataRequired()])
-    date_to = DateField("To", validators=[DataRequired()])

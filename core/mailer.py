@@ -65,7 +65,7 @@ class SMTPConnection:
         """Send one message. `before_end_of_data()` runs after the whole message has
         been transmitted but before the final "." that makes the server accept it:
         up to that point a crash leaves nothing at the server, so the message can be
-        sent again safely (see services.deliver)."""
+        sent again safely (see core.services.outbox.deliver)."""
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp

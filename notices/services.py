@@ -1,18 +1,20 @@
 """Notices: messages from HR to a group. Department email is for department business;
 this review step is how the department keeps it so. A notice goes out only once a
 second person (an administrator, or an HR member who is not the author) approves it."""
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from core import clock
 from core.audit import Actor, record
 from core.converters import bounded_int
-from core.db import db
-from core.errors import DomainError, Forbidden, NotFound
+from core.db import db, get_or_404
+from core.errors import DomainError
 from core.models import AccountStatus, Officer, Role, Unit, User, UserRole
-from notifications import services as outbox
-from notifications.models import Notice, NoticeRecipient, NoticeStatus
+from core.services import outbox
+from notices.models import Notice, NoticeRecipient, NoticeStatus
 
 AUDIENCES = ("everyone", "unit", "role")
+NOTICE = outbox.kind("notice")
 
 
 def _audience_query(audience: str, value: str):
@@ -41,7 +43,7 @@ def _label(audience: str, value: str) -> str:
 
 def write(actor: Actor, *, subject: str, body: str, audience: str, value: str = "") -> Notice:
     """HR writes a notice. It waits for a second person's approval. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     subject, body = subject.strip(), body.strip()
     if "\r" in subject or "\n" in subject:
         raise DomainError("The subject must be one line.")
@@ -59,40 +61,28 @@ def write(actor: Actor, *, subject: str, body: str, audience: str, value: str = 
     return notice
 
 
-def _decidable(actor: Actor, notice_id: int) -> Notice:
-    actor.require("admin", "hr")
-    notice = db.session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("No such notice.")
-    if notice.author_id == actor.user_id:
-        raise Forbidden("The author of a notice cannot approve or reject it: a second person must.")
-    if notice.status != NoticeStatus.PENDING:
-        raise DomainError(f"This notice is already {notice.status.value}.")
-    return notice
-
-
-def _decide(notice: Notice, actor: Actor, status: NoticeStatus, reason: str = "") -> None:
-    """Move a pending notice to its decision in one conditional UPDATE, so an approval
-    and a rejection at the same moment cannot both take effect."""
-    decided = db.session.execute(
-        update(Notice).where(Notice.id == notice.id, Notice.status == NoticeStatus.PENDING)
-        .values(status=status, decided_by_id=actor.user_id, decided_by_label=actor.label, decided_at=clock.now(),
-                reason=reason)).rowcount
-    if decided != 1:
+def _flush_decision() -> None:
+    """Write a decision the model has taken; the UPDATE only applies to a notice still
+    pending (Notice's version column), so of two decisions at once only one lands."""
+    try:
+        db.session.flush()
+    except StaleDataError:
         db.session.rollback()
-        raise DomainError("Someone else has just decided on this notice.")
-    db.session.refresh(notice)
+        raise DomainError("Someone else has just decided on this notice.") from None
 
 
 def approve(actor: Actor, notice_id: int) -> int:
-    """A second person approves: the notice is queued to every active account in its
-    audience, and the recipients are recorded. Returns how many. Commits."""
-    notice = _decidable(actor, notice_id)
-    _decide(notice, actor, NoticeStatus.SENT)
+    """An administrator or an HR member other than the author approves: the notice is
+    queued to every active account in its audience, and the recipients are recorded.
+    Returns how many. Commits."""
+    actor.require(Role.ADMIN, Role.HR)
+    notice = get_or_404(Notice, notice_id, "No such notice.")
+    notice.approve(actor, clock.now())
+    _flush_decision()
     recipients = db.session.scalars(_audience_query(notice.audience, notice.audience_value)).all()
     for user in recipients:
         db.session.add(NoticeRecipient(notice_id=notice.id, user_id=user.id, email=user.email))
-        outbox.enqueue(kind="notice", recipient=user.email, subject=f"Beacon: {notice.subject}",
+        outbox.enqueue(kind=NOTICE, recipient=user.email, subject=f"Beacon: {notice.subject}",
                        body=outbox.render_email("notice.txt", notice=notice, name=user.name),
                        dedup_key=f"notice:{notice.id}:{user.id}")
     record(actor, "notice.approved", target=f"notice {notice.id}", detail=f"{len(recipients)} recipient(s)")
@@ -101,26 +91,26 @@ def approve(actor: Actor, notice_id: int) -> int:
 
 
 def reject(actor: Actor, notice_id: int, reason: str) -> None:
-    """A second person rejects, with a reason; the notice is kept. Commits."""
-    notice = _decidable(actor, notice_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("Give the author a reason.")
-    _decide(notice, actor, NoticeStatus.REJECTED, reason[:500])
+    """An administrator or an HR member other than the author rejects, with a reason;
+    the notice is kept. Commits."""
+    actor.require(Role.ADMIN, Role.HR)
+    notice = get_or_404(Notice, notice_id, "No such notice.")
+    notice.reject(actor, reason, clock.now())
+    _flush_decision()
     record(actor, "notice.rejected", target=f"notice {notice.id}")
     db.session.commit()
 
 
 def list_notices(actor: Actor) -> list[Notice]:
-    actor.require("admin", "hr")
+    """Administrators and HR: the latest notices, newest first. Changes nothing."""
+    actor.require(Role.ADMIN, Role.HR)
     return db.session.scalars(select(Notice).order_by(Notice.id.desc()).limit(200)).all()
 
 
 def get(actor: Actor, notice_id: int) -> tuple[Notice, list[NoticeRecipient]]:
-    actor.require("admin", "hr")
-    notice = db.session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("No such notice.")
+    """Administrators and HR: one notice and whom it went to. Changes nothing."""
+    actor.require(Role.ADMIN, Role.HR)
+    notice = get_or_404(Notice, notice_id, "No such notice.")
     recipients = db.session.scalars(select(NoticeRecipient).where(NoticeRecipient.notice_id == notice.id)
                                     .order_by(NoticeRecipient.email)).all()
     return notice, recipients

@@ -1,7 +1,7 @@
 """The outbox: every message Beacon sends, kept before and after it is sent."""
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, enum_of
@@ -53,45 +53,7 @@ class OutboxMessage(db.Model):
     # message with it set was in the server's hands; one without it never arrived.
     end_of_data_at = mapped_column(UTCDateTime)
     sent_at = mapped_column(UTCDateTime)
-    # Given by the caller that queues it (notifications knows no domain): the moment the
+    # Given by the caller that queues it (the outbox knows no domain): the moment the
     # message stops being true. Not delivered by then, it is expired, never sent late.
     expires_at = mapped_column(UTCDateTime)
     expired_at = mapped_column(UTCDateTime)
-
-
-class NoticeStatus(enum.StrEnum):
-    PENDING = "pending"    # written, waiting for a second person
-    SENT = "sent"          # approved and queued to every recipient
-    REJECTED = "rejected"  # kept, with the reason
-
-
-class Notice(db.Model):
-    """A message from HR to many people. It goes out only once a second person (an
-    administrator or another HR member, never the author) approves it; every notice,
-    its author, approver and recipients stay on record."""
-
-    __tablename__ = "notices"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(String(150))
-    body: Mapped[str] = mapped_column(Text)
-    audience: Mapped[str] = mapped_column(String(20))          # everyone | unit | role
-    audience_value: Mapped[str] = mapped_column(String(120), default="", server_default="")
-    audience_label: Mapped[str] = mapped_column(String(160))
-    status: Mapped[NoticeStatus] = mapped_column(enum_of(NoticeStatus, "notice_status"), default=NoticeStatus.PENDING)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    author_label: Mapped[str] = mapped_column(String(254))
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_by_label: Mapped[str] = mapped_column(String(254), default="", server_default="")
-    decided_at = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
-    created_at = mapped_column(UTCDateTime, nullable=False)
-    __table_args__ = (CheckConstraint("decided_by_id IS NULL OR decided_by_id <> author_id", name="second_person"),)
-
-
-class NoticeRecipient(db.Model):
-    __tablename__ = "notice_recipients"
-
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))

@@ -1,5 +1,10 @@
 """Use cases of the outbox: queue a message, deliver what is due, retry by hand.
 
+Kernel infrastructure: every package may queue messages here, and nothing here names
+a package. What the outbox must know of a kind of message (is it health-related, is
+it a reminder HR follows, does it carry a sign-in link) the sending package declares
+with `kind(...)` beside the code that sends it.
+
 Every message is written to the outbox first, in the caller's transaction, under a
 unique de-duplication key; delivery happens later, in its own transactions. A failed
 message is tried again, fast at first, then every OUTBOX_RETRY_MAX_SECONDS, until it is
@@ -15,17 +20,56 @@ from datetime import date, datetime, time, timedelta
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import any_, bindparam, func, literal, or_, select, update
+from sqlalchemy import any_, bindparam, func, literal, select, update
 from sqlalchemy.dialects import postgresql as pg
 
-from core import clock
+from core import clock, rules
 from core.audit import Actor, record
 from core.csvsafe import cell
-from core.db import db, upsert_insert
-from core.errors import DomainError, NotFound
-from notifications import rules
-from notifications.mailer import SMTPConnection, build_email
-from notifications.models import OutboxMessage, OutboxStatus
+from core.db import db, get_or_404, upsert_insert
+from core.errors import DomainError
+from core.mailer import SMTPConnection, build_email
+from core.models import OutboxMessage, OutboxStatus, Role
+from core.pagination import paginate
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """What the outbox knows of one kind of message, as the package that sends it declared."""
+    name: str
+    # Health-related: administrators see that such a message exists and how its delivery
+    # went, never to whom or about what. Stored on each message (`private`) when queued.
+    private: bool = False
+    # Listed on HR's reminders page (queued by a sweep, followed by HR).
+    reminder: bool = False
+    # Carries a link that signs its reader in (an invitation, a reset): its body is
+    # never shown to an administrator outside a development demo.
+    signs_in: bool = False
+    label: str = ""
+
+
+_KINDS: dict[str, MessageKind] = {}
+
+
+def kind(name: str, *, private: bool = False, reminder: bool = False, signs_in: bool = False,
+         label: str | None = None) -> str:
+    """Declare a kind of message (at import time, in the module that sends it) and
+    return its name, to pass as `kind=` to enqueue() or in a Batch. Declaring the same
+    kind again the same way is harmless; differently, a programming error."""
+    declared = MessageKind(name, private, reminder, signs_in, label or name.replace("_", " "))
+    if _KINDS.setdefault(name, declared) != declared:
+        raise ValueError(f"message kind {name!r} is already declared differently: {_KINDS[name]}")
+    return name
+
+
+def declared(name: str) -> MessageKind:
+    """The declaration of a kind; an undeclared one (a test's, an old row's) is plain:
+    not private, not a reminder, no sign-in link."""
+    return _KINDS.get(name) or MessageKind(name, label=name.replace("_", " "))
+
+
+def reminder_kind_names() -> list[str]:
+    return sorted(k.name for k in _KINDS.values() if k.reminder)
 
 
 def render_email(template: str, **context) -> str:
@@ -56,8 +100,9 @@ def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: st
             expires_at: datetime | None = None) -> bool:
     """Queue one message in the current transaction (the caller commits).
 
-    Called by domain services; `private` marks health-related messages, whose recipient
-    and subject administrators do not see. `expires_at` is when the message stops being
+    Called by any package's services. A kind declared private (see `kind`) is always
+    stored private; `private=True` marks a message of an undeclared kind so. Of a private
+    message administrators see neither recipient nor subject. `expires_at` is when the message stops being
     true (its link lapses, the appointment it announces begins): not delivered by then,
     it is marked expired and never sent late; without it, it is retried until delivered.
     Returns False, and queues nothing, when a message with the same `dedup_key` already
@@ -66,8 +111,9 @@ def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: st
     now = clock.now()
     stmt = upsert_insert(OutboxMessage).values(
         dedup_key=dedup_key, kind=kind, recipient=recipient, subject=subject, body=body,
-        ics=ics, ics_method=ics_method, private=private, status=OutboxStatus.QUEUED, attempts=0,
-        message_id=_msgid(), created_at=now, next_attempt_at=now, expires_at=expires_at,
+        ics=ics, ics_method=ics_method, private=private or declared(kind).private,
+        status=OutboxStatus.QUEUED, attempts=0, message_id=_msgid(),
+        created_at=now, next_attempt_at=now, expires_at=expires_at,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar() is not None
 
@@ -120,6 +166,7 @@ class Batch:
             if key not in existing:
                 message = {"ics": None, "ics_method": None, "private": False, "expires_at": None,
                            **self._wanted[key][1]()}
+                message["private"] = message["private"] or declared(message["kind"]).private
                 rows.append({**message, "dedup_key": key, "message_id": make_msgid(domain=domain)})
         queued = Counter()
         # Rows a racing sweep queued first are skipped (ON CONFLICT on the unique key) and
@@ -234,7 +281,7 @@ def deliver(limit: int = 200, keep_going: Callable[[], bool] | None = None) -> D
             message = _claim(message_id, clock.now())
             if message is None:
                 continue  # another delivery run took it
-            if rules.expired(message.expires_at, clock.now()):  # it lapsed since the run began
+            if rules.message_expired(message.expires_at, clock.now()):  # it lapsed since the run began
                 _expire(message, clock.now())
                 report.expired += 1
                 db.session.commit()
@@ -289,7 +336,7 @@ def _expire(message: OutboxMessage, now) -> None:
 
 def expire_due(now=None) -> int:
     """Mark expired every queued or failed message whose `expires_at` has come (the same
-    decision as rules.expired, in SQL): it is kept for the record, never sent late.
+    decision as rules.message_expired, in SQL): it is kept for the record, never sent late.
     Returns how many. Commits."""
     now = now or clock.now()
     count = db.session.execute(
@@ -362,12 +409,10 @@ def retry(actor: Actor, message_id: int) -> None:
     """An admin has a failed message tried at the next delivery run instead of at its
     next retry time. An expired one is never sent late: it is refused (and marked
     expired if its time passed since the last delivery run). Commits."""
-    actor.require("admin")
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound("No such message.")
+    actor.require(Role.ADMIN)
+    message = get_or_404(OutboxMessage, message_id, "No such message.")
     now = clock.now()
-    if message.status == OutboxStatus.FAILED and rules.expired(message.expires_at, now):
+    if message.status == OutboxStatus.FAILED and rules.message_expired(message.expires_at, now):
         _expire(message, now)
         db.session.commit()
     if message.status == OutboxStatus.EXPIRED:
@@ -382,7 +427,7 @@ def retry(actor: Actor, message_id: int) -> None:
 def list_messages(actor: Actor, *, status: str | None = None, recipient: str | None = None,
                   page: int = 1, per_page: int = 50):
     """The outbox for admins, newest first."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status == UNDELIVERED:
         query = query.where(OutboxMessage.status.in_(PENDING))
@@ -390,12 +435,10 @@ def list_messages(actor: Actor, *, status: str | None = None, recipient: str | N
         query = query.where(OutboxMessage.status == status)
     if recipient:  # health-related messages are never found by their recipient
         query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"), OutboxMessage.private.is_(False))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)
 
 
-REMINDER_KINDS = ("reminder_", "license_warning", "hr_digest")
 WITHHELD = "withheld (health-related)"
-TOKEN_KINDS = ("invite", "reset")
 
 
 def body_visible(message: OutboxMessage) -> bool:
@@ -404,7 +447,7 @@ def body_visible(message: OutboxMessage) -> bool:
     the reader take over the account)."""
     if message.private:
         return False
-    if message.kind in TOKEN_KINDS:
+    if declared(message.kind).signs_in:
         return not smtp_configured() and current_app.config["BEACON_ENV"] != "production"
     return not smtp_configured()
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
@@ -414,10 +457,11 @@ EXPIRED_SHOWN_DAYS = 7
 
 def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "", kind: str = "",
                    page: int = 1, per_page: int = 50):
-    """HR sees every reminder, pending, sent and dropped: recipient, subject, times.
-    (Reminders are health-related: administrators see them only as withheld rows.)"""
-    actor.require("hr")
-    query = select(OutboxMessage).where(or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS]))
+    """HR sees every reminder (every message of a kind declared `reminder=True`), pending,
+    sent and dropped: recipient, subject, times. (Most are health-related: administrators
+    see those only as withheld rows.)"""
+    actor.require(Role.HR)
+    query = select(OutboxMessage).where(OutboxMessage.kind.in_(reminder_kind_names()))
     if state == "pending":
         query = query.where(OutboxMessage.status.in_(PENDING))
     elif state in ("sent", "dropped", "expired"):
@@ -426,20 +470,19 @@ def list_reminders(actor: Actor, *, state: str | None = None, recipient: str = "
         query = query.where(OutboxMessage.recipient.ilike(f"%{recipient.strip()}%"))
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    return db.paginate(query.order_by(OutboxMessage.id.desc()), page=page, per_page=per_page, error_out=False)
+    return paginate(query.order_by(OutboxMessage.id.desc()), page, per_page)
 
 
-def reminder_kinds() -> list[str]:
-    return list(db.session.scalars(select(OutboxMessage.kind).distinct().where(
-        or_(*[OutboxMessage.kind.startswith(k) for k in REMINDER_KINDS])).order_by(OutboxMessage.kind)))
+def reminder_kinds() -> list[MessageKind]:
+    """The reminder kinds the outbox holds messages of, for HR's filter."""
+    return [declared(name) for name in db.session.scalars(select(OutboxMessage.kind).distinct().where(
+        OutboxMessage.kind.in_(reminder_kind_names())).order_by(OutboxMessage.kind))]
 
 
 def get_message(actor: Actor, message_id: int) -> OutboxMessage:
-    actor.require("admin")
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound("No such message.")
-    return message
+    """Administrators: one message (its body only as body_visible allows). Changes nothing."""
+    actor.require(Role.ADMIN)
+    return get_or_404(OutboxMessage, message_id, "No such message.")
 
 
 def delivery_summary(actor: Actor) -> dict:
@@ -447,7 +490,7 @@ def delivery_summary(actor: Actor) -> dict:
     the oldest has waited, the latest delivery error, and how many expired undelivered
     in the last EXPIRED_SHOWN_DAYS days. Of a health-related message's error only its
     kind is shown (the text can name the recipient)."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     now = clock.now()
     waiting, oldest = db.session.execute(
         select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(PENDING))).one()
@@ -463,15 +506,15 @@ def delivery_summary(actor: Actor) -> dict:
         OutboxMessage.status == OutboxStatus.EXPIRED,
         OutboxMessage.expired_at >= now - timedelta(days=EXPIRED_SHOWN_DAYS)))
     return {"waiting": waiting, "waited": rules.waited(now - oldest) if oldest else None,
-            "last_error": last_error, "last_error_withheld": withheld, "expired": expired, "expired_days": EXPIRED_SHOWN_DAYS,
-            "smtp_configured": smtp_configured()}
+            "last_error": last_error, "last_error_withheld": withheld, "expired": expired,
+            "expired_days": EXPIRED_SHOWN_DAYS, "smtp_configured": smtp_configured()}
 
 
 
 def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     """Admins export every message created in a date range (department dates, both ends
     included) for records requests: recipients, subjects, times, outcome. Audited."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     if date_to < date_from:
         raise DomainError("The end date is before the start date.")
     date_to = min(date_to, date(9998, 12, 31))

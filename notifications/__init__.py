@@ -1,1 +1,0 @@
-"""The outbox, email rendering and delivery. Knows no domain: domains call down into it."""
