@@ -100,6 +100,10 @@ def load(instance_path, env=None):
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 12),
         "ACCESS_REVIEW_IDLE_DAYS": _int(env, "ACCESS_REVIEW_IDLE_DAYS", 90),
+        # One account (or one IP, signed out) refused this many times within this many
+        # minutes gets one "repeated refusals" entry in the audit log: probing for ids.
+        "REFUSAL_ALERT_COUNT": _int(env, "REFUSAL_ALERT_COUNT", 10),
+        "REFUSAL_ALERT_MINUTES": _int(env, "REFUSAL_ALERT_MINUTES", 10),
         "WELLNESS_INTERVAL_MONTHS": _int(env, "WELLNESS_INTERVAL_MONTHS", 12),
         "WELLNESS_FIRST_RULE": env.get("WELLNESS_FIRST_RULE", "hire"),
         "WELLNESS_OPEN_WINDOW_DAYS": _int(env, "WELLNESS_OPEN_WINDOW_DAYS", 60),
@@ -148,6 +152,8 @@ def validate(config):
         raise RuntimeError("WELLNESS_FIRST_RULE must be 'hire' or 'immediately'")
     if not 0 <= config.get("REVIEW_PEERS", 3) <= 10:
         raise RuntimeError("REVIEW_PEERS must be between 0 and 10")
+    if config.get("REFUSAL_ALERT_COUNT", 10) < 2 or config.get("REFUSAL_ALERT_MINUTES", 10) < 1:
+        raise RuntimeError("REFUSAL_ALERT_COUNT must be at least 2 and REFUSAL_ALERT_MINUTES at least 1")
     if config.get("REVIEW_THRESHOLD", 3) < 2:
         raise RuntimeError("REVIEW_THRESHOLD must be at least 2 (one response is never anonymous)")
     try:

@@ -1,42 +1,45 @@
-"""Command line of the kernel: `flask --app app users|roster|seed-demo ...`."""
+"""Command line of the kernel: `flask --app app users|roster|imports|outbox|scheduler|reminders|seed-demo ...`."""
+import logging
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core import clock
+from core import clock, scheduler
 from core.audit import Actor
-from core.converters import date_problem
+from core.cli_types import now_option
 from core.errors import DomainError
 from core.models import Role
-from core.services import accounts, demo, imports, roster
+from core.services import accounts, demo, imports, outbox, roster
 
 users_cli = AppGroup("users", help="Manage accounts.")
 roster_cli = AppGroup("roster", help="The officer roster.")
 imports_cli = AppGroup("imports", help="Roster and metrics import jobs.")
+outbox_cli = AppGroup("outbox", help="The outbox of messages.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler of periodic jobs.")
+reminders_cli = AppGroup("reminders", help="Reminders.")
 
 CLI = Actor.system("cli")
 
 
-def parse_moment(value: str | None) -> datetime | None:
-    """The value of a `--now` option: an ISO date and time (UTC when no offset is
-    given) within the dates the app deals in (core.converters.date_problem), so that
-    a mistyped year is a usage error, not a traceback from date arithmetic."""
-    if value is None:
-        return None
+def run_import(kind: str, path: str | Path, dry_run: bool):
+    """A CSV import command's work (`roster import`, `metrics import`): the kind's import,
+    run here and now. A bad file prints each error as `line N: ...` and exits 1, nothing
+    written; a good one gives its report back to be summed up."""
+    path = Path(path)
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter("use an ISO date and time, e.g. 2027-03-01T06:00:00+00:00",
-                                 param_hint="--now") from exc
-    problem = date_problem(moment.date(), clock.now().date())
-    if problem:
-        raise click.BadParameter(f"the date {problem}", param_hint="--now")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        report = imports.run_now(CLI, kind, path.read_bytes(), path.name, dry_run=dry_run)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not report.ok:
+        for error in report.errors:
+            click.echo(str(error))
+        click.echo(f"{len(report.errors)} error(s); nothing was written.", err=True)
+        sys.exit(1)
+    return report
 
 
 @users_cli.command("create")
@@ -53,10 +56,10 @@ def users_create(email, name, roles, badge, password_stdin):
         password = sys.stdin.readline().rstrip("\r\n")
     officer_id = None
     if badge:
-        officer = roster.find_by_badge(badge)
-        if officer is None:
+        found, _ = roster.officer_ids_by_badge([badge])
+        if not found:
             raise click.ClickException(f"no officer with badge {badge} on the roster")
-        officer_id = officer.id
+        officer_id = found[0]
     try:
         user = accounts.create_account(CLI, email=email, name=name, roles=roles, officer_id=officer_id,
                                        password=password)
@@ -71,15 +74,7 @@ def users_create(email, name, roles, badge, password_stdin):
 @click.option("--dry-run", is_flag=True, help="Check and report without writing anything.")
 def roster_import(file, dry_run):
     """Import the roster CSV. Exit 1, with each error as `line N: ...`, when the file is bad."""
-    try:
-        report = imports.run_now(CLI, "roster", file.read_bytes(), file.name, dry_run=dry_run)
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if not report.ok:
-        for error in report.errors:
-            click.echo(str(error))
-        click.echo(f"{len(report.errors)} error(s); nothing was written.", err=True)
-        sys.exit(1)
+    report = run_import("roster", file, dry_run)
     prefix = "dry run: would have " if dry_run else ""
     click.echo(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
                f"separated {len(report.separated)}, unchanged {report.unchanged}"
@@ -117,8 +112,49 @@ def imports_work():
     click.echo(f"{imports.work()} import job(s) run")
 
 
+@outbox_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="At most this many messages in one run.")
+def outbox_deliver(limit):
+    """Send queued messages and retry failed ones whose time has come (fast, then
+    hourly); expire first those that stopped being true."""
+    report = outbox.deliver(limit=limit)
+    if not report.configured:
+        click.echo("SMTP_HOST is not set: messages stay in the outbox (admins can read them at /admin/outbox).")
+        return
+    for error in report.errors:
+        click.echo(error, err=True)
+    click.echo(f"sent {report.sent}, failed {report.failed}"
+               + (f", {report.expired} expired (never sent late)" if report.expired else "")
+               + (f", {report.requeued_stale} stale claim(s) re-queued" if report.requeued_stale else ""))
+    if report.failed:
+        sys.exit(1)
+
+
+@scheduler_cli.command("run")
+def scheduler_run():
+    """Run the periodic jobs (reminders, sweeps, delivery, digest) until stopped. Several
+    may run: one leads, the others stand by and take over if it dies."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    scheduler.run_blocking(current_app._get_current_object())
+
+
+@reminders_cli.command("run")
+@now_option("Sweep as at this moment (ISO; UTC when no offset is given).")
+def reminders_run(now):
+    """One run of every registered reminder sweep at that moment; prints how many of
+    each kind were queued."""
+    moment = now or clock.now()
+    totals = scheduler.run_reminder_sweeps(current_app._get_current_object(), moment)
+    for kind in sorted(totals):
+        click.echo(f"{kind}: {totals[kind]}")
+    click.echo(f"queued {sum(totals.values())} reminder(s)")
+
+
 def register(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(imports_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(reminders_cli)

@@ -7,6 +7,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core.errors import NotFound
+
 # Stable constraint names, so Alembic revisions can name what they change.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,6 +51,15 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def get_or_404(model, ident, message: str = "Not found.", **options):
+    """The row of `model` with primary key `ident`, or NotFound (the 404 page) with
+    `message`. `options` go to Session.get (e.g. `options=[defer(...)]`)."""
+    row = db.session.get(model, ident, **options) if ident is not None else None
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def utc(value: datetime) -> datetime:

@@ -1,8 +1,5 @@
 """Forms of the kernel: sign-in, passwords, accounts, roster import; and `Form`, the
 base of every form in the app, which refuses control characters and far dates."""
-from datetime import date
-
-from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -20,22 +17,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core import clock
 from core.converters import MAX_ID, date_problem
+from core.department import today
 from core.models import Role
 from core.passwords import MAX_LENGTH
 from core.rules import EMAIL_RE, clean_text, event_date_problem, text_problem
-
-
-def department_today() -> date:
-    return clock.today(current_app.config["BEACON_TIMEZONE"])
 
 
 def happened(form, field):
     """A validator for the date of something that happened (an incident, an activity):
     not in the future, not more than five years ago (core.rules.event_date_problem)."""
     if field.data is not None:
-        problem = event_date_problem(field.data, department_today())
+        problem = event_date_problem(field.data, today())
         if problem:
             raise StopValidation(f"The date {problem}.")
 
@@ -84,7 +77,7 @@ def _raw_problem(field) -> str | None:
 
 def _value_problem(field) -> str | None:
     if isinstance(field, DateField) and field.data is not None and not field.errors:
-        problem = date_problem(field.data, department_today())
+        problem = date_problem(field.data, today())
         return f"This date {problem}." if problem else None
     if isinstance(field, SelectFieldBase):
         values = field.data if isinstance(field.data, list) else [field.data]
@@ -121,7 +114,8 @@ class ForgotPasswordForm(Form):
 
 class SetPasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                             description="At least 12 characters. A few unrelated words make a strong, memorable password.",
+                             description="At least 12 characters. "
+                                         "A few unrelated words make a strong, memorable password.",
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat the new password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
@@ -139,14 +133,16 @@ class AccountForm(Form):
     email = StringField("Email", validators=[DataRequired(), Length(max=254), EmailAddress],
                         filters=[lambda v: v.strip().lower() if v else v])
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES,
+                               validators=[DataRequired(message="Choose at least one role.")])
     badge_number = StringField("Badge number", validators=[Optional(), Length(max=20)],
                                description="Required for an officer account: ties it to the roster row.")
     submit = SubmitField("Create account and send invitation")
 
 
 class RolesForm(Form):
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES,
+                               validators=[DataRequired(message="Choose at least one role.")])
     submit = SubmitField("Save roles")
 
 

@@ -159,7 +159,8 @@ FIELD_LIMITS = {"badge_number": 20, "first_name": 80, "last_name": 80, "email": 
                 "unit": 120, "rank": 60, "supervisor_badge": 20}
 BADGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
 # Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is not ours to judge.
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_PERIOD = EARLIEST_HIRE
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -211,7 +212,8 @@ class RosterCheck:
         return not self.errors
 
 
-def read_csv(data: bytes | str, columns: tuple[str, ...]) -> tuple[Iterator[tuple[int, dict[str, str]]], list[LineError]]:
+def read_csv(data: bytes | str,
+             columns: tuple[str, ...]) -> tuple[Iterator[tuple[int, dict[str, str]]], list[LineError]]:
     """Read a CSV file whose header must hold exactly `columns` (in any order).
 
     Returns the non-blank lines as a lazy iterator of (line number, {column: clean,
@@ -364,7 +366,8 @@ class RosterScan:
             if row is None:
                 continue
             if row.badge_number in self.lines:
-                self.errors.append(LineError(line, f"badge_number {row.badge_number} is already on line {self.lines[row.badge_number]}"))
+                self.errors.append(LineError(line, f"badge_number {row.badge_number} "
+                                                   f"is already on line {self.lines[row.badge_number]}"))
                 continue
             if row.email in self.emails:
                 self.errors.append(LineError(line, f"email {row.email} is already on line {self.emails[row.email]}"))
@@ -395,7 +398,8 @@ class RosterScan:
         self.emails = {}
         for badge, sup in self.supervisors.items():
             if sup in wanted:
-                self.errors.append(LineError(self.lines[badge], f"supervisor_badge {sup} is neither in this file nor on the roster"))
+                self.errors.append(LineError(self.lines[badge],
+                                             f"supervisor_badge {sup} is neither in this file nor on the roster"))
         self._check_loops(kept)
         self.errors.sort(key=lambda e: e.line)
 
@@ -447,9 +451,11 @@ def _check_row(line: int, raw: dict[str, str], errors: list[LineError], today: d
         if len(raw[name]) > limit:
             errors.append(LineError(line, f"{name} is longer than {limit} characters"))
     if raw["badge_number"] and not BADGE_RE.match(raw["badge_number"]):
-        errors.append(LineError(line, f"badge_number {raw['badge_number']!r} may hold only letters, digits and hyphens"))
+        errors.append(LineError(line, f"badge_number {raw['badge_number']!r} "
+                                      "may hold only letters, digits and hyphens"))
     if raw["supervisor_badge"] and not BADGE_RE.match(raw["supervisor_badge"]):
-        errors.append(LineError(line, f"supervisor_badge {raw['supervisor_badge']!r} may hold only letters, digits and hyphens"))
+        errors.append(LineError(line, f"supervisor_badge {raw['supervisor_badge']!r} "
+                                      "may hold only letters, digits and hyphens"))
     email = raw["email"].lower()
     if email and not EMAIL_RE.match(email):
         errors.append(LineError(line, f"email {raw['email']!r} is not a valid address"))
@@ -476,3 +482,34 @@ def _check_row(line: int, raw: dict[str, str], errors: list[LineError], today: d
                      last_name=raw["last_name"], email=email, unit=one(raw["unit"], raw["unit"]),
                      rank=one(raw["rank"], raw["rank"]), supervisor_badge=raw["supervisor_badge"] or None,
                      hire_date=one(hire_date, hire_date), status=one(status, status))
+
+
+# --- outbox delivery ---------------------------------------------------------------
+
+FAST_ATTEMPTS = 5  # 1, 2, 4, 8 times the base apart; after the fifth failure, the slow pace
+
+
+def retry_at(attempts: int, now: datetime, base_seconds: int = 60, max_seconds: int = 3600) -> datetime:
+    """When to try a message again after its `attempts`-th failure: 1, 2, 4, 8 times
+    the base (minutes by default) later, then every `max_seconds` (an hour by default)
+    for as long as it takes: a failed message is never given up, only expired."""
+    if attempts >= FAST_ATTEMPTS:
+        return now + timedelta(seconds=max_seconds)
+    return now + timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), max_seconds))
+
+
+def message_expired(expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a message stopped being true before it went out (a reset link whose token
+    lapsed, a reminder of an appointment that has begun). One without an expiry never
+    expires."""
+    return expires_at is not None and now >= expires_at
+
+
+def waited(delta: timedelta) -> str:
+    """How long something has waited, in the largest whole unit: "3 hours", "1 day"."""
+    seconds = max(int(delta.total_seconds()), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "less than a minute"

@@ -1,6 +1,8 @@
 """The web edge of the kernel: sign-in state per request, role checks, security headers."""
 import logging
+import re
 import traceback
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -10,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -19,14 +22,17 @@ from flask import (
 )
 from flask_login import LoginManager, current_user
 from markupsafe import Markup, escape
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
+from werkzeug.routing import AnyConverter
+from wtforms import Field
 
-from core.audit import Actor, record
+from core.audit import Actor, record_refusal
 from core.converters import bounded_int
 from core.db import db
 from core.rules import clean_text, text_problem
-from core.errors import DomainError
+from core.errors import AccessError, DomainError
 from core.forms import ActionForm
+from core.models import Role
 from core.services import accounts, imports
 
 login_manager = LoginManager()
@@ -66,6 +72,45 @@ def home_panels(user) -> list[tuple[str, object]]:
             if user.has_role(role)]
 
 
+NAVIGATION = "beacon.navigation"
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    roles: tuple
+    group: str | None
+    order: int
+
+
+def add_nav(app, label: str, endpoint: str, *, roles=None, group: str | None = None, order: int = 100) -> None:
+    """Let a package put a link in the main menu for people holding one of `roles`
+    (None: everyone signed in).
+    Entries sharing a `group` become one dropdown named after it (a group that holds
+    one link for this person shows as that link); the menu is sorted by `order`, a
+    group by its first entry's."""
+    app.extensions.setdefault(NAVIGATION, []).append(NavEntry(label, endpoint, tuple(roles or ()), group, order))
+
+
+def navigation() -> list[dict]:
+    """The signed-in person's menu: [{"label", "links": [(label, endpoint), ...]}], a
+    dropdown where there is more than one link (a Jinja global for base.html)."""
+    if not current_user.is_authenticated:
+        return []
+    mine = sorted((e for e in current_app.extensions.get(NAVIGATION, [])
+                   if not e.roles or current_user.has_role(*e.roles)),
+                  key=lambda e: e.order)
+    menu, groups = [], {}
+    for entry in mine:
+        key = entry.group or ("", entry.endpoint)
+        if key not in groups:
+            groups[key] = {"label": entry.group or entry.label, "links": []}
+            menu.append(groups[key])
+        groups[key]["links"].append((entry.label, entry.endpoint))
+    return menu
+
+
 def actor() -> Actor:
     """The signed-in user (or nobody) and where the request came from, for services."""
     if current_user.is_authenticated:
@@ -89,12 +134,54 @@ def roles_required(*roles):
 
 
 def deny(status: int = 403):
-    """Refuse the request and leave a trace of who tried what."""
-    if current_user.is_authenticated:
-        record(actor(), "access.denied", target=request.path[:200], outcome="denied",
-               detail=f"{request.method} {request.path}"[:500])
-        db.session.commit()
+    """Refuse the request and leave a trace of who tried what. It is written here, not
+    only by the 403 handler, because deny() is also called from inside another error
+    handler (a too-large upload), whose abort Flask does not hand to the 403 handler."""
+    audit_refusal(status)
     abort(status)
+
+
+PRIVATE_REFUSALS = "beacon.private_refusals"
+
+
+def audit_refusals_privately(app, *blueprints: str) -> None:
+    """Refusals on these blueprints' pages are health-related: they go to HR's wellness
+    audit log, not the administrators' (who must not learn who has a wellness record)."""
+    app.extensions.setdefault(PRIVATE_REFUSALS, set()).update(blueprints)
+
+
+def refused_ids() -> dict:
+    """The request's view args as the audit shows them: ids and fixed words (`any(...)`)
+    as they are; anything else (a password-reset token) withheld, since the log must
+    not hold a secret."""
+    converters = getattr(request.url_rule, "_converters", {}) if request.url_rule else {}
+    return {name: value if isinstance(value, int) or isinstance(converters.get(name), AnyConverter) else "(withheld)"
+            for name, value in (request.view_args or {}).items()}
+
+
+def audit_refusal(status: int, error=None) -> None:
+    """Audit a 403, or a 404 for a record: one raised by a service (NotFound) or on a
+    route with an id in its path. A 404 for an address that is no page is not audited.
+    Once per request; the request's own transaction is rolled back first (whatever it
+    changed is refused with it) and the entry is committed on its own."""
+    ids = refused_ids()
+    if g.get("refusal_audited") or (status == 404 and not isinstance(error, AccessError)
+                                    and not any(isinstance(v, int) for v in ids.values())):
+        return
+    g.refusal_audited = True
+    who = actor()
+    db.session.rollback()
+    pattern = request.url_rule.rule if request.url_rule else request.path
+    args = " ".join(f"{name}={value}" for name, value in ids.items())
+    private = request.blueprint in current_app.extensions.get(PRIVATE_REFUSALS, ())
+    try:
+        record_refusal(who, not_found=status == 404, target=pattern, private=private,
+                       detail=f"{request.method} {request.endpoint or '-'} {args}".strip(),
+                       alert_count=current_app.config["REFUSAL_ALERT_COUNT"],
+                       alert_minutes=current_app.config["REFUSAL_ALERT_MINUTES"])
+    except SQLAlchemyError:
+        # The person still gets the 403/404 page; the failure is in the server log.
+        current_app.logger.exception("A refused request could not be audited")
 
 
 MAX_PATH = 2000
@@ -172,10 +259,12 @@ def search_arg(name: str, max_length: int = MAX_SEARCH) -> str:
 
 
 def render_forbidden(error):
+    audit_refusal(403, error)
     return render_template("errors/403.html"), 403
 
 
 def render_not_found(error):
+    audit_refusal(404, error)
     return render_template("errors/404.html"), 404
 
 
@@ -207,10 +296,6 @@ def render_server_error(error):
 
 def render_csrf_error(error):
     return render_template("errors/400.html", reason=error.description), 400
-
-
-def back_to(endpoint, **values):
-    return redirect(url_for(endpoint, **values))
 
 
 def local_time_filter(tz_name: str):
@@ -294,11 +379,134 @@ def import_status(job):
                    percent=job.percent, running=job.state.running)
 
 
+@dataclass
+class ImportPages:
+    """The four pages of one kind of CSV import, for HR (the roster, the metrics): the
+    upload form, the job's page, its status (which the job page polls) and the confirm
+    button. The upload page is `template` given `form`, `jobs`, `job_url` and whatever
+    `context()` adds; `add_routes` puts the four on a blueprint."""
+    kind: str
+    form: type
+    template: str
+    heading: str
+    summary: str
+    done_heading: str
+    confirmed: str
+    done_endpoint: str
+    done_label: str
+    context: object = dict
+    endpoints: tuple = ()
+    job_arg: str = ""
+
+    def add_routes(self, bp, *, upload: str, job: str, endpoints: tuple[str, str, str, str]) -> None:
+        """`upload` and `job` are the rules of the form and of a job's page (status and
+        confirm go below it: `<job>/status`, `<job>/confirm`); `endpoints` names the
+        form, job, status and confirm views."""
+        self.endpoints = tuple(f"{bp.name}.{name}" for name in endpoints)
+        self.job_arg = re.search(r"<(?:\w+:)?(\w+)>$", job).group(1)
+
+        def upload_view():
+            form = self.form()
+            if form.validate_on_submit():
+                return import_submit(form, self.kind, self.job_url, f"{self.kind}.csv")
+            return self._page(form, form_status())
+
+        def job_view(**args):
+            job = imports.get(actor(), self.kind, args[self.job_arg])
+            return render_template("imports/job.html", job=job, heading=self.heading, summary=self.summary,
+                                   done_heading=self.done_heading, status_url=self.job_url(job.id, 2),
+                                   confirm_form=ActionForm(), confirm_url=self.job_url(job.id, 3),
+                                   upload_url=url_for(self.endpoints[0]), done_url=url_for(self.done_endpoint),
+                                   done_label=self.done_label)
+
+        def status_view(**args):
+            return import_status(imports.get(actor(), self.kind, args[self.job_arg]))
+
+        def confirm_view(**args):
+            job_id = args[self.job_arg]
+            button(lambda: imports.confirm(actor(), self.kind, job_id), self.confirmed)
+            return redirect(self.job_url(job_id))
+
+        hr = roles_required(Role.HR)
+        upload_name, job_name, status_name, confirm_name = endpoints
+        bp.add_url_rule(upload, upload_name, hr(large_upload(self._too_large)(upload_view)), methods=["GET", "POST"])
+        bp.add_url_rule(job, job_name, hr(job_view))
+        bp.add_url_rule(f"{job}/status", status_name, hr(status_view))
+        bp.add_url_rule(f"{job}/confirm", confirm_name, hr(confirm_view), methods=["POST"])
+
+    def job_url(self, job_id: int, which: int = 1) -> str:
+        """The address of a job's page (which=1), status (2) or confirm button (3)."""
+        return url_for(self.endpoints[which], **{self.job_arg: job_id})
+
+    def _page(self, form, status: int):
+        return render_template(self.template, form=form, jobs=imports.recent(actor(), self.kind),
+                               job_url=self.job_url, **self.context()), status
+
+    def _too_large(self, message: str):
+        if not current_user.has_role(Role.HR):
+            deny()
+        form = self.form(formdata=None)
+        form.file.errors = [message]
+        return self._page(form, 413)
+
+
+# A form sent back with its errors answers 422 Unprocessable Content: the request was
+# understood and refused as it stands (200 would tell scripts and tests it worked).
+REFUSED = 422
+
+
+class FieldError(DomainError):
+    """A refusal raised inside a view's action that belongs beside one field of its
+    form (a badge that is not on the roster)."""
+
+    def __init__(self, field, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def handle(form, action, *, success, redirect_to, field=None, refuse=DomainError):
+    """The one skeleton of a page's form: validate `form`, call `action()`, and on
+    success flash `success` and redirect to `redirect_to` (each a value, or a function
+    of what `action()` returned). A DomainError goes beside `field` (a field, or a
+    function of the error giving one), or beside a FieldError's own field, or is
+    flashed when there is neither; `refuse` narrows which DomainErrors are shown (others
+    pass to the caller). Returns the redirect, or None: the caller shows the form again
+    with `form_status()`. Forbidden and NotFound pass through to 403/404."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except refuse as exc:
+        target = getattr(exc, "field", None) or field
+        if target is not None and not isinstance(target, Field):
+            target = target(exc)
+        if target is None:
+            flash(str(exc), "danger")
+        else:
+            target.errors = [*target.errors, str(exc)]
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
+
+
+def form_status() -> int:
+    """The status of a page showing a form: REFUSED when it answers a POST (a form
+    that worked redirects instead), 200 when it is shown to be filled in."""
+    return REFUSED if request.method == "POST" else 200
+
+
 def button(do, success: str) -> bool:
     """Carry out a button's action (a POST with only its CSRF token, checked here):
     flash `success`, or the domain error's message. Forbidden and NotFound pass
     through to the 403/404 pages. Returns whether it worked."""
     return submit(ActionForm(), do, success)
+
+
+def button_back(do, success: str, back: str):
+    """A button's action (see `button`), then back to the page at `back`, whether it
+    worked or not: the flashed message says which."""
+    button(do, success)
+    return redirect(back)
 
 
 def submit(form, do, success: str) -> bool:

@@ -7,23 +7,16 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import Form, happened
+from core.forms import Form, MultiCheckboxField, happened
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS
 from evaluations.services.reviews import MAX_COMMENT
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _text(v):

@@ -37,6 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_of
+from core.errors import DomainError
+from evaluations import rules
 
 
 class RaterGroup(enum.StrEnum):
@@ -149,6 +151,27 @@ class ReviewCycle(db.Model):
 
     def is_anonymous(self, group: str) -> bool:
         return group == RaterGroup.DIRECT_REPORT or (group == RaterGroup.PEER and self.anonymous_peers)
+
+    # The cycle's life: draft -> open -> closed -> published. Each move refuses (DomainError)
+    # when it makes no sense now; the decision itself is rules.refuse_move.
+    def _refuse(self, step: str, *, assignments: int = 0, criteria: int = 0, today: date | None = None) -> None:
+        problem = rules.refuse_move(step, self.status.value, assignments=assignments, criteria=criteria,
+                                    today=today or self.closes_on, closes_on=self.closes_on)
+        if problem:
+            raise DomainError(problem)
+
+    def open(self, now, *, assignments: int, criteria: int, today: date) -> None:
+        """Raters can start: needs criteria, assignments and a close date not passed."""
+        self._refuse("open", assignments=assignments, criteria=criteria, today=today)
+        self.status, self.opened_at = CycleStatus.OPEN, now
+
+    def close(self, now) -> None:
+        self._refuse("close")
+        self.status, self.closed_at = CycleStatus.CLOSED, now
+
+    def publish(self, now) -> None:
+        self._refuse("publish")
+        self.status, self.published_at = CycleStatus.PUBLISHED, now
 
 
 class ReviewCycleUnit(db.Model):

@@ -1,23 +1,21 @@
 """Review pages: HR's cycles, rubrics, metrics and matrix; raters' reviews; reports;
 community activities. Handlers are thin: form, one service, render or redirect."""
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from core.errors import DomainError
+from core.department import today
 from core.forms import ActionForm
 from core.models import Role
-from core.services import imports, roster
+from core.services import roster
 from core.web import (
+    ImportPages,
     actor,
     button,
     choice_arg,
-    deny,
     flag_arg,
-    import_status,
-    import_submit,
+    form_status,
+    handle,
     int_arg,
-    large_upload,
     page_number,
     roles_required,
     safe_next,
@@ -37,7 +35,6 @@ from evaluations.forms import (
 )
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS, CycleStatus
 from evaluations.services import cycles, metrics, reports, reviews, rubrics
-from evaluations.services.common import today
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
@@ -59,22 +56,19 @@ def review(assignment_id):
     criteria = [c for _, items in sheet.sections for c in items]
     form = review_form(criteria, data=None if request.method == "POST" else
                        {f"c{cid}": str(score) for cid, score in sheet.scores.items()} | {"comment": sheet.comment})
-    if request.method == "POST" and sheet.editable and form.validate_on_submit():
-        scores = {c.id: int(getattr(form, f"c{c.id}").data) if getattr(form, f"c{c.id}").data else None
-                  for c in criteria}
-        final = bool(form.submit_review.data)
-        try:
-            reviews.save(actor(), assignment_id, scores, form.comment.data, submit=final)
-        except DomainError as exc:
-            form.comment.errors = [*form.comment.errors, str(exc)]
-        else:
-            flash("Review submitted. Thank you." if final else "Draft saved.", "success")
-            return redirect(url_for("reviews.mine") if final else url_for("reviews.review", assignment_id=assignment_id))
-    elif request.method == "POST" and not sheet.editable:
+    if request.method == "POST" and not sheet.editable:
         flash("This review can no longer be changed.", "danger")
         return redirect(url_for("reviews.mine"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("reviews/review.html", sheet=sheet, form=form), status
+    final = bool(form.submit_review.data)
+
+    def save():
+        scores = {c.id: int(getattr(form, f"c{c.id}").data) if getattr(form, f"c{c.id}").data else None
+                  for c in criteria}
+        reviews.save(actor(), assignment_id, scores, form.comment.data, submit=final)
+    return handle(form, save, field=form.comment, success="Review submitted. Thank you." if final else "Draft saved.",
+                  redirect_to=url_for("reviews.mine") if final else url_for("reviews.review",
+                                                                             assignment_id=assignment_id)) \
+        or (render_template("reviews/review.html", sheet=sheet, form=form), form_status())
 
 
 # --- reports ------------------------------------------------------------------------------------
@@ -139,19 +133,13 @@ def cycle_new():
     form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in roster.units()]
     if request.method == "GET":
         form.peers.data, form.threshold.data = cycles.defaults()
-    if form.validate_on_submit():
-        try:
-            cycle = cycles.create_cycle(actor(), name=form.name.data, rubric_id=form.rubric_id.data,
-                                        opens_on=form.opens_on.data, closes_on=form.closes_on.data,
-                                        all_units=form.scope.data == "all", unit_ids=form.unit_ids.data or [],
-                                        peers=form.peers.data, threshold=form.threshold.data,
-                                        anonymous_peers=form.anonymous_peers.data)
-        except DomainError as exc:
-            form.name.errors = [*form.name.errors, str(exc)]
-        else:
-            flash("Cycle created. Generate its assignments next.", "success")
-            return redirect(url_for("reviews.cycle_detail", cycle_id=cycle.id))
-    return render_template("reviews/cycle_new.html", form=form), 422 if form.errors else 200
+    return handle(form, lambda: cycles.create_cycle(
+        actor(), name=form.name.data, rubric_id=form.rubric_id.data, opens_on=form.opens_on.data,
+        closes_on=form.closes_on.data, all_units=form.scope.data == "all", unit_ids=form.unit_ids.data or [],
+        peers=form.peers.data, threshold=form.threshold.data, anonymous_peers=form.anonymous_peers.data),
+        field=form.name, success="Cycle created. Generate its assignments next.",
+        redirect_to=lambda cycle: url_for("reviews.cycle_detail", cycle_id=cycle.id)) \
+        or (render_template("reviews/cycle_new.html", form=form), form_status())
 
 
 @bp.get("/cycles/<int:cycle_id>")
@@ -225,16 +213,11 @@ def rubric_list():
     form = RubricForm()
     form.copy_from.choices = [SelectChoice(0, "An empty rubric")] + [SelectChoice(i, f"A copy of {n}")
                                                                        for i, n in rubrics.choices()]
-    if form.validate_on_submit():
-        try:
-            rubric = rubrics.create_rubric(actor(), form.name.data, form.description.data, form.copy_from.data or None)
-        except DomainError as exc:
-            form.name.errors = [*form.name.errors, str(exc)]
-        else:
-            flash("Rubric created.", "success")
-            return redirect(url_for("reviews.rubric_detail", rubric_id=rubric.id))
-    return render_template("reviews/rubrics.html", lines=rubrics.list_rubrics(actor()), form=form), \
-        422 if form.errors else 200
+    return handle(form, lambda: rubrics.create_rubric(actor(), form.name.data, form.description.data,
+                                                      form.copy_from.data or None),
+                  field=form.name, success="Rubric created.",
+                  redirect_to=lambda rubric: url_for("reviews.rubric_detail", rubric_id=rubric.id)) \
+        or (render_template("reviews/rubrics.html", lines=rubrics.list_rubrics(actor()), form=form), form_status())
 
 
 @bp.route("/rubrics/<int:rubric_id>", methods=["GET", "POST"])
@@ -242,17 +225,10 @@ def rubric_list():
 def rubric_detail(rubric_id):
     rubric = rubrics.get_rubric(actor(), rubric_id)
     form = CriterionForm()
-    if form.validate_on_submit():
-        try:
-            rubrics.add_criterion(actor(), rubric_id, **form.values())
-        except DomainError as exc:
-            form.text.errors = [*form.text.errors, str(exc)]
-        else:
-            flash("Criterion added.", "success")
-            return redirect(url_for("reviews.rubric_detail", rubric_id=rubric_id))
-    return render_template("reviews/rubric.html", rubric=rubric, sections=rubrics.competencies(rubric),
-                           frozen=rubrics.is_frozen(rubric_id), form=form, labels=GROUP_LABELS), \
-        422 if form.errors else 200
+    return handle(form, lambda: rubrics.add_criterion(actor(), rubric_id, **form.values()), field=form.text,
+                  success="Criterion added.", redirect_to=url_for("reviews.rubric_detail", rubric_id=rubric_id)) \
+        or (render_template("reviews/rubric.html", rubric=rubric, sections=rubrics.competencies(rubric),
+                            frozen=rubrics.is_frozen(rubric_id), form=form, labels=GROUP_LABELS), form_status())
 
 
 @bp.route("/criteria/<int:criterion_id>", methods=["GET", "POST"])
@@ -260,16 +236,11 @@ def rubric_detail(rubric_id):
 def criterion_edit(criterion_id):
     criterion = rubrics.get_criterion(actor(), criterion_id)
     form = CriterionForm(obj=criterion)
-    if form.validate_on_submit():
-        try:
-            rubrics.update_criterion(actor(), criterion_id, **form.values())
-        except DomainError as exc:
-            form.text.errors = [*form.text.errors, str(exc)]
-        else:
-            flash("Criterion saved.", "success")
-            return redirect(url_for("reviews.rubric_detail", rubric_id=criterion.rubric_id))
-    return render_template("reviews/criterion.html", criterion=criterion, form=form,
-                           frozen=rubrics.is_frozen(criterion.rubric_id)), 422 if form.errors else 200
+    return handle(form, lambda: rubrics.update_criterion(actor(), criterion_id, **form.values()), field=form.text,
+                  success="Criterion saved.",
+                  redirect_to=url_for("reviews.rubric_detail", rubric_id=criterion.rubric_id)) \
+        or (render_template("reviews/criterion.html", criterion=criterion, form=form,
+                            frozen=rubrics.is_frozen(criterion.rubric_id)), form_status())
 
 
 @bp.post("/criteria/<int:criterion_id>/delete")
@@ -282,56 +253,14 @@ def criterion_delete(criterion_id):
 
 # --- HR: community metrics -----------------------------------------------------------------------
 
-def _job_url(import_id):
-    return url_for("reviews.metrics_job", import_id=import_id)
-
-
-def _metrics_page(form, status=200):
-    return render_template("reviews/metrics.html", form=form, periods=metrics.periods(actor()),
-                           jobs=imports.recent(actor(), "metrics"), job_url=_job_url), status
-
-
-def _too_large(message):
-    if not current_user.has_role(Role.HR):
-        deny()
-    form = MetricsImportForm(formdata=None)
-    form.file.errors = [message]
-    return _metrics_page(form, 413)
-
-
-@bp.route("/metrics", methods=["GET", "POST"])
-@roles_required(Role.HR)
-@large_upload(_too_large)
-def metrics_import():
-    form = MetricsImportForm()
-    if form.validate_on_submit():
-        return import_submit(form, "metrics", _job_url, "metrics.csv")
-    return _metrics_page(form)
-
-
-@bp.get("/metrics/imports/<int:import_id>")
-@roles_required(Role.HR)
-def metrics_job(import_id):
-    job = imports.get(actor(), "metrics", import_id)
-    return render_template("imports/job.html", job=job, heading="Metrics import",
-                           summary="reviews/metrics_summary.html", done_heading="The metrics were imported:",
-                           status_url=url_for("reviews.metrics_status", import_id=job.id),
-                           confirm_form=ActionForm(), confirm_url=url_for("reviews.metrics_confirm", import_id=job.id),
-                           upload_url=url_for("reviews.metrics_import"), done_url=url_for("reviews.metrics_import"),
-                           done_label="Back to community metrics")
-
-
-@bp.get("/metrics/imports/<int:import_id>/status")
-@roles_required(Role.HR)
-def metrics_status(import_id):
-    return import_status(imports.get(actor(), "metrics", import_id))
-
-
-@bp.post("/metrics/imports/<int:import_id>/confirm")
-@roles_required(Role.HR)
-def metrics_confirm(import_id):
-    button(lambda: imports.confirm(actor(), "metrics", import_id), "Confirmed: the metrics are being imported.")
-    return redirect(_job_url(import_id))
+METRICS_IMPORT = ImportPages(kind="metrics", form=MetricsImportForm, template="reviews/metrics.html",
+                             heading="Metrics import", summary="reviews/metrics_summary.html",
+                             done_heading="The metrics were imported:",
+                             confirmed="Confirmed: the metrics are being imported.",
+                             done_endpoint="reviews.metrics_import", done_label="Back to community metrics",
+                             context=lambda: {"periods": metrics.periods(actor())})
+METRICS_IMPORT.add_routes(bp, upload="/metrics", job="/metrics/imports/<int:import_id>",
+                          endpoints=("metrics_import", "metrics_job", "metrics_status", "metrics_confirm"))
 
 
 # --- officers: community activities -------------------------------------------------------------
@@ -340,18 +269,13 @@ def metrics_confirm(import_id):
 @roles_required(Role.OFFICER)
 def activities():
     form = ActivityForm()
-    if form.validate_on_submit():
-        try:
-            metrics.log_activity(actor(), day=form.day.data, kind=form.kind.data, hours=form.hours.data,
-                                 note=form.note.data)
-        except DomainError as exc:
-            form.day.errors = [*form.day.errors, str(exc)]
-        else:
-            flash("Activity logged; your supervisor will verify it.", "success")
-            return redirect(url_for("reviews.activities"))
-    return render_template("reviews/activities.html", form=form, page=metrics.my_activities(actor(), page_number()),
-                           to_verify=metrics.to_verify(actor()), labels=ACTIVITY_LABELS,
-                           action_form=ActionForm()), 422 if form.errors else 200
+    return handle(form, lambda: metrics.log_activity(actor(), day=form.day.data, kind=form.kind.data,
+                                                     hours=form.hours.data, note=form.note.data),
+                  field=form.day, success="Activity logged; your supervisor will verify it.",
+                  redirect_to=url_for("reviews.activities")) \
+        or (render_template("reviews/activities.html", form=form, page=metrics.my_activities(actor(), page_number()),
+                            to_verify=metrics.to_verify(actor()), labels=ACTIVITY_LABELS,
+                            action_form=ActionForm()), form_status())
 
 
 @bp.post("/activities/<int:activity_id>/<any(verify, reject):decision>")

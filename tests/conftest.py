@@ -7,6 +7,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test); each run creates its own fre
 database there and drops it at the end, so runs never collide. Where the server
 cannot be reached, the PostgreSQL variants are skipped with the reason.
 """
+import contextlib
 import contextvars
 import os
 import re
@@ -169,6 +170,35 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class QueryCounter:
+    """The SQL statements run on the app's engine while counting (pages, services)."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __len__(self):
+        return len(self.statements)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as counted: client.get(...)`, then `len(counted)` is the
+    number of statements the block ran (`counted.statements` lists them), to show that
+    a page's query count does not grow with the data."""
+    @contextlib.contextmanager
+    def counting():
+        counter = QueryCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter._seen)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counter._seen)
+    return counting
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from core.cli import parse_moment
+from core.cli_types import now_option
 from wellness.services import evaluations
 
 wellness_cli = AppGroup("wellness", help="Wellness evaluations.")
@@ -10,7 +10,7 @@ PROBLEMS_EXIT = 3  # done for everyone else; 1 stays "failed as a whole", 2 is c
 
 
 @wellness_cli.command("sweep")
-@click.option("--now", "now", default=None, help="Run as at this moment (ISO; UTC when no offset is given).")
+@now_option()
 def sweep(now):
     """One pass of the daily work: open annual evaluations whose window has come,
     close those of separated officers, pause/resume for leave, count the overdue.
@@ -20,7 +20,7 @@ def sweep(now):
     for everyone else but could not process some officers (listed, by id and reason,
     and shown on HR's wellness dashboard); 1 when it failed as a whole and changed
     nothing."""
-    report = evaluations.sweep(parse_moment(now))
+    report = evaluations.sweep(now)
     click.echo(str(report))
     for officer_id, reason in sorted(report.problems.items()):
         click.echo(f"could not process officer {officer_id}: {reason}", err=True)

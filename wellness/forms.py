@@ -5,7 +5,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -13,19 +12,14 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import EmailAddress, Form, department_today, happened
+from core.department import today
+from core.forms import EmailAddress, Form, MultiCheckboxField, happened
 from wellness.models import Modality
 
 
 WEEKDAYS = [SelectChoice(str(i), name) for i, name in
             enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ClinicianForm(Form):
@@ -51,12 +45,13 @@ class ClinicianForm(Form):
 
 
 class HoursForm(Form):
-    weekdays = MultiCheckboxField("Days", choices=WEEKDAYS, validators=[DataRequired(message="Choose at least one day.")])
+    weekdays = MultiCheckboxField("Days", choices=WEEKDAYS,
+                                  validators=[DataRequired(message="Choose at least one day.")])
     starts = TimeField("From", validators=[DataRequired()])
     ends = TimeField("Until", validators=[DataRequired()])
     slot_minutes = IntegerField("Slot length (minutes)", default=60,
                                 validators=[InputRequired(), NumberRange(min=15, max=240)])
-    valid_from = DateField("Starting", validators=[DataRequired()], default=department_today)
+    valid_from = DateField("Starting", validators=[DataRequired()], default=today)
     submit = SubmitField("Publish hours")
 
 

@@ -3,15 +3,31 @@ own page; the clinician's appointments. Handlers are thin: form, one service, re
 from datetime import datetime, timezone
 from itertools import groupby
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
+from core import clock
 from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
-from core.services import roster
+from core.services import outbox, roster
 from core.views.admin import audit_page
-from core.web import actor, bounded_int, button, choice_arg, flag_arg, int_arg, page_number, roles_required, submit
+from core.web import (
+    FieldError,
+    actor,
+    bounded_int,
+    button,
+    button_back,
+    choice_arg,
+    flag_arg,
+    form_status,
+    handle,
+    int_arg,
+    page_number,
+    roles_required,
+    search_arg,
+    submit,
+)
 from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
 from wellness.services import appointments, clinicians, evaluations, incidents
 from wellness.services.common import linked_clinician, settings
@@ -95,25 +111,19 @@ def incident_new():
     form.type_id.choices = [SelectChoice(t.id, f"{t.name} (within {t.window_days} days)") for t in incidents.types()]
     units = roster.units()
     form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in units]
-    if form.validate_on_submit():
-        officer_ids, unknown = [], []
-        for badge in (form.badges.data or "").replace(",", " ").split():
-            officer = roster.find_by_badge(badge)
-            (officer_ids.append(officer.id) if officer else unknown.append(badge))
+
+    def record():
+        officer_ids, unknown = roster.officer_ids_by_badge((form.badges.data or "").replace(",", " ").split())
         if unknown:
-            form.badges.errors.append("Not on the roster: " + ", ".join(unknown))
-        else:
-            try:
-                result = incidents.record_incident(actor(), type_id=form.type_id.data, occurred_on=form.occurred_on.data,
-                                                   description=form.description.data, officer_ids=officer_ids,
-                                                   unit_ids=form.unit_ids.data or [])
-            except DomainError as exc:
-                form.description.errors.append(str(exc))
-            else:
-                flash(f"Incident recorded: {result.created} evaluation(s) opened, {result.joined} existing "
-                      "one(s) brought forward.", "success")
-                return redirect(url_for("wellness.incident_detail", incident_id=result.incident.id))
-    return render_template("wellness/incident_new.html", form=form)
+            raise FieldError(form.badges, "Not on the roster: " + ", ".join(unknown))
+        return incidents.record_incident(actor(), type_id=form.type_id.data, occurred_on=form.occurred_on.data,
+                                         description=form.description.data, officer_ids=officer_ids,
+                                         unit_ids=form.unit_ids.data or [])
+    return handle(form, record, field=form.description,
+                  success=lambda result: f"Incident recorded: {result.created} evaluation(s) opened, "
+                                         f"{result.joined} existing one(s) brought forward.",
+                  redirect_to=lambda result: url_for("wellness.incident_detail", incident_id=result.incident.id)) \
+        or (render_template("wellness/incident_new.html", form=form), form_status())
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -140,15 +150,10 @@ def _clinician_values(form):
 @roles_required(Role.HR)
 def clinician_new():
     form = ClinicianForm()
-    if form.validate_on_submit():
-        try:
-            clinician = clinicians.create(actor(), **_clinician_values(form))
-        except DomainError as exc:
-            form.name.errors.append(str(exc))
-        else:
-            flash("Clinician added. Publish their hours below.", "success")
-            return redirect(url_for("wellness.clinician_detail", clinician_id=clinician.id))
-    return render_template("wellness/clinician_form.html", form=form, clinician=None)
+    return handle(form, lambda: clinicians.create(actor(), **_clinician_values(form)), field=form.name,
+                  success="Clinician added. Publish their hours below.",
+                  redirect_to=lambda clinician: url_for("wellness.clinician_detail", clinician_id=clinician.id)) \
+        or (render_template("wellness/clinician_form.html", form=form, clinician=None), form_status())
 
 
 @bp.route("/clinicians/<int:clinician_id>", methods=["GET", "POST"])
@@ -158,17 +163,12 @@ def clinician_detail(clinician_id):
     form = ClinicianForm(obj=clinician if request.method == "GET" else None)
     if request.method == "GET":
         form.modality.data = clinician.modality.value
-    if form.validate_on_submit():
-        try:
-            clinicians.update(actor(), clinician_id, **_clinician_values(form))
-        except DomainError as exc:
-            form.name.errors.append(str(exc))
-        else:
-            flash("Saved.", "success")
-            return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
-    return render_template("wellness/clinician_form.html", form=form, clinician=clinician,
-                           hours_form=HoursForm(), block_form=BlockForm(), action_form=ActionForm(),
-                           blocks=clinicians.blocks(clinician), back="wellness.clinician_detail")
+    return handle(form, lambda: clinicians.update(actor(), clinician_id, **_clinician_values(form)),
+                  field=form.name, success="Saved.",
+                  redirect_to=url_for("wellness.clinician_detail", clinician_id=clinician_id)) \
+        or (render_template("wellness/clinician_form.html", form=form, clinician=clinician,
+                            hours_form=HoursForm(), block_form=BlockForm(), action_form=ActionForm(),
+                            blocks=clinicians.blocks(clinician), back="wellness.clinician_detail"), form_status())
 
 
 @bp.post("/clinicians/<int:clinician_id>/account")
@@ -179,50 +179,55 @@ def clinician_account(clinician_id):
     return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
 
 
-def _back_to_hours(clinician_id):
-    if request.form.get("back") == "clinic":
-        return redirect(url_for("wellness.clinic_hours"))
-    return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
+def _change_hours(clinician, form, do, success):
+    """A change to a clinician's hours or blocked dates (by HR or the clinician), then
+    back to the page it was made on: the clinician's own hours, or HR's clinician page."""
+    back = url_for("wellness.clinic_hours") if request.form.get("back") == "clinic" \
+        else url_for("wellness.clinician_detail", clinician_id=clinician.id)
+    submit(form, lambda: do(clinician), success)
+    return redirect(back)
 
 
 @bp.post("/clinicians/<int:clinician_id>/hours")
 @roles_required(Role.HR, Role.CLINICIAN)
 def hours_add(clinician_id):
-    clinicians.managed(actor(), clinician_id)
     form = HoursForm()
-    submit(form, lambda: clinicians.add_hours(
-        actor(), clinician_id, weekdays=[int(d) for d in form.weekdays.data], starts=form.starts.data,
+    return _change_hours(clinicians.managed(actor(), clinician_id), form, lambda clinician: clinicians.add_hours(
+        actor(), clinician, weekdays=[int(d) for d in form.weekdays.data], starts=form.starts.data,
         ends=form.ends.data, slot_minutes=form.slot_minutes.data, valid_from=form.valid_from.data), "Hours published.")
-    return _back_to_hours(clinician_id)
 
 
 @bp.post("/hours/<int:hours_id>/delete")
 @roles_required(Role.HR, Role.CLINICIAN)
 def hours_delete(hours_id):
-    clinician_id = clinicians.managed(actor(), hours_id=hours_id).id
-    button(lambda: clinicians.remove_hours(actor(), hours_id), "Hours removed.")
-    return _back_to_hours(clinician_id)
+    return _change_hours(clinicians.managed(actor(), hours_id=hours_id), ActionForm(),
+                         lambda _: clinicians.remove_hours(actor(), hours_id), "Hours removed.")
 
 
 @bp.post("/clinicians/<int:clinician_id>/blocks")
 @roles_required(Role.HR, Role.CLINICIAN)
 def block_add(clinician_id):
-    clinicians.managed(actor(), clinician_id)
     form = BlockForm()
-    submit(form, lambda: clinicians.block_day(actor(), clinician_id, form.day.data, form.note.data or ""),
-           "Date blocked.")
-    return _back_to_hours(clinician_id)
+    return _change_hours(clinicians.managed(actor(), clinician_id), form,
+                         lambda clinician: clinicians.block_day(actor(), clinician, form.day.data,
+                                                                form.note.data or ""),
+                         "Date blocked.")
 
 
 @bp.post("/blocks/<int:block_id>/delete")
 @roles_required(Role.HR, Role.CLINICIAN)
 def block_delete(block_id):
-    clinician_id = clinicians.managed(actor(), block_id=block_id).id
-    button(lambda: clinicians.unblock_day(actor(), block_id), "Date unblocked.")
-    return _back_to_hours(clinician_id)
+    return _change_hours(clinicians.managed(actor(), block_id=block_id), ActionForm(),
+                         lambda _: clinicians.unblock_day(actor(), block_id), "Date unblocked.")
 
 
 # --- booking (HR, or the officer for their own evaluation) -------------------------------
+
+def _after_booking(me, officer_id) -> str:
+    """HR goes back to the officer's record, the officer to their own page."""
+    return url_for("wellness.officer_record", officer_id=officer_id) if me.has_role(Role.HR) \
+        else url_for("wellness.mine")
+
 
 @bp.route("/evaluations/<int:evaluation_id>/book", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.OFFICER)
@@ -230,20 +235,19 @@ def book(evaluation_id):
     me = actor()
     evaluation = appointments.evaluation_for_booking(me, evaluation_id)
     form = SlotForm()
-    if form.validate_on_submit():
-        try:
-            appointments.book(me, evaluation_id, bounded_int(form.clinician_id.data) or 0, _when(form.starts_at.data))
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Booked. The officer and the clinician have been sent an invitation.", "success")
-            return redirect(url_for("wellness.officer_record", officer_id=evaluation.officer_id)
-                            if me.has_role("hr") else url_for("wellness.mine"))
+    response = handle(form, lambda: appointments.book(me, evaluation, bounded_int(form.clinician_id.data) or 0,
+                                                      _when(form.starts_at.data)),
+                      success="Booked. The officer and the clinician have been sent an invitation.",
+                      redirect_to=_after_booking(me, evaluation.officer_id))
+    if response:
+        return response
     options = clinicians.bookable_clinicians()
     chosen = next((c for c in options if c.id == int_arg("clinician")), None)
     slots = _slots_by_day(clinicians.free_slots(chosen)) if chosen else []
     return render_template("wellness/book.html", evaluation=evaluation, options=options, chosen=chosen,
-                           slots=slots, form=SlotForm(), action=url_for("wellness.book", evaluation_id=evaluation_id))
+                           slots=slots, form=SlotForm(),
+                           action=url_for("wellness.book", evaluation_id=evaluation_id)), \
+        form_status()
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
@@ -252,19 +256,15 @@ def move(appointment_id):
     me = actor()
     appointment = appointments.get_for_officer_or_hr(me, appointment_id)
     form = SlotForm()
-    if form.validate_on_submit():
-        try:
-            appointments.reschedule(me, appointment_id, _when(form.starts_at.data))
-        except DomainError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Moved. Updated invitations have been sent.", "success")
-            return redirect(url_for("wellness.officer_record", officer_id=appointment.officer_id)
-                            if me.has_role("hr") else url_for("wellness.mine"))
+    response = handle(form, lambda: appointments.reschedule(me, appointment, _when(form.starts_at.data)),
+                      success="Moved. Updated invitations have been sent.",
+                      redirect_to=_after_booking(me, appointment.officer_id))
+    if response:
+        return response
     slots = _slots_by_day(clinicians.free_slots(appointment.clinician, ignore_appointment=appointment.id))
     return render_template("wellness/book.html", evaluation=appointment.evaluation, options=[],
                            chosen=appointment.clinician, slots=slots, form=SlotForm(), appointment=appointment,
-                           action=url_for("wellness.move", appointment_id=appointment_id))
+                           action=url_for("wellness.move", appointment_id=appointment_id)), form_status()
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -272,9 +272,8 @@ def move(appointment_id):
 def cancel(appointment_id):
     me = actor()
     appointment = appointments.get_for_officer_or_hr(me, appointment_id)
-    button(lambda: appointments.cancel(me, appointment_id), "Cancelled; the evaluation is open for a new booking.")
-    return redirect(url_for("wellness.officer_record", officer_id=appointment.officer_id)
-                    if me.has_role("hr") else url_for("wellness.mine"))
+    button(lambda: appointments.cancel(me, appointment), "Cancelled; the evaluation is open for a new booking.")
+    return redirect(_after_booking(me, appointment.officer_id))
 
 
 # --- the officer's own page ---------------------------------------------------------------
@@ -303,7 +302,7 @@ def clinic():
         return render_template("wellness/clinic_unlinked.html")
     clinician, items, upcoming = appointments.list_for_clinician(actor())
     return render_template("wellness/clinic.html", clinician=clinician, appointments=items, upcoming=upcoming,
-                           action_form=ActionForm(), decline_form=DeclineForm(), now=evaluations.clock.now())
+                           action_form=ActionForm(), decline_form=DeclineForm(), now=clock.now())
 
 
 @bp.get("/clinic/appointments/<int:appointment_id>")
@@ -314,53 +313,53 @@ def clinic_appointment(appointment_id):
         if appointment.is_active else []
     return render_template("wellness/clinic_appointment.html", appointment=appointment, incidents=linked,
                            action_form=ActionForm(), decline_form=DeclineForm(), slot_form=SlotForm(), slots=slots,
-                           now=evaluations.clock.now())
+                           now=clock.now())
 
 
-def _clinic_action(appointment_id, do, message):
-    button(do, message)
-    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+def _appointment_page(appointment_id):
+    return url_for("wellness.clinic_appointment", appointment_id=appointment_id)
 
 
 @bp.post("/appointments/<int:appointment_id>/confirm")
 @roles_required(Role.CLINICIAN)
 def confirm(appointment_id):
-    return _clinic_action(appointment_id, lambda: appointments.confirm(actor(), appointment_id), "Confirmed.")
+    return button_back(lambda: appointments.confirm(actor(), appointment_id), "Confirmed.",
+                       _appointment_page(appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/decline")
 @roles_required(Role.CLINICIAN)
 def decline(appointment_id):
-    appointments.get_for_clinician(actor(), appointment_id)
+    appointment = appointments.get_for_clinician(actor(), appointment_id)
     form = DeclineForm()
-    if submit(form, lambda: appointments.decline(actor(), appointment_id, form.reason.data),
+    if submit(form, lambda: appointments.decline(actor(), appointment, form.reason.data),
               "Declined; HR will book another time."):
         return redirect(url_for("wellness.clinic"))
-    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+    return redirect(_appointment_page(appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/propose")
 @roles_required(Role.CLINICIAN)
 def propose(appointment_id):
-    appointments.get_for_clinician(actor(), appointment_id)
+    appointment = appointments.get_for_clinician(actor(), appointment_id)
     form = SlotForm()
-    submit(form, lambda: appointments.propose(actor(), appointment_id, _when(form.starts_at.data)),
+    submit(form, lambda: appointments.propose(actor(), appointment, _when(form.starts_at.data)),
            "Another time was proposed to the officer and HR.")
-    return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+    return redirect(_appointment_page(appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/attended")
 @roles_required(Role.CLINICIAN)
 def attended(appointment_id):
-    return _clinic_action(appointment_id, lambda: appointments.record_attendance(actor(), appointment_id, True),
-                          "Recorded: attended.")
+    return button_back(lambda: appointments.record_attendance(actor(), appointment_id, True),
+                       "Recorded: attended.", _appointment_page(appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/no-show")
 @roles_required(Role.CLINICIAN)
 def no_show(appointment_id):
-    return _clinic_action(appointment_id, lambda: appointments.record_attendance(actor(), appointment_id, False),
-                          "Recorded: did not attend. HR will arrange a new booking.")
+    return button_back(lambda: appointments.record_attendance(actor(), appointment_id, False),
+                       "Recorded: did not attend. HR will arrange a new booking.", _appointment_page(appointment_id))
 
 
 @bp.get("/clinic/hours")
@@ -371,3 +370,23 @@ def clinic_hours():
         return render_template("wellness/clinic_unlinked.html")
     return render_template("wellness/clinic_hours.html", clinician=clinician, hours_form=HoursForm(),
                            block_form=BlockForm(), action_form=ActionForm(), blocks=clinicians.blocks(clinician))
+
+
+REMINDER_STATES = ("pending", "sent", "dropped", "expired")
+
+
+@roles_required(Role.HR)
+def reminders():
+    """HR's reminders page: every reminder queued (of the kinds declared as reminders)."""
+    state = choice_arg("state", REMINDER_STATES)
+    recipient = search_arg("recipient")
+    kind = search_arg("kind")
+    page = outbox.list_reminders(actor(), state=state, recipient=recipient, kind=kind, page=page_number())
+    return render_template("wellness/reminders.html", page=page, state=state, recipient=recipient, kind=kind,
+                           kinds=outbox.reminder_kinds(), kind_label=lambda name: outbox.declared(name).label)
+
+
+# The page keeps the address it has always had, beside the outbox and outside this
+# blueprint's /wellness prefix, so it is added to the app directly (as "wellness.reminders").
+bp.record(lambda state: state.app.add_url_rule("/admin/outbox/reminders", "wellness.reminders", reminders,
+                                               methods=["GET"]))

@@ -10,9 +10,9 @@ from sqlalchemy import func, or_, select, update
 
 from core import clock, rules
 from core.audit import Actor, record
-from core.db import db
-from core.errors import DomainError, Forbidden, NotFound
-from core.pagination import Page
+from core.db import db, get_or_404
+from core.errors import DomainError, Forbidden
+from core.pagination import paginate
 from core.models import (
     AccountStatus,
     AccountToken,
@@ -25,7 +25,11 @@ from core.models import (
     UserRole,
 )
 from core.passwords import hash_password, needs_rehash, password_problems, verify_password
-from notifications import services as outbox
+from core.services import outbox
+
+# Both carry a link that signs its reader in: an administrator never reads their body.
+for _purpose in TokenPurpose:
+    outbox.kind(_purpose.value, signs_in=True)
 
 SIGN_IN_FAILED = ("The email or password is not right, or the account is locked for a few "
                   "minutes. Try again, or use “Forgot your password?”.")
@@ -59,9 +63,7 @@ def find_by_email(email: str) -> User | None:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such account.")
+    user = get_or_404(User, user_id, "No such account.")
     return user
 
 
@@ -79,9 +81,9 @@ def create_account(actor: Actor, *, email: str, name: str, roles, officer_id: in
     roster). Without `password` an invitation is emailed. Commits."""
     roles = {Role(r) for r in roles}
     if roles == {Role.OFFICER} and officer_id is not None:
-        actor.require("admin", "hr")
+        actor.require(Role.ADMIN, Role.HR)
     else:
-        actor.require("admin")
+        actor.require(Role.ADMIN)
     user = add_account(actor, email=email, name=name, roles=roles, officer_id=officer_id, password=password)
     db.session.commit()
     return user
@@ -161,9 +163,9 @@ def _send_link(actor: Actor | None, user: User, purpose: TokenPurpose) -> None:
 
 def resend_invitation(actor: Actor, user_id: int) -> None:
     """An administrator sends a new invitation link (the old one stops working)."""
-    actor.require("admin", "hr")
+    actor.require(Role.ADMIN, Role.HR)
     user = get_user(user_id)
-    if actor.roles == frozenset({"hr"}) and not user.has_role(Role.OFFICER):
+    if actor.roles == frozenset({Role.HR}) and not user.has_role(Role.OFFICER):
         raise Forbidden("HR may only invite officer accounts.")
     if user.status != AccountStatus.ACTIVE:
         raise DomainError("This account is disabled; enable it first.")
@@ -280,7 +282,8 @@ def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
             db.session.execute(update(User).where(User.id == user.id, User.failed_logins >= rules.LOCKOUT_THRESHOLD)
                                .values(failed_logins=0, locked_until=locked_until))
             record(actor, "auth.locked", target=user.email,
-                   detail=f"{rules.LOCKOUT_THRESHOLD} failed attempts in a row; locked until {locked_until:%Y-%m-%d %H:%M} UTC")
+                   detail=f"{rules.LOCKOUT_THRESHOLD} failed attempts in a row; "
+                          f"locked until {locked_until:%Y-%m-%d %H:%M} UTC")
         db.session.commit()
         raise SignInFailed()
     user.failed_logins = 0
@@ -358,7 +361,7 @@ def _active_admins_other_than(user_id: int) -> int:
 
 def set_roles(actor: Actor, user_id: int, roles) -> None:
     """An administrator changes an account's roles. Commits."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     user = get_user(user_id)
     new = {Role(r) for r in roles}
     old = user.roles
@@ -381,7 +384,7 @@ def set_roles(actor: Actor, user_id: int, roles) -> None:
 
 def disable_account(actor: Actor, user_id: int, reason: str = "") -> None:
     """An administrator disables an account: every session ends at once. Commits."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     user = get_user(user_id)
     if user.status == AccountStatus.DISABLED:
         raise DomainError("This account is already disabled.")
@@ -416,7 +419,7 @@ def disable_separated(actor: Actor, officer_ids) -> int:
 
 def enable_account(actor: Actor, user_id: int) -> None:
     """An administrator re-enables an account (not one whose officer is separated). Commits."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     user = get_user(user_id)
     if user.status == AccountStatus.ACTIVE:
         raise DomainError("This account is already active.")
@@ -432,7 +435,7 @@ def enable_account(actor: Actor, user_id: int) -> None:
 
 def unlock_account(actor: Actor, user_id: int) -> None:
     """An administrator lifts a sign-in lock before it runs out. Commits."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     user = get_user(user_id)
     if not rules.is_locked(user.locked_until, clock.now()):
         raise DomainError("This account is not locked.")
@@ -443,14 +446,14 @@ def unlock_account(actor: Actor, user_id: int) -> None:
 
 
 def list_accounts(actor: Actor, *, q: str = "", role: str | None = None, page: int = 1, per_page: int = 50):
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     query = select(User).order_by(User.name, User.id)
     if q:
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
     if role:
         query = query.where(User.role_rows.any(UserRole.role == Role(role)))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)
 
 
 def is_locked(user: User) -> bool:
@@ -472,7 +475,7 @@ def access_review(actor: Actor, *, flagged_only: bool = False, page: int | None 
     """Every account with its roles, status, created and last sign-in, flagged when it
     never signed in or has been idle too long. With `page`, one page of them (and the
     total); without, all (the CSV). Three queries whatever the size."""
-    actor.require("admin")
+    actor.require(Role.ADMIN)
     now = clock.now()
     idle_days = current_app.config["ACCESS_REVIEW_IDLE_DAYS"]
     query = select(User.id, User.name, User.email, User.status, User.created_at, User.last_login_at,
@@ -481,21 +484,21 @@ def access_review(actor: Actor, *, flagged_only: bool = False, page: int | None 
         idle_since = now - timedelta(days=idle_days + 1)
         query = query.where(User.status == AccountStatus.ACTIVE,
                             or_(User.last_login_at.is_(None), User.last_login_at <= idle_since))
-    total = None
-    if page is not None:
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.limit(per_page).offset((max(page, 1) - 1) * per_page)
-    users = db.session.execute(query.order_by(User.name, User.id)).all()
+    query = query.order_by(User.name, User.id)
+    cut = paginate(query, page, per_page, rows=True) if page is not None else None
+    users = cut.items if cut else db.session.execute(query).all()
     roles: dict[int, list[str]] = {}
     role_query = select(UserRole.user_id, UserRole.role).order_by(UserRole.role)
-    if page is not None:
+    if cut:
         role_query = role_query.where(UserRole.user_id.in_([u.id for u in users]))
     for user_id, role in db.session.execute(role_query):
         roles.setdefault(user_id, []).append(role.value)
-    rows = [AccessRow(user=u, roles=roles.get(u.id, []),
-                      flags=rules.access_flags(u.status == AccountStatus.ACTIVE, u.last_login_at, now, idle_days),
-                      locked=rules.is_locked(u.locked_until, now)) for u in users]
-    return rows if page is None else Page(rows, total, max(page, 1), per_page)
+
+    def line(u):
+        return AccessRow(user=u, roles=roles.get(u.id, []),
+                         flags=rules.access_flags(u.status == AccountStatus.ACTIVE, u.last_login_at, now, idle_days),
+                         locked=rules.is_locked(u.locked_until, now))
+    return cut.map(line) if cut else [line(u) for u in users]
 
 
 def record_access_review_export(actor: Actor, count: int) -> None:

@@ -10,6 +10,7 @@ progress is published meanwhile on a separate connection (see `_publish`).
 """
 import logging
 from datetime import timedelta
+from itertools import islice
 
 from flask import current_app
 from sqlalchemy import LargeBinary, bindparam, func, or_, select, update
@@ -19,7 +20,7 @@ from core import clock
 from core.audit import Actor, record
 from core.db import db
 from core.errors import DomainError, Forbidden, NotFound
-from core.models import ImportJob, ImportState, User
+from core.models import ImportJob, ImportState, Role, User
 
 KINDS = "beacon.import_kinds"
 log = logging.getLogger("beacon.imports")
@@ -35,7 +36,7 @@ def submit(actor: Actor, kind: str, data: bytes, filename: str, *, confirmed: bo
     """HR (or the command line) hands over a file: it is stored once, to be checked by a
     worker; `confirmed` imports it straight after a clean check (the "Import" button),
     otherwise the check stops at a preview for HR to confirm. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     if kind not in current_app.extensions.get(KINDS, {}):
         raise NotFound("No such import.")
     now = clock.now()
@@ -56,7 +57,7 @@ def submit(actor: Actor, kind: str, data: bytes, filename: str, *, confirmed: bo
 
 def get(actor: Actor, kind: str, job_id: int) -> ImportJob:
     """HR sees any import job of `kind` (every uploader is HR); others see none."""
-    actor.require("hr")
+    actor.require(Role.HR)
     job = db.session.get(ImportJob, job_id, options=[defer(ImportJob.content)])
     if job is None or job.kind != kind:
         raise NotFound("No such import.")
@@ -65,7 +66,7 @@ def get(actor: Actor, kind: str, job_id: int) -> ImportJob:
 
 def recent(actor: Actor, kind: str, limit: int = 10) -> list[ImportJob]:
     """The latest imports of `kind`, newest first, for the import page (HR)."""
-    actor.require("hr")
+    actor.require(Role.HR)
     return list(db.session.scalars(select(ImportJob).options(defer(ImportJob.content))
                                    .where(ImportJob.kind == kind)
                                    .order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(limit)))
@@ -236,4 +237,43 @@ def run_now(actor: Actor, kind: str, data: bytes, filename: str, *, dry_run: boo
         raise DomainError(job.message or "another worker took this import over")
     if dry_run:
         cancel_preview(job.id)
+    return report
+
+
+# --- the parts every kind's import function shares (roster.import_roster, metrics.import_metrics)
+
+CHUNK = 5000   # rows per statement batch (and per progress report); well under PostgreSQL's 65,535 parameters
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    """The `progress` of an import nobody watches."""
+
+
+def line_count(data: bytes | str) -> int:
+    """A file's lines (at least 1): the total its checking progress counts towards."""
+    return max(1, data.count(b"\n" if isinstance(data, bytes) else "\n"))
+
+
+def batches(rows, size: int = CHUNK):
+    """Lists of `size` items from an iterator, the last one shorter."""
+    rows = iter(rows)
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def settle(finish, report) -> None:
+    """End an import's transaction: `finish(report)` (the job's result) joins it, then
+    it commits."""
+    if finish is not None:
+        finish(report)
+    db.session.commit()
+
+
+def rejected(actor: Actor, kind: str, filename: str, report, errors, finish):
+    """A file with errors writes nothing: the errors go on the report and the refusal
+    (`<kind>.import`, rejected) into the audit log. Commits; returns the report."""
+    report.errors = errors
+    record(actor, f"{kind}.import", target=filename, outcome="rejected",
+           detail=f"{len(errors)} error(s); nothing written" + (" (dry run)" if report.dry_run else ""))
+    settle(finish, report)
     return report

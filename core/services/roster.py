@@ -1,22 +1,19 @@
 """The roster: import from the HR file, browse, and give officers their accounts."""
 import gc
 from dataclasses import dataclass, field
-from itertools import islice
 
-from flask import current_app
 from sqlalchemy import String, bindparam, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from core import clock, rules
+from core import clock, department, rules
 from core.audit import Actor, record
-from core.db import db
-from core.errors import NotFound
+from core.db import db, get_or_404
 from core.models import Officer, OfficerStatus, Role, Unit, User
-from core.pagination import Page
-from core.services import accounts
+from core.pagination import paginate
+from core.services import accounts, imports
+from core.services.imports import CHUNK
 
 UPDATABLE = ("first_name", "last_name", "email", "rank", "hire_date")
-CHUNK = 5000   # rows per statement batch (and per progress report); well under PostgreSQL's 65,535 parameters
 
 
 @dataclass
@@ -41,20 +38,9 @@ class ImportReport:
                 "separated_badges": self.separated[:200]}
 
 
-def _no_progress(phase: str, done: int, total: int) -> None:
-    pass
-
-
 def _chunks(items, size=CHUNK):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _batches(rows, size=CHUNK):
-    """Lists of `size` items from an iterator, the last one shorter."""
-    rows = iter(rows)
-    while batch := list(islice(rows, size)):
-        yield batch
 
 
 def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "roster.csv",
@@ -69,28 +55,25 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
     Sized for 200,000 officers in a few hundred MB: the file is read as a stream and
     compared with the roster a chunk of badges at a time (neither the rows nor the
     roster are held whole), then read again, a chunk at a time, to be written."""
-    actor.require("hr")
-    progress = progress or _no_progress
+    actor.require(Role.HR)
+    progress = progress or imports.no_progress
     report = ImportReport(dry_run=dry_run)
-    today = clock.today(current_app.config["BEACON_TIMEZONE"])
-    total_lines = _line_count(data)
+    today = department.today()
+    total_lines = imports.line_count(data)
     progress("checking", 0, total_lines)
     scan = rules.RosterScan(today)
     new_emails: dict[int, str] = {}   # officer id -> the email the file gives them
-    for chunk in _batches(scan.rows(data, lambda line: progress("checking", min(line, total_lines), total_lines))):
+    for chunk in imports.batches(scan.rows(data, lambda line: progress("checking", min(line, total_lines),
+                                                                       total_lines))):
         if not scan.errors:   # counting is wasted on a file that will be refused
             _count_changes(chunk, report, new_emails)
     scan.against_roster(_roster_links())
     gc.collect()
     if not scan.ok:
-        report.errors = scan.errors
-        record(actor, "roster.import", target=filename, outcome="rejected",
-               detail=f"{len(scan.errors)} error(s); nothing written" + (" (dry run)" if dry_run else ""))
-        _commit(finish, report)
-        return report
+        return imports.rejected(actor, "roster", filename, report, scan.errors, finish)
     if dry_run:
         record(actor, "roster.import", target=filename, outcome="previewed", detail=_summary(report))
-        _commit(finish, report)
+        imports.settle(finish, report)
         return report
 
     now = clock.now()
@@ -105,12 +88,13 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
                            .values(email=literal("moving-") + cast(table.c.id, String) + literal("@invalid")))
     unit_ids = _unit_ids(scan.units)
     by_id = bindparam("officer_id")
-    for chunk in _batches(rules.roster_rows_again(data, today)):
+    for chunk in imports.batches(rules.roster_rows_again(data, today)):
         inserts, updates = _writes(chunk, unit_ids)
         if inserts:
             db.session.execute(insert(table), [dict(values, created_at=now, updated_at=now) for values in inserts])
         if updates:
-            db.session.execute(update(table).where(table.c.id == by_id), [dict(values, updated_at=now) for values in updates])
+            db.session.execute(update(table).where(table.c.id == by_id),
+                               [dict(values, updated_at=now) for values in updates])
         done += len(chunk)
         progress("writing", done, total)
     # Supervisors last: every officer of the file has an id by now.
@@ -135,18 +119,8 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
         ids = list(db.session.scalars(select(table.c.id).where(table.c.badge_number.in_(badges))))
         report.accounts_disabled += accounts.disable_separated(actor, ids)
     record(actor, "roster.import", target=filename, detail=_summary(report))
-    _commit(finish, report)
+    imports.settle(finish, report)
     return report
-
-
-def _commit(finish, report) -> None:
-    if finish is not None:
-        finish(report)
-    db.session.commit()
-
-
-def _line_count(data: bytes | str) -> int:
-    return max(1, data.count(b"\n" if isinstance(data, bytes) else "\n"))
 
 
 def _roster_links():
@@ -260,7 +234,7 @@ def list_officers(actor: Actor, *, q: str = "", unit_id: int | None = None, stat
                   page: int = 1, per_page: int = 50):
     """HR and admins browse the roster by unit; search by name or badge. A fixed
     number of queries whatever the size of the roster."""
-    actor.require("hr", "admin")
+    actor.require(Role.HR, Role.ADMIN)
     boss = aliased(Officer)
     query = (
         select(Officer, boss.first_name + literal(" ") + boss.last_name, boss.badge_number, User.id)
@@ -281,10 +255,7 @@ def list_officers(actor: Actor, *, q: str = "", unit_id: int | None = None, stat
         query = query.where(Officer.unit_id == unit_id)
     if status:
         query = query.where(Officer.status == OfficerStatus(status))
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = max(page, 1)
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page([RosterLine(*row) for row in rows], total, page, per_page)
+    return paginate(query, page, per_page, rows=True).map(lambda row: RosterLine(*row))
 
 
 def units() -> list[Unit]:
@@ -297,20 +268,25 @@ def unit_choices() -> list[tuple[int, str]]:
 
 
 def get_officer(actor: Actor, officer_id: int) -> Officer:
-    actor.require("hr", "admin")
-    officer = db.session.get(Officer, officer_id)
-    if officer is None:
-        raise NotFound("No such officer.")
+    actor.require(Role.HR, Role.ADMIN)
+    officer = get_or_404(Officer, officer_id, "No such officer.")
     return officer
 
 
-def find_by_badge(badge: str) -> Officer | None:
-    return db.session.scalar(select(Officer).where(Officer.badge_number == badge.strip()))
+def officer_ids_by_badge(badges) -> tuple[list[int], list[str]]:
+    """The badge lookup of every form and command that names officers by badge: the
+    officer ids of `badges` (in their order, repeats once) and the badges not on the
+    roster, in one query. Anyone may call it; it changes nothing."""
+    wanted = list(dict.fromkeys(b.strip() for b in badges if b and b.strip()))
+    found = dict(db.session.execute(select(Officer.badge_number, Officer.id)
+                                    .where(Officer.badge_number.in_(wanted))).all()) if wanted else {}
+    return [found[b] for b in wanted if b in found], [b for b in wanted if b not in found]
 
 
 def chain_of_command(officer: Officer) -> list[Officer]:
     """The officer's supervisor, their supervisor, … up to the top, in one query."""
-    chain = select(Officer.id, Officer.supervisor_id, literal(1).label("depth")).where(Officer.id == officer.supervisor_id)
+    chain = (select(Officer.id, Officer.supervisor_id, literal(1).label("depth"))
+             .where(Officer.id == officer.supervisor_id))
     chain = chain.cte("chain", recursive=True)
     parent = aliased(Officer)
     chain = chain.union_all(
@@ -341,7 +317,7 @@ def create_officer_accounts(actor: Actor, officer_ids: list[int] | None = None) 
     """HR gives officers without an account one (all of them, or the chosen ones), and
     each gets an invitation. Separated officers and emails already used by another
     account are skipped and reported. Commits."""
-    actor.require("hr", "admin")
+    actor.require(Role.HR, Role.ADMIN)
     query = (select(Officer).outerjoin(User, User.officer_id == Officer.id)
              .where(User.id.is_(None), Officer.status != OfficerStatus.SEPARATED)
              .order_by(Officer.badge_number))
@@ -359,6 +335,7 @@ def create_officer_accounts(actor: Actor, officer_ids: list[int] | None = None) 
         report.created.append(officer.badge_number)
     if officer_ids is not None:
         found = {o.id for o in candidates}
-        report.skipped += [f"officer {i}: already has an account or is separated" for i in officer_ids if i not in found]
+        report.skipped += [f"officer {i}: already has an account or is separated"
+                           for i in officer_ids if i not in found]
     db.session.commit()
     return report

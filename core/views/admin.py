@@ -2,16 +2,27 @@
 import csv
 import io
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.csvsafe import cell
-from core.errors import DomainError
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
 from core.models import Role
 from core.services import accounts, audit_log, roster
-from core.web import actor, button, choice_arg, flag_arg, page_number, roles_required, search_arg, submit
+from core.web import (
+    FieldError,
+    actor,
+    button_back,
+    choice_arg,
+    flag_arg,
+    form_status,
+    handle,
+    page_number,
+    roles_required,
+    search_arg,
+    submit,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,25 +41,17 @@ def accounts_list():
 @roles_required(Role.ADMIN)
 def account_new():
     form = AccountForm()
-    if form.validate_on_submit():
-        officer_id = None
-        if form.badge_number.data:
-            officer = roster.find_by_badge(form.badge_number.data)
-            if officer is None:
-                form.badge_number.errors.append("No officer with this badge number on the roster.")
-            else:
-                officer_id = officer.id
-        if not form.badge_number.errors:
-            try:
-                user = accounts.create_account(actor(), email=form.email.data, name=form.name.data,
-                                               roles=form.roles.data, officer_id=officer_id)
-            except DomainError as exc:
-                field = form.email if "already exists" in str(exc) else form.roles
-                field.errors.append(str(exc))
-            else:
-                flash(f"Account created; an invitation was sent to {user.email}.", "success")
-                return redirect(url_for("admin.account_detail", user_id=user.id))
-    return render_template("admin/account_new.html", form=form)
+
+    def create():
+        officer_ids, unknown = roster.officer_ids_by_badge([form.badge_number.data or ""])
+        if unknown:
+            raise FieldError(form.badge_number, "No officer with this badge number on the roster.")
+        return accounts.create_account(actor(), email=form.email.data, name=form.name.data, roles=form.roles.data,
+                                       officer_id=officer_ids[0] if officer_ids else None)
+    return handle(form, create, field=lambda exc: form.email if "already exists" in str(exc) else form.roles,
+                  success=lambda user: f"Account created; an invitation was sent to {user.email}.",
+                  redirect_to=lambda user: url_for("admin.account_detail", user_id=user.id)) \
+        or (render_template("admin/account_new.html", form=form), form_status())
 
 
 @bp.get("/accounts/<int:user_id>")
@@ -61,9 +64,8 @@ def account_detail(user_id):
                            locked=accounts.is_locked(user))
 
 
-def _act(user_id, do, done_message):
-    button(do, done_message)
-    return redirect(url_for("admin.account_detail", user_id=user_id))
+def _detail(user_id):
+    return url_for("admin.account_detail", user_id=user_id)
 
 
 @bp.post("/accounts/<int:user_id>/roles")
@@ -71,7 +73,7 @@ def _act(user_id, do, done_message):
 def account_roles(user_id):
     form = RolesForm()
     submit(form, lambda: accounts.set_roles(actor(), user_id, form.roles.data), "Roles saved.")
-    return redirect(url_for("admin.account_detail", user_id=user_id))
+    return redirect(_detail(user_id))
 
 
 @bp.post("/accounts/<int:user_id>/disable")
@@ -80,25 +82,26 @@ def account_disable(user_id):
     form = DisableForm()
     submit(form, lambda: accounts.disable_account(actor(), user_id, form.reason.data or ""),
            "Account disabled; its sessions have ended.")
-    return redirect(url_for("admin.account_detail", user_id=user_id))
+    return redirect(_detail(user_id))
 
 
 @bp.post("/accounts/<int:user_id>/enable")
 @roles_required(Role.ADMIN)
 def account_enable(user_id):
-    return _act(user_id, lambda: accounts.enable_account(actor(), user_id), "Account enabled.")
+    return button_back(lambda: accounts.enable_account(actor(), user_id), "Account enabled.", _detail(user_id))
 
 
 @bp.post("/accounts/<int:user_id>/unlock")
 @roles_required(Role.ADMIN)
 def account_unlock(user_id):
-    return _act(user_id, lambda: accounts.unlock_account(actor(), user_id), "Account unlocked.")
+    return button_back(lambda: accounts.unlock_account(actor(), user_id), "Account unlocked.", _detail(user_id))
 
 
 @bp.post("/accounts/<int:user_id>/invite")
 @roles_required(Role.ADMIN)
 def account_invite(user_id):
-    return _act(user_id, lambda: accounts.resend_invitation(actor(), user_id), "A new invitation was sent.")
+    return button_back(lambda: accounts.resend_invitation(actor(), user_id), "A new invitation was sent.",
+                       _detail(user_id))
 
 
 @bp.get("/access-review")

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from core.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 from core.services import accounts
-from core.web import actor, safe_next
+from core.web import actor, form_status, handle, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -58,33 +58,30 @@ def set_password(token):
     except accounts.TokenInvalid as exc:
         return render_template("auth/link_invalid.html", reason=str(exc)), 410
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.set_password_with_token(token, form.password.data, request.remote_addr)
-        except accounts.PasswordRejected as exc:
-            form.password.errors.append(str(exc))
-        except accounts.TokenInvalid as exc:
-            return render_template("auth/link_invalid.html", reason=str(exc)), 410
-        else:
-            if current_user.is_authenticated:
-                logout_user()
-            session.clear()
-            flash("Your password is set. Sign in with it now.", "success")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/set_password.html", form=form, user=user, purpose=link.purpose.value)
+
+    def set_it():
+        accounts.set_password_with_token(token, form.password.data, request.remote_addr)
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+    try:
+        return handle(form, set_it, refuse=accounts.PasswordRejected, field=form.password,
+                      success="Your password is set. Sign in with it now.",
+                      redirect_to=url_for("auth.login")) \
+            or (render_template("auth/set_password.html", form=form, user=user, purpose=link.purpose.value),
+                form_status())
+    except accounts.TokenInvalid as exc:  # used or expired while the form was open
+        return render_template("auth/link_invalid.html", reason=str(exc)), 410
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(actor(), form.current_password.data, form.password.data, session.get("sid"))
-        except accounts.PasswordRejected as exc:
-            field = form.current_password if "current" in str(exc) else form.password
-            field.errors.append(str(exc))
-        else:
-            flash("Your password is changed. Your other signed-in browsers were signed out.", "success")
-            return redirect(url_for("home.index"))
-    return render_template("auth/change_password.html", form=form)
+    return handle(form, lambda: accounts.change_password(actor(), form.current_password.data, form.password.data,
+                                                         session.get("sid")),
+                  refuse=accounts.PasswordRejected,
+                  field=lambda exc: form.current_password if "current" in str(exc) else form.password,
+                  success="Your password is changed. Your other signed-in browsers were signed out.",
+                  redirect_to=url_for("home.index")) \
+        or (render_template("auth/change_password.html", form=form), form_status())

@@ -1,25 +1,10 @@
 """HR's roster: browse by unit, an officer's chain of command, import, accounts."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from flask_login import current_user
-
 from core.forms import ActionForm, RosterImportForm
 from core.models import OfficerStatus, Role
-from core.services import imports, roster
-from core.web import (
-    actor,
-    bounded_int,
-    button,
-    choice_arg,
-    deny,
-    import_submit,
-    int_arg,
-    large_upload,
-    page_number,
-    roles_required,
-    search_arg,
-)
-from core.web import import_status as import_job_status
+from core.services import roster
+from core.web import ImportPages, actor, bounded_int, choice_arg, int_arg, page_number, roles_required, search_arg
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 PER_PAGE = 50
@@ -46,56 +31,12 @@ def officer(officer_id):
                            account=roster.account_for(officer), action_form=ActionForm())
 
 
-def _job_url(job_id):
-    return url_for("roster.import_job", job_id=job_id)
-
-
-def _import_page(form, status=200):
-    return render_template("roster/import.html", form=form, jobs=imports.recent(actor(), "roster"),
-                           job_url=_job_url), status
-
-
-def _too_large(message):
-    if not current_user.has_role(Role.HR):
-        deny()
-    form = RosterImportForm(formdata=None)
-    form.file.errors = [message]
-    return _import_page(form, 413)
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@roles_required(Role.HR)
-@large_upload(_too_large)
-def import_file():
-    form = RosterImportForm()
-    if form.validate_on_submit():
-        return import_submit(form, "roster", _job_url, "roster.csv")
-    return _import_page(form)
-
-
-@bp.get("/import/<int:job_id>")
-@roles_required(Role.HR)
-def import_job(job_id):
-    job = imports.get(actor(), "roster", job_id)
-    return render_template("imports/job.html", job=job, heading="Roster import",
-                           summary="roster/import_summary.html", done_heading="The roster was imported:",
-                           status_url=url_for("roster.import_status", job_id=job.id),
-                           confirm_form=ActionForm(), confirm_url=url_for("roster.import_confirm", job_id=job.id),
-                           upload_url=url_for("roster.import_file"), done_url=url_for("roster.index"),
-                           done_label="Go to the roster")
-
-
-@bp.get("/import/<int:job_id>/status")
-@roles_required(Role.HR)
-def import_status(job_id):
-    return import_job_status(imports.get(actor(), "roster", job_id))
-
-
-@bp.post("/import/<int:job_id>/confirm")
-@roles_required(Role.HR)
-def import_confirm(job_id):
-    button(lambda: imports.confirm(actor(), "roster", job_id), "Confirmed: the roster is being imported.")
-    return redirect(url_for("roster.import_job", job_id=job_id))
+IMPORT = ImportPages(kind="roster", form=RosterImportForm, template="roster/import.html",
+                     heading="Roster import", summary="roster/import_summary.html",
+                     done_heading="The roster was imported:", confirmed="Confirmed: the roster is being imported.",
+                     done_endpoint="roster.index", done_label="Go to the roster")
+IMPORT.add_routes(bp, upload="/import", job="/import/<int:job_id>",
+                  endpoints=("import_file", "import_job", "import_status", "import_confirm"))
 
 
 @bp.post("/accounts")

@@ -1,23 +1,12 @@
-"""What the review services share: settings, the department's day, who is acting."""
-from zoneinfo import ZoneInfo
+"""What the review services share: settings and who is acting."""
 
 from flask import current_app
 from sqlalchemy import select
 
-from core import clock
 from core.audit import Actor
-from core.db import db
-from core.errors import NotFound
+from core.db import db, get_or_404
 from core.models import Officer, User
 from evaluations.models import ReviewCycle
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BEACON_TIMEZONE"])
-
-
-def today():
-    return clock.today(zone())
 
 
 def weights() -> dict[str, float]:
@@ -33,7 +22,5 @@ def officer_of(actor: Actor) -> Officer | None:
 
 
 def get_cycle(cycle_id: int) -> ReviewCycle:
-    cycle = db.session.get(ReviewCycle, cycle_id)
-    if cycle is None:
-        raise NotFound("No such review cycle.")
+    cycle = get_or_404(ReviewCycle, cycle_id, "No such review cycle.")
     return cycle

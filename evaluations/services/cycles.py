@@ -11,9 +11,11 @@ from sqlalchemy.orm import aliased
 from core import clock
 from core.audit import Actor, record
 from core.db import db
+from core.department import today, zone
 from core.errors import DomainError, NotFound
-from core.models import AccountStatus, Officer, OfficerStatus, User
-from core.pagination import Page
+from core.models import AccountStatus, Officer, OfficerStatus, Role, User
+from core.pagination import Page, paginate
+from core.services import outbox
 from evaluations import rules
 from evaluations.models import (
     AssignmentStatus,
@@ -25,9 +27,10 @@ from evaluations.models import (
     ReviewCycle,
     ReviewCycleUnit,
 )
-from evaluations.services.common import get_cycle, today, zone
+from evaluations.services.common import get_cycle
 from evaluations.services.reviews import Released, lock_cycle, release
-from notifications import services as outbox
+
+REVIEW_PUBLISHED = outbox.kind("review_published")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Progress:
 
 def list_cycles(actor: Actor) -> list[tuple[ReviewCycle, int, int]]:
     """Every cycle, newest first, with (assignments, submitted)."""
-    actor.require("hr")
+    actor.require(Role.HR)
     counts = {cid: (total, done) for cid, total, done in db.session.execute(
         select(ReviewAssignment.cycle_id, func.count(),
                func.count().filter(ReviewAssignment.status == AssignmentStatus.SUBMITTED))
@@ -48,18 +51,13 @@ def list_cycles(actor: Actor) -> list[tuple[ReviewCycle, int, int]]:
     return [(c, *counts.get(c.id, (0, 0))) for c in cycles]
 
 
-def published_cycles() -> list[ReviewCycle]:
-    return list(db.session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.PUBLISHED)
-                                   .order_by(ReviewCycle.closes_on.desc(), ReviewCycle.id.desc())))
-
-
 def defaults() -> tuple[int, int]:
     """Peers per officer and anonymity threshold a new cycle proposes (settings)."""
     return current_app.config["REVIEW_PEERS"], current_app.config["REVIEW_THRESHOLD"]
 
 
 def cycle_for_hr(actor: Actor, cycle_id: int) -> ReviewCycle:
-    actor.require("hr")
+    actor.require(Role.HR)
     return get_cycle(cycle_id)
 
 
@@ -70,7 +68,7 @@ def _check_dates(opens_on: date, closes_on: date) -> None:
 
 def create_cycle(actor: Actor, *, name: str, rubric_id: int, opens_on: date, closes_on: date, all_units: bool,
                  unit_ids: list[int], peers: int, threshold: int, anonymous_peers: bool) -> ReviewCycle:
-    actor.require("hr")
+    actor.require(Role.HR)
     name = name.strip()
     _check_dates(opens_on, closes_on)
     if closes_on < today():
@@ -258,14 +256,14 @@ def assignments_page(actor: Actor, cycle_id: int, *, q: str = "", group: str | N
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(func.lower(subject.last_name).like(like), subject.badge_number == q.strip(),
                                 func.lower(rater.last_name).like(like), rater.badge_number == q.strip()))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.order_by(subject.last_name, subject.first_name, subject.id,
-                                             ReviewAssignment.group, rater.last_name)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    lines = [AssignmentLine(aid, f"{sl}, {sf} (#{sb})", f"{rl}, {rf} (#{rb})", g.value,
-                            None if cycle.is_anonymous(g) else s.value)
-             for aid, sl, sf, sb, rl, rf, rb, g, s in rows]
-    return Page(lines, total, page, per_page)
+    query = query.order_by(subject.last_name, subject.first_name, subject.id, ReviewAssignment.group,
+                           rater.last_name)
+
+    def line(row):
+        aid, sl, sf, sb, rl, rf, rb, g, s = row
+        return AssignmentLine(aid, f"{sl}, {sf} (#{sb})", f"{rl}, {rf} (#{rb})", g.value,
+                              None if cycle.is_anonymous(g) else s.value)
+    return paginate(query, page, per_page, rows=True).map(line)
 
 
 def progress(cycle_id: int) -> list[Progress]:
@@ -280,23 +278,22 @@ def progress(cycle_id: int) -> list[Progress]:
 # --- the cycle's life -------------------------------------------------------------------------
 
 def move(actor: Actor, cycle_id: int, step: str) -> ReviewCycle:
-    """open, close or publish, refused when it does not make sense (rules.refuse_move)."""
+    """HR opens, closes or publishes a cycle (`step`); the cycle refuses a move that
+    makes no sense now (ReviewCycle.open/close/publish). Commits."""
     cycle_for_hr(actor, cycle_id)
     cycle = lock_cycle(cycle_id)
-    assignments = db.session.scalar(select(func.count()).where(ReviewAssignment.cycle_id == cycle.id))
-    criteria = db.session.scalar(select(func.count()).where(Criterion.rubric_id == cycle.rubric_id))
-    problem = rules.refuse_move(step, cycle.status.value, assignments=assignments, criteria=criteria,
-                                today=today(), closes_on=cycle.closes_on)
-    if problem:
-        raise DomainError(problem)
+    detail = cycle.name
     if step == "open":
-        cycle.status, cycle.opened_at = CycleStatus.OPEN, clock.now()
+        cycle.open(clock.now(), today=today(),
+                   assignments=db.session.scalar(select(func.count()).where(ReviewAssignment.cycle_id == cycle.id)),
+                   criteria=db.session.scalar(select(func.count()).where(Criterion.rubric_id == cycle.rubric_id)))
     elif step == "close":
-        closed = _close(cycle)
-    else:
-        cycle.status, cycle.published_at = CycleStatus.PUBLISHED, clock.now()
+        detail += _close_summary(_close(cycle))
+    elif step == "publish":
+        cycle.publish(clock.now())
         _announce(cycle)
-    detail = cycle.name + (_close_summary(closed) if step == "close" else "")
+    else:
+        raise DomainError("Unknown step.")
     record(actor, f"cycle.{step}", target=f"cycle:{cycle.id}", detail=detail)
     db.session.commit()
     return cycle
@@ -307,6 +304,8 @@ def _close(cycle: ReviewCycle) -> Released:
     (shuffled, together); fewer are deleted unread. Sealed drafts of anonymous reviews
     never sent are deleted (named drafts stay, uncounted), and reminders not yet sent
     are dropped."""
+    cycle.close(clock.now())
+    db.session.flush()  # release() reloads the cycle (locked): it must see it closed
     totals = Released()
     for subject_id, group in db.session.execute(select(HeldReview.subject_id, HeldReview.group).distinct()
                                                 .where(HeldReview.cycle_id == cycle.id)).all():
@@ -314,7 +313,6 @@ def _close(cycle: ReviewCycle) -> Released:
         totals.released += outcome.released
         totals.discarded += outcome.discarded
         totals.unreadable += outcome.unreadable
-    cycle.status, cycle.closed_at = CycleStatus.CLOSED, clock.now()
     db.session.execute(update(ReviewAssignment).where(ReviewAssignment.cycle_id == cycle.id,
                                                       ReviewAssignment.sealed_draft.is_not(None))
                        .values(sealed_draft=None))
@@ -337,7 +335,7 @@ def _announce(cycle: ReviewCycle) -> None:
     ).all()
     for officer_id, first, last, email in rows:
         batch.add("published", f"review-published:{cycle.id}:{officer_id}", lambda o=officer_id, n=f"{first} {last}",
-                  e=email: dict(kind="review_published", recipient=e, subject="Beacon: your review report is ready",
+                  e=email: dict(kind=REVIEW_PUBLISHED, recipient=e, subject="Beacon: your review report is ready",
                                 body=outbox.render_email("review_published.txt", name=n, cycle=cycle, officer_id=o)))
     batch.flush()
 

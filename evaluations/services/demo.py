@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from core import clock
 from core.audit import Actor
 from core.db import db
+from core.department import today
 from core.models import AccountStatus, Officer, OfficerStatus, Role, User, UserRole
 from core.passwords import hash_password
 from core.services.demo import DEMO_PASSWORD
@@ -27,7 +28,6 @@ from evaluations.models import (
     Rubric,
 )
 from evaluations.services import cycles, metrics, reviews
-from evaluations.services.common import today
 
 COMMENTS = {
     "self": ["I want to spend more time at the neighbourhood association meetings.",
@@ -125,7 +125,8 @@ def seed(rng: random.Random) -> None:
     _metrics(actor, rng, day - timedelta(days=60))
     _published_cycle(actor, rng, rubric, day)
 
-    demo_user = db.session.scalar(select(User).where(User.email.like("%@beacon-pd.example"), User.officer_id.is_not(None))
+    demo_user = db.session.scalar(select(User)
+                                  .where(User.email.like("%@beacon-pd.example"), User.officer_id.is_not(None))
                                   .order_by(User.id))
     officer = db.session.get(Officer, demo_user.officer_id)
     now = clock.now()

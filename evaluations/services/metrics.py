@@ -3,20 +3,22 @@ officers log and their supervisors verify."""
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import islice
 
 from sqlalchemy import and_, func, select
 
 from core import clock
 from core.audit import Actor, record
 from core.db import db, upsert_insert
+from core.department import today
 from core.errors import DomainError, NotFound
-from core.models import Officer
-from core.pagination import Page
+from core.models import Officer, Role
+from core.pagination import Page, paginate
+from core.services import imports
+from core.services.imports import CHUNK
 from core.rules import PERIOD_END_AHEAD, LineError, event_date_problem, period_date_problem
 from evaluations import rules
 from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric
-from evaluations.services.common import officer_of, today
+from evaluations.services.common import officer_of
 
 
 @dataclass
@@ -39,9 +41,6 @@ class MetricsReport:
                 "period_count": len(self.periods)}
 
 
-CHUNK = 5000
-
-
 def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "metrics.csv",
                    progress=None, finish=None) -> MetricsReport:
     """HR (through an import job) or the command line imports a metrics file: validate
@@ -52,15 +51,15 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
 
     Sized for 200,000 rows: the file is checked as a stream (keeping per period only
     each badge's line) and read again, a chunk at a time, to be written."""
-    actor.require("hr")
-    progress = progress or (lambda phase, done, total: None)
+    actor.require(Role.HR)
+    progress = progress or imports.no_progress
     report = MetricsReport(dry_run=dry_run)
     badges = _badge_ids()
-    total_lines = max(1, data.count(b"\n" if isinstance(data, bytes) else "\n"))
+    total_lines = imports.line_count(data)
     progress("checking", 0, total_lines)
     scan = rules.MetricScan(badges)
     on = today()
-    for chunk in _batches(scan.rows(data)):
+    for chunk in imports.batches(scan.rows(data)):
         for row in chunk:
             scan.errors.extend(_period_problems(row, on))
         if not scan.errors:   # counting is wasted on a file that will be refused
@@ -68,17 +67,13 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
         progress("checking", min(chunk[-1].line, total_lines), total_lines)
     scan.errors.sort(key=lambda e: e.line)
     if not scan.ok:
-        report.errors = scan.errors
-        record(actor, "metrics.import", target=filename, outcome="rejected",
-               detail=f"{len(scan.errors)} error(s); nothing written" + (" (dry run)" if dry_run else ""))
-        _commit(finish, report)
-        return report
+        return imports.rejected(actor, "metrics", filename, report, scan.errors, finish)
     report.rows = scan.count
     report.periods = scan.periods
     report.created = report.rows - report.replaced
     del scan
     if dry_run:
-        _commit(finish, report)
+        imports.settle(finish, report)
         return report
     now = clock.now()
     progress("writing", 0, report.rows)
@@ -89,7 +84,7 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
         index_elements=["officer_id", "period_start", "period_end"],
         set_={c: getattr(stmt.excluded, c) for c in rules.COUNT_COLUMNS + ("resident_safety_score", "imported_at")})
     done = 0
-    for chunk in _batches(rules.metric_rows_again(data)):
+    for chunk in imports.batches(rules.metric_rows_again(data)):
         values = [dict(officer_id=badges[r.badge_number], period_start=r.period_start, period_end=r.period_end,
                        compliments=r.compliments, complaints=r.complaints, complaints_sustained=r.complaints_sustained,
                        community_meetings=r.community_meetings, problem_solving_projects=r.problem_solving_projects,
@@ -101,14 +96,8 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
     record(actor, "metrics.import", target=filename,
            detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replaced; periods "
                   + ", ".join(f"{a} to {b}" for a, b in report.periods[:50]))
-    _commit(finish, report)
+    imports.settle(finish, report)
     return report
-
-
-def _batches(rows, size=CHUNK):
-    rows = iter(rows)
-    while batch := list(islice(rows, size)):
-        yield batch
 
 
 def _badge_ids() -> dict[str, int]:
@@ -139,14 +128,8 @@ def _period_problems(row: rules.MetricRow, on: date) -> list[LineError]:
     return problems
 
 
-def _commit(finish, report) -> None:
-    if finish is not None:
-        finish(report)
-    db.session.commit()
-
-
 def periods(actor: Actor) -> list[tuple[date, date, int]]:
-    actor.require("hr")
+    actor.require(Role.HR)
     return db.session.execute(
         select(CommunityMetric.period_start, CommunityMetric.period_end, func.count())
         .group_by(CommunityMetric.period_start, CommunityMetric.period_end)
@@ -252,11 +235,8 @@ def my_activities(actor: Actor, page: int = 1, per_page: int = 25) -> Page:
     me = officer_of(actor)
     if me is None:
         return Page([], 0, 1, per_page)
-    query = select(Activity).where(Activity.officer_id == me.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(db.session.scalars(query.order_by(Activity.day.desc(), Activity.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, total, page, per_page)
+    return paginate(select(Activity).where(Activity.officer_id == me.id)
+                    .order_by(Activity.day.desc(), Activity.id.desc()), page, per_page)
 
 
 def to_verify(actor: Actor) -> list[Activity]:

@@ -11,12 +11,15 @@ from sqlalchemy import and_, func, select
 
 from core import clock
 from core.db import db
+from core.department import zone
 from core.models import AccountStatus, Officer, OfficerStatus, User
+from core.services import outbox
 from evaluations import rules
 from evaluations.models import AssignmentStatus, CycleStatus, ReviewAssignment, ReviewCycle
-from evaluations.services.common import zone
 from evaluations.services.cycles import close_due
-from notifications import services as outbox
+
+# Not health-related: administrators may see to whom and about what.
+REVIEW_REMINDER = outbox.kind("reminder_review", reminder=True, label="review")
 
 
 def sweep(now: datetime | None = None) -> Counter:
@@ -41,7 +44,7 @@ def sweep(now: datetime | None = None) -> Counter:
         # What depends only on the cycle is worked out once: a cycle can have tens of thousands of raters.
         render = outbox.email_template("reminder_review.txt")
         days = (cycle.closes_on - day).days
-        common = dict(kind="reminder_review",
+        common = dict(kind=REVIEW_REMINDER,
                       subject=f"Beacon: reviews to finish by {cycle.closes_on.day} {cycle.closes_on:%B}",
                       # the cycle closes once its close date is over: a reminder is never sent after
                       expires_at=datetime.combine(cycle.closes_on + timedelta(days=1), time.min, tzinfo=zone()))

@@ -10,10 +10,10 @@ from sqlalchemy import String, func, select, type_coerce
 
 from core.audit import Actor, record
 from core.csvsafe import cell
-from core.db import db
+from core.db import db, get_or_404
 from core.errors import NotFound
-from core.models import Officer, Unit
-from core.pagination import Page
+from core.models import Officer, Role, Unit
+from core.pagination import Page, paginate
 from evaluations import rules
 from evaluations.models import (
     GROUP_LABELS,
@@ -97,7 +97,7 @@ class SubjectReport:
 
 
 def _may_read(actor: Actor, subject: Officer) -> bool:
-    if actor.has_role("hr"):
+    if actor.has_role(Role.HR):
         return True
     me = officer_of(actor)
     return me is not None and (me.id == subject.id or subject.supervisor_id == me.id)
@@ -171,10 +171,8 @@ def upward_report(actor: Actor, cycle_id: int, officer_id: int | None = None) ->
         if supervisor is None:
             raise NotFound("No such report.")
     else:
-        actor.require("hr")
-        supervisor = db.session.get(Officer, officer_id)
-        if supervisor is None:
-            raise NotFound("No such report.")
+        actor.require(Role.HR)
+        supervisor = get_or_404(Officer, officer_id, "No such report.")
     if cycle.status == CycleStatus.DRAFT:
         raise NotFound("No such report.")
     assigned = db.session.scalar(select(func.count()).where(
@@ -307,7 +305,7 @@ def _matrix_lines(cycle: ReviewCycle, unit_id: int | None, rank_title: str | Non
 
 
 def _matrix_cycle(actor: Actor, cycle_id: int) -> ReviewCycle:
-    actor.require("hr")
+    actor.require(Role.HR)
     cycle = get_cycle(cycle_id)
     if cycle.status != CycleStatus.PUBLISHED:
         raise NotFound("The matrix is ready once the cycle is published.")
@@ -325,9 +323,8 @@ def matrix(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_titl
     record(actor, "review.matrix.view", target=f"cycle:{cycle.id}",
            detail=f"retention and promotion matrix (unit {unit_id or 'all'}, rank {rank_title or 'all'})")
     db.session.commit()
-    start = (page - 1) * per_page
-    return Matrix(cycle, weights(), Page(lines[start:start + per_page], len(lines), page, per_page), units, ranks,
-                  cycle.threshold)
+    # Ranks are among everyone shown, so every line is built and the page cut from them.
+    return Matrix(cycle, weights(), paginate(lines, page, per_page), units, ranks, cycle.threshold)
 
 
 def matrix_csv(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_title: str | None = None) -> str:
@@ -343,7 +340,8 @@ def matrix_csv(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_
         m = line.group_means
         writer.writerow([line.rank or "", "" if line.composite is None else f"{line.composite:.3f}",
                          cell(line.badge), cell(line.name), cell(line.unit), cell(line.rank_title),
-                         *("" if m[g] is None else f"{m[g]:.2f}" for g in ("self", "supervisor", "peer", "direct_report")),
+                         *("" if m[g] is None else f"{m[g]:.2f}"
+                           for g in ("self", "supervisor", "peer", "direct_report")),
                          "" if line.community is None else f"{line.community:.2f}", f"{line.years:.1f}",
                          line.seniority_rank])
     record(actor, "review.matrix.export", target=f"cycle:{cycle.id}", detail=f"{len(lines)} line(s)")

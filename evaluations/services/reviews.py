@@ -5,11 +5,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from core import clock
 from core.audit import Actor, record
 from core.db import db
+from core.department import today
 from core.errors import DomainError, NotFound
 from evaluations import rules, seal
 from evaluations.models import (
@@ -23,7 +24,7 @@ from evaluations.models import (
     ReviewAssignment,
     ReviewCycle,
 )
-from evaluations.services.common import officer_of, today
+from evaluations.services.common import officer_of
 from evaluations.services.rubrics import competencies
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,8 @@ def save(actor: Actor, assignment_id: int, scores: dict, comment: str, *, submit
     if cycle.is_anonymous(group):
         try:
             sealed = seal.seal({"scores": clean, "comment": comment},
-                               f"held:{cycle.id}:{assignment.subject_id}:{group}" if submit else f"draft:{assignment.id}")
+                               f"held:{cycle.id}:{assignment.subject_id}:{group}" if submit
+                               else f"draft:{assignment.id}")
         except ValueError:
             raise DomainError("The review is too long to store; shorten the comment.") from None
         if submit:
@@ -163,10 +165,12 @@ def save(actor: Actor, assignment_id: int, scores: dict, comment: str, *, submit
                                       group=assignment.group, sealed=sealed))
             assignment.status, assignment.sealed_draft = AssignmentStatus.SUBMITTED, None
             # What the audit log may say of an anonymous review, and nothing more.
-            record(actor, "review.submit", target=f"cycle:{cycle.id}", detail=f"submitted {KIND[group]} in cycle {cycle.name}")
+            record(actor, "review.submit", target=f"cycle:{cycle.id}",
+                   detail=f"submitted {KIND[group]} in cycle {cycle.name}")
         else:
             assignment.sealed_draft, assignment.status = sealed, AssignmentStatus.DRAFT
-            record(actor, "review.draft", target=f"cycle:{cycle.id}", detail=f"saved a draft of {KIND[group]} in cycle {cycle.name}")
+            record(actor, "review.draft", target=f"cycle:{cycle.id}",
+                   detail=f"saved a draft of {KIND[group]} in cycle {cycle.name}")
         db.session.commit()
         if submit:
             release(cycle.id, assignment.subject_id, assignment.group)   # in a transaction of its own
@@ -233,8 +237,3 @@ def release(cycle_id: int, subject_id: int, group, closing: bool = False) -> Rel
     db.session.execute(delete(HeldReview).where(HeldReview.id.in_(done)))
     outcome.released = len(rows)
     return outcome
-
-
-def held_count(cycle_id: int, subject_id: int, group: str) -> int:
-    return db.session.scalar(select(func.count()).where(
-        HeldReview.cycle_id == cycle_id, HeldReview.subject_id == subject_id, HeldReview.group == group))

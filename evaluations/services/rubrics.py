@@ -3,8 +3,9 @@ from sqlalchemy import exists, func, select
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
-from core.errors import DomainError, NotFound
+from core.db import db, get_or_404
+from core.errors import DomainError
+from core.models import Role
 from evaluations.models import CycleStatus, Criterion, ReviewCycle, Rubric
 
 FIELDS = ("competency", "position", "text", "anchor_1", "anchor_3", "anchor_5",
@@ -13,7 +14,7 @@ FIELDS = ("competency", "position", "text", "anchor_1", "anchor_3", "anchor_5",
 
 def list_rubrics(actor: Actor) -> list[tuple[Rubric, int, bool]]:
     """Every rubric with its number of criteria and whether it is frozen."""
-    actor.require("hr")
+    actor.require(Role.HR)
     counts = dict(db.session.execute(select(Criterion.rubric_id, func.count()).group_by(Criterion.rubric_id)).all())
     return [(r, counts.get(r.id, 0), is_frozen(r.id))
             for r in db.session.scalars(select(Rubric).order_by(Rubric.name))]
@@ -24,10 +25,8 @@ def choices() -> list[tuple[int, str]]:
 
 
 def get_rubric(actor: Actor, rubric_id: int) -> Rubric:
-    actor.require("hr")
-    rubric = db.session.get(Rubric, rubric_id)
-    if rubric is None:
-        raise NotFound("No such rubric.")
+    actor.require(Role.HR)
+    rubric = get_or_404(Rubric, rubric_id, "No such rubric.")
     return rubric
 
 
@@ -48,7 +47,7 @@ def _editable(actor: Actor, rubric_id: int) -> Rubric:
 
 
 def create_rubric(actor: Actor, name: str, description: str = "", copy_from: int | None = None) -> Rubric:
-    actor.require("hr")
+    actor.require(Role.HR)
     name = name.strip()
     if db.session.scalar(select(exists().where(func.lower(Rubric.name) == name.lower()))):
         raise DomainError(f"A rubric named {name!r} already exists.")
@@ -81,10 +80,8 @@ def add_criterion(actor: Actor, rubric_id: int, **values) -> Criterion:
 
 
 def get_criterion(actor: Actor, criterion_id: int) -> Criterion:
-    actor.require("hr")
-    criterion = db.session.get(Criterion, criterion_id)
-    if criterion is None:
-        raise NotFound("No such criterion.")
+    actor.require(Role.HR)
+    criterion = get_or_404(Criterion, criterion_id, "No such criterion.")
     return criterion
 
 

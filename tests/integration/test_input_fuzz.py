@@ -22,7 +22,6 @@ from sqlalchemy import select
 from core.db import db
 from core.models import User
 from core.rules import text_problem
-from tests import factories
 from tests.conftest import csrf_token
 from tests.integration.test_permissions import ROUTES, TOKEN_ROUTES, targets  # noqa: F401  (targets: a fixture)
 from wellness.models import Clinician
@@ -190,7 +189,7 @@ def read_forms(client, urls) -> tuple[dict, dict]:
 
 # --- the test ------------------------------------------------------------------------------
 
-def sign_in(role, auth, targets):
+def sign_in(role, auth, targets):  # noqa: F811  (targets: the fixture's value, passed on)
     """Sign in as `role`; the officer supervises the cycle's subject, the clinician owns
     the targets' appointment, so the owners' pages are reached too."""
     if role == "anonymous":
@@ -211,7 +210,7 @@ def refused_message_shown(html: str) -> bool:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_generated_input_never_gets_a_server_error(role, app, client, auth, targets):
+def test_generated_input_never_gets_a_server_error(role, app, client, auth, targets):  # noqa: F811  (the fixture)
     every = [(m, p) for m, p in app_routes(app) if (m, p) not in SKIP]
     unlisted = [f"{m} {p}" for m, p in every if fuzzer_of(m, p) is None]
     routes = [(m, p) for m, p in every if fuzzer_of(m, p) == role]

@@ -160,13 +160,13 @@ def test_every_route_is_in_the_matrix(app):
 
 @pytest.fixture
 def targets(app):
-    from notifications import services as outbox
+    from core.services import outbox
     from core.db import db
     officer = factories.officer()
     user = factories.user(roles=["hr"])
     outbox.enqueue(kind="test", recipient="x@pd.test", subject="s", body="b", dedup_key="perm")
     db.session.commit()
-    from notifications.models import OutboxMessage
+    from core.models import OutboxMessage
     message = db.session.query(OutboxMessage).one()
     from datetime import date
     from wellness.models import AvailabilityBlock, CriticalIncident
@@ -176,7 +176,7 @@ def targets(app):
     db.session.add_all([block, incident])
     db.session.commit()
     appointment = factories.appointment(clinician_row=clinician)
-    from notifications.models import Notice
+    from notices.models import Notice
     notice = Notice(subject="s", body="b", audience="everyone", audience_label="everyone", status="pending",
                     author_id=user.id, author_label=user.email, created_at=clock.now())
     db.session.add(notice)
@@ -203,7 +203,8 @@ def targets(app):
     from core.services import imports
     uploads = {"roster_import": imports.submit(hr_actor, "roster", b"badge_number\n", "r.csv", confirmed=False).id,
                "metrics_import": imports.submit(hr_actor, "metrics", b"badge_number\n", "m.csv", confirmed=False).id}
-    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id, "message": message.id, "incident": incident.id,
+    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id,
+            "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id}
 

@@ -1,5 +1,7 @@
 """360-degree reviews through the services and pages: cycles and their states,
 assignments, drafts and submission, rubrics, metrics, activities, reminders, reports."""
+import csv
+import io
 import re
 import zlib
 from datetime import timedelta
@@ -23,9 +25,9 @@ from evaluations.models import (
     Rubric,
 )
 from evaluations.services import cycles, metrics, reports, reviews, rubrics
-from evaluations.services.common import today
-from notifications import services as outbox
-from notifications.models import OutboxMessage
+from core.department import today
+from core.services import outbox
+from core.models import OutboxMessage
 from tests import factories
 
 HR = Actor.system("test-hr")
@@ -47,7 +49,7 @@ def submit(cycle, assignment, score=4, comment="", final=True):
 # --- the cycle's states ------------------------------------------------------------------------
 
 def test_cycle_moves_draft_open_closed_published_and_refuses_the_rest(app):
-    t = factories.team()
+    factories.team()  # people to assign: a cycle with no assignments cannot open
     cycle = factories.review_cycle(open_it=False)
     for step in ("close", "publish"):
         with pytest.raises(DomainError):
@@ -63,7 +65,11 @@ def test_cycle_moves_draft_open_closed_published_and_refuses_the_rest(app):
     with pytest.raises(DomainError):
         cycles.move(HR, cycle.id, "close")
     cycles.move(HR, cycle.id, "publish")
-    assert cycle.status == CycleStatus.PUBLISHED and t.sergeant
+    assert cycle.status == CycleStatus.PUBLISHED
+    for step in ("open", "close", "publish"):
+        with pytest.raises(DomainError):
+            cycles.move(HR, cycle.id, step)
+    assert cycle.status == CycleStatus.PUBLISHED
 
 
 def test_a_cycle_with_no_assignments_cannot_open(app):
@@ -414,12 +420,21 @@ def test_pdf_holds_the_report(app):
 
 def test_matrix_ranks_by_composite_beside_seniority_and_exports_csv(app, auth):
     t, cycle = published_team_cycle()
+    # The best-rated (the sergeant: direct reports rate 4, everyone else 3) is the newest hire.
+    t.sergeant.hire_date = t.members[0].hire_date + timedelta(days=3 * 365)
+    db.session.commit()
     auth.as_role("hr")
     page = auth.client.get(f"/reviews/cycles/{cycle.id}/matrix").get_data(as_text=True)
     assert "Composite weights" in page and "supervisor 0.35" in page
     csv_text = auth.client.get(f"/reviews/cycles/{cycle.id}/matrix.csv").get_data(as_text=True)
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("rank,composite,badge_number") and len(lines) == 1 + 5
-    assert any(t.sergeant.badge_number in line for line in lines[1:])
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    composites = [float(r["composite"]) for r in rows]
+    assert composites == sorted(composites, reverse=True) and composites[0] > composites[1]
+    assert rows[0]["badge_number"] == t.sergeant.badge_number
+    assert [int(r["rank"]) for r in rows] == [1, 2, 2, 2, 2]  # equal composites share a rank
+    # Ranked first by performance although last by seniority.
+    assert int(rows[0]["seniority_rank"]) == max(int(r["seniority_rank"]) for r in rows) > 1
     unit_only = auth.client.get(f"/reviews/cycles/{cycle.id}/matrix.csv?rank=Sergeant").get_data(as_text=True)
     assert len(unit_only.strip().splitlines()) == 2

@@ -89,7 +89,8 @@ def errors_of(text, known=None):
 
 
 def test_good_file_gives_rows_with_parsed_values():
-    check = rules.check_roster(csv_of(good("100"), good("200", sup="100", status="leave", email="B@PD.test")), {}, TODAY)
+    check = rules.check_roster(csv_of(good("100"), good("200", sup="100", status="leave", email="B@PD.test")),
+                               {}, TODAY)
     assert check.ok
     first, second = check.rows
     assert first.hire_date == date(2020, 1, 15) and first.supervisor_badge is None
@@ -154,7 +155,8 @@ def test_duplicate_badge_and_email_within_the_file():
 
 
 def test_supervisor_must_be_in_file_or_roster():
-    assert errors_of(csv_of(good("1", sup="77"))) == [(2, "supervisor_badge 77 is neither in this file nor on the roster")]
+    assert errors_of(csv_of(good("1", sup="77"))) == [
+        (2, "supervisor_badge 77 is neither in this file nor on the roster")]
     known = {"77": KnownOfficer("77", "boss@pd.test", None)}
     assert errors_of(csv_of(good("1", sup="77")), known) == []
 
@@ -216,7 +218,8 @@ def test_a_control_or_direction_character_in_a_cell_is_an_error_on_its_line_nami
                                                                                                message):
     fields = dict(first_name="Ann", last_name="Lee", rank="Officer", unit="North")
     fields[column] = cell
-    row = f"9,{fields['first_name']},{fields['last_name']},a@pd.test,{fields['unit']},{fields['rank']},,2020-01-01,active"
+    row = (f"9,{fields['first_name']},{fields['last_name']},a@pd.test,{fields['unit']},{fields['rank']},"
+           ",2020-01-01,active")
     text = csv_of(good("1"), row, good("2", email="b@pd.test"))
     assert errors_of(text) == [(line, message + "; remove it and try again")]
 

@@ -114,7 +114,8 @@ def test_comments_come_in_an_order_unrelated_to_submission():
 
 
 @pytest.mark.parametrize("new, current, exist, allowed", [(5, 3, True, True), (3, 3, True, True),
-                                                         (2, 3, True, False), (2, 3, False, True), (0, 3, False, False)])
+                                                         (2, 3, True, False), (2, 3, False, True),
+                                                         (0, 3, False, False)])
 def test_the_threshold_cannot_be_lowered_once_reviews_exist(new, current, exist, allowed):
     assert rules.threshold_change_allowed(new, current, exist) is allowed
 

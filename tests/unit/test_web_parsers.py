@@ -8,7 +8,7 @@ from flask import Flask, get_flashed_messages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.cli import parse_moment
+from core.cli_types import Moment
 from core.converters import MAX_ID, bounded_int, date_problem
 from core.web import choice_arg, flag_arg, int_arg, safe_next, search_arg
 
@@ -33,7 +33,8 @@ def test_bounded_int_never_raises(value):
 @pytest.mark.parametrize("value, problem", [
     (date(1900, 1, 1), None), (date(2036, 12, 31), None), (TODAY, None),
     (date(1899, 12, 31), "cannot be before 1900"), (date(1, 1, 1), "cannot be before 1900"),
-    (date(2037, 1, 1), "cannot be more than 10 years ahead"), (date(9999, 12, 31), "cannot be more than 10 years ahead"),
+    (date(2037, 1, 1), "cannot be more than 10 years ahead"),
+    (date(9999, 12, 31), "cannot be more than 10 years ahead"),
 ])
 def test_dates_typed_anywhere_stay_between_1900_and_ten_years_ahead(value, problem):
     assert date_problem(value, TODAY) == problem
@@ -97,9 +98,10 @@ def test_safe_next_never_leaves_the_site(target):
 
 
 def test_now_options_accept_iso_moments_and_refuse_far_or_garbled_ones():
-    assert parse_moment(None) is None
-    assert parse_moment("2027-03-01T06:00:00") == datetime(2027, 3, 1, 6, tzinfo=timezone.utc)
-    assert parse_moment("2027-03-01T06:00:00-05:00").utcoffset().total_seconds() == -5 * 3600
+    moment = Moment()
+    assert moment.convert(None, None, None) is None
+    assert moment.convert("2027-03-01T06:00:00", None, None) == datetime(2027, 3, 1, 6, tzinfo=timezone.utc)
+    assert moment.convert("2027-03-01T06:00:00-05:00", None, None).utcoffset().total_seconds() == -5 * 3600
     for bad in ("tomorrow", "0001-01-01T00:00:00", "9999-12-31T23:00:00-05:00", "2027-02-30T00:00", "\x00"):
         with pytest.raises(click.BadParameter):
-            parse_moment(bad)
+            moment.convert(bad, None, None)

@@ -14,17 +14,24 @@ from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
+from core.db import db, get_or_404
 from core.errors import DomainError, NotFound
-from core.models import OfficerStatus, User
-from notifications import services as outbox
+from core.models import OfficerStatus, Role, User
+from core.services import outbox
 from wellness import rules
 from wellness.models import ACTIVE_APPOINTMENT, Appointment, AppointmentStatus, Clinician, WellnessEvaluation
 from wellness.services import clinicians as clinician_service
 from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
-from wellness.services.common import clinician_of, get_or_404, hr_emails, linked_clinician, settings
+from wellness.services.common import clinician_of, hr_emails, linked_clinician, settings
 from wellness.services.incidents import incidents_of
+
+# News of an appointment, to the officer and the clinician (appointment_<event>) or to HR
+# (appointment_<event>_hr): all health-related, so administrators see only that they exist.
+for _event in ("booked", "confirmed", "declined", "reschedule_requested", "proposed", "rescheduled", "cancelled"):
+    outbox.kind(f"appointment_{_event}", private=True)
+for _event in ("declined", "reschedule_requested", "proposed", "no_show"):
+    outbox.kind(f"appointment_{_event}_hr", private=True)
 
 TAKEN = "That time was just taken by another booking. Choose another slot."
 
@@ -37,23 +44,25 @@ def _officer_id_of(actor: Actor) -> int | None:
 def _may_book_for(actor: Actor, evaluation: WellnessEvaluation) -> None:
     """HR books anyone; an officer books only their own evaluation. Anyone else is
     told the evaluation does not exist (its existence is private)."""
-    if actor.has_role("hr"):
+    if actor.has_role(Role.HR):
         return
-    if actor.has_role("officer") and _officer_id_of(actor) == evaluation.officer_id:
+    if actor.has_role(Role.OFFICER) and _officer_id_of(actor) == evaluation.officer_id:
         return
     raise NotFound("Not found.")
 
 
-def _appointment_for(actor: Actor, appointment_id: int, *, officer=False, hr=False, clinician=False) -> Appointment:
-    """The appointment, if the actor may act on it in one of the given capacities."""
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound("Not found.")
-    if hr and actor.has_role("hr"):
+def _appointment_for(actor: Actor, appointment: Appointment | int, *, officer=False, hr=False,
+                     clinician=False) -> Appointment:
+    """The appointment (given, or by id), if the actor may act on it in one of the given
+    capacities. A view that loaded it for its page passes it in, so it is not loaded twice;
+    the check is made again all the same, since the service owns it."""
+    if not isinstance(appointment, Appointment):
+        appointment = get_or_404(Appointment, appointment)
+    if hr and actor.has_role(Role.HR):
         return appointment
-    if officer and actor.has_role("officer") and _officer_id_of(actor) == appointment.officer_id:
+    if officer and actor.has_role(Role.OFFICER) and _officer_id_of(actor) == appointment.officer_id:
         return appointment
-    if clinician and actor.has_role("clinician"):
+    if clinician and actor.has_role(Role.CLINICIAN):
         mine = db.session.scalar(select(Clinician.id).where(Clinician.user_id == actor.user_id))
         if mine == appointment.clinician_id:
             return appointment
@@ -88,14 +97,13 @@ def _hold_slot(clinician: Clinician, start: datetime, end: datetime, ignore: int
         raise DomainError(TAKEN)
 
 
-def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetime) -> Appointment:
+def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, starts_at: datetime) -> Appointment:
     """HR, or the officer for their own evaluation, books a free slot of an eligible
     clinician. The database refuses a second booking of the slot (the loser gets a
     clear error) and a second active appointment for the officer. The officer and the
     clinician get an invitation. Commits."""
-    evaluation = db.session.get(WellnessEvaluation, evaluation_id)
-    if evaluation is None:
-        raise NotFound("Not found.")
+    if not isinstance(evaluation, WellnessEvaluation):
+        evaluation = get_or_404(WellnessEvaluation, evaluation)
     _may_book_for(actor, evaluation)
     if evaluation.status.value != "open":
         raise DomainError("This evaluation already has an appointment, or is finished.")
@@ -123,19 +131,19 @@ def book(actor: Actor, evaluation_id: int, clinician_id: int, starts_at: datetim
     return appointment
 
 
-def confirm(actor: Actor, appointment_id: int) -> None:
+def confirm(actor: Actor, appointment: Appointment | int) -> None:
     """The clinician confirms. The officer is told. Commits."""
-    appointment = _appointment_for(actor, appointment_id, clinician=True)
+    appointment = _appointment_for(actor, appointment, clinician=True)
     appointment.confirm(clock.now())
     record(actor, "appointment.confirmed", target=f"appointment {appointment.id}", private=True)
     _notify(appointment, "confirmed", to_clinician=False)
     db.session.commit()
 
 
-def decline(actor: Actor, appointment_id: int, reason: str) -> None:
+def decline(actor: Actor, appointment: Appointment | int, reason: str) -> None:
     """The clinician declines, with a reason for HR (scheduling, not clinical). The
     evaluation opens again for another booking; the officer gets a cancellation. Commits."""
-    appointment = _appointment_for(actor, appointment_id, clinician=True)
+    appointment = _appointment_for(actor, appointment, clinician=True)
     appointment.decline(reason, clock.now())
     appointment.evaluation.reopen()
     reminders.drop_for_appointment(appointment)
@@ -146,9 +154,9 @@ def decline(actor: Actor, appointment_id: int, reason: str) -> None:
     db.session.commit()
 
 
-def request_reschedule(actor: Actor, appointment_id: int) -> None:
+def request_reschedule(actor: Actor, appointment: Appointment | int) -> None:
     """The officer asks for another time; HR and the clinician are told. Commits."""
-    appointment = _appointment_for(actor, appointment_id, officer=True)
+    appointment = _appointment_for(actor, appointment, officer=True)
     appointment.request_reschedule()
     record(actor, "appointment.reschedule_requested", target=f"appointment {appointment.id}", private=True)
     _tell_hr(appointment, "reschedule_requested")
@@ -156,9 +164,9 @@ def request_reschedule(actor: Actor, appointment_id: int) -> None:
     db.session.commit()
 
 
-def propose(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
+def propose(actor: Actor, appointment: Appointment | int, starts_at: datetime) -> None:
     """The clinician proposes another of their free slots; the officer or HR accepts it. Commits."""
-    appointment = _appointment_for(actor, appointment_id, clinician=True)
+    appointment = _appointment_for(actor, appointment, clinician=True)
     _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
     appointment.propose(starts_at)
     record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}", private=True)
@@ -167,11 +175,11 @@ def propose(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     db.session.commit()
 
 
-def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
+def reschedule(actor: Actor, appointment: Appointment | int, starts_at: datetime) -> None:
     """HR or the officer moves the appointment to another free slot of the same
     clinician (or accepts the clinician's proposal). Same calendar UID, higher
     SEQUENCE; the clinician confirms again. Commits."""
-    appointment = _appointment_for(actor, appointment_id, officer=True, hr=True)
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
     if not appointment.is_active:
         raise DomainError("Only a booked appointment can be moved.")
     start, end = _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
@@ -193,10 +201,10 @@ def reschedule(actor: Actor, appointment_id: int, starts_at: datetime) -> None:
     db.session.commit()
 
 
-def cancel(actor: Actor, appointment_id: int) -> None:
+def cancel(actor: Actor, appointment: Appointment | int) -> None:
     """HR or the officer calls the appointment off; the evaluation opens again and both
     calendars get a cancellation. Commits."""
-    appointment = _appointment_for(actor, appointment_id, officer=True, hr=True)
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
     appointment.cancel(clock.now())
     appointment.evaluation.reopen()
     reminders.drop_for_appointment(appointment)
@@ -218,10 +226,10 @@ def cancel_for_separation(appointment: Appointment, now) -> None:
     _invite(appointment, "cancelled", cancelled=True, to_officer=False)
 
 
-def record_attendance(actor: Actor, appointment_id: int, attended: bool) -> None:
+def record_attendance(actor: Actor, appointment: Appointment | int, attended: bool) -> None:
     """After the visit the clinician records attended (the evaluation is completed) or
     no-show (it opens again and HR is told). Nothing else is recorded. Commits."""
-    appointment = _appointment_for(actor, appointment_id, clinician=True)
+    appointment = _appointment_for(actor, appointment, clinician=True)
     now = clock.now()
     reminders.drop_for_appointment(appointment)
     if attended:
@@ -254,7 +262,8 @@ def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment], list
     now = clock.now()
     upcoming = sorted(((when, what, a) for a in items if a.is_active and a.starts_at > now
                        for when, what in reminders.upcoming(None, a.starts_at)), key=lambda t: (t[0], t[2].id))
-    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)", private=True)
+    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)",
+           private=True)
     db.session.commit()
     return clinician, items, upcoming[:20]
 
@@ -290,9 +299,7 @@ def get_for_officer_or_hr(actor: Actor, appointment_id: int) -> Appointment:
 
 
 def evaluation_for_booking(actor: Actor, evaluation_id: int) -> WellnessEvaluation:
-    evaluation = db.session.get(WellnessEvaluation, evaluation_id)
-    if evaluation is None:
-        raise NotFound("Not found.")
+    evaluation = get_or_404(WellnessEvaluation, evaluation_id)
     _may_book_for(actor, evaluation)
     return evaluation
 
@@ -330,7 +337,7 @@ def _invite(appointment: Appointment, event: str, cancelled: bool = False, to_of
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}",
-                       ics=ics, ics_method=method, private=True, expires_at=_moot_at(appointment))
+                       ics=ics, ics_method=method, expires_at=_moot_at(appointment))
 
 
 def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_clinician: bool = True) -> None:
@@ -339,8 +346,7 @@ def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_cl
                        body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
                                                 appointment=appointment, when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}", private=True,
-                       expires_at=_moot_at(appointment))
+                                 f"{appointment.proposed_starts_at or ''}", expires_at=_moot_at(appointment))
 
 
 def _moot_at(appointment: Appointment):
@@ -363,7 +369,7 @@ def _tell_hr(appointment: Appointment, event: str) -> None:
                        body=outbox.render_email("appointment_hr.txt", event=event, appointment=appointment,
                                                 when=_when(appointment)),
                        dedup_key=f"appt:{appointment.id}:hr:{email}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}", private=True)
+                                 f"{appointment.proposed_starts_at or ''}")
 
 
 

@@ -5,26 +5,27 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
+from core.db import db, get_or_404
+from core.department import today
 from core.errors import DomainError, Forbidden
 from core.models import Role
 from core.rules import EMAIL_RE
 from core.services import accounts
 from wellness import rules
 from wellness.models import ACTIVE_APPOINTMENT, Appointment, AvailabilityBlock, Clinician, Modality, WeeklyHours
-from wellness.services.common import get_or_404, settings, today
+from wellness.services.common import settings
 
 FIELDS = ("name", "practice", "email", "phone", "license_number", "license_state", "license_expires",
           "trauma_specialty", "specialty_description", "modality", "address")
 
 
 def list_clinicians(actor: Actor) -> list[Clinician]:
-    actor.require("hr")
+    actor.require(Role.HR)
     return db.session.scalars(select(Clinician).order_by(Clinician.name)).all()
 
 
 def get(actor: Actor, clinician_id: int) -> Clinician:
-    actor.require("hr")
+    actor.require(Role.HR)
     return get_or_404(Clinician, clinician_id, "No such clinician.")
 
 
@@ -47,7 +48,7 @@ def _check(values: dict, clinician_id: int | None) -> dict:
 
 def create(actor: Actor, **values) -> Clinician:
     """HR adds a clinician record. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     values = _check({k: values.get(k) for k in FIELDS}, None)
     clinician = Clinician(**values, created_at=clock.now())
     db.session.add(clinician)
@@ -59,7 +60,7 @@ def create(actor: Actor, **values) -> Clinician:
 
 def update(actor: Actor, clinician_id: int, **values) -> Clinician:
     """HR corrects a clinician record (a renewed license, a new address). Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     clinician = get(actor, clinician_id)
     values = _check({k: values.get(k) for k in FIELDS}, clinician.id)
     changed = [k for k, v in values.items() if getattr(clinician, k) != v]
@@ -73,7 +74,7 @@ def update(actor: Actor, clinician_id: int, **values) -> Clinician:
 
 def create_account(actor: Actor, clinician_id: int):
     """HR gives a clinician a Beacon account tied to the record; an invitation is sent. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     clinician = get(actor, clinician_id)
     if clinician.user_id is not None:
         raise DomainError("This clinician already has an account.")
@@ -84,17 +85,21 @@ def create_account(actor: Actor, clinician_id: int):
 
 
 def _may_manage_hours(actor: Actor, clinician: Clinician) -> None:
-    if actor.has_role("hr"):
+    if actor.has_role(Role.HR):
         return
-    if actor.has_role("clinician") and clinician.user_id == actor.user_id:
+    if actor.has_role(Role.CLINICIAN) and clinician.user_id == actor.user_id:
         return
     raise Forbidden("You may only manage your own hours.")
 
 
-def managed(actor: Actor, clinician_id: int | None = None, *, hours_id: int | None = None,
+def managed(actor: Actor, clinician_id: Clinician | int | None = None, *, hours_id: int | None = None,
             block_id: int | None = None) -> Clinician:
     """The clinician whose hours the actor may manage (HR: anyone; a clinician: their
-    own), found by its id or by one of its hours or blocked days. Forbidden otherwise."""
+    own), given, or found by its id or by one of its hours or blocked days. Forbidden
+    otherwise."""
+    if isinstance(clinician_id, Clinician):
+        _may_manage_hours(actor, clinician_id)
+        return clinician_id
     if hours_id is not None:
         clinician_id = get_or_404(WeeklyHours, hours_id).clinician_id
     if block_id is not None:
@@ -104,11 +109,10 @@ def managed(actor: Actor, clinician_id: int | None = None, *, hours_id: int | No
     return clinician
 
 
-def add_hours(actor: Actor, clinician_id: int, *, weekdays: list[int], starts: time, ends: time,
+def add_hours(actor: Actor, clinician: Clinician | int, *, weekdays: list[int], starts: time, ends: time,
               slot_minutes: int, valid_from: date, valid_until: date | None = None) -> None:
     """The clinician (or HR for them) publishes weekly hours. Commits."""
-    clinician = get_or_404(Clinician, clinician_id, "No such clinician.")
-    _may_manage_hours(actor, clinician)
+    clinician = managed(actor, clinician)
     if not weekdays:
         raise DomainError("Choose at least one day of the week.")
     if ends <= starts:
@@ -136,11 +140,10 @@ def remove_hours(actor: Actor, hours_id: int) -> None:
     db.session.commit()
 
 
-def block_day(actor: Actor, clinician_id: int, day: date, note: str = "") -> None:
+def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "") -> None:
     """The clinician (or HR) blocks a date. Booked appointments that day stay: the
     clinician declines them if they cannot keep them. Commits."""
-    clinician = get_or_404(Clinician, clinician_id, "No such clinician.")
-    _may_manage_hours(actor, clinician)
+    clinician = managed(actor, clinician)
     exists = db.session.scalar(select(AvailabilityBlock.id).where(AvailabilityBlock.clinician_id == clinician.id,
                                                                   AvailabilityBlock.day == day))
     if exists:

@@ -5,10 +5,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from core import clock
 from core.audit import Actor
 from core.db import db
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden
 from core.models import AccountStatus, Role, User, UserRole
 from wellness.models import Clinician
 
@@ -29,30 +28,19 @@ def settings() -> Settings:
                     c["LICENSE_WARNING_DAYS"], c["BOOKING_HORIZON_DAYS"], ZoneInfo(c["BEACON_TIMEZONE"]))
 
 
-def today():
-    return clock.today(settings().zone)
-
-
 def linked_clinician(actor: Actor) -> Clinician | None:
     """The clinician record of a signed-in clinician, or None if HR has not tied one yet."""
-    actor.require("clinician")
+    actor.require(Role.CLINICIAN)
     return db.session.scalar(select(Clinician).where(Clinician.user_id == actor.user_id))
 
 
 def clinician_of(actor: Actor) -> Clinician:
     """The clinician record of a signed-in clinician."""
-    actor.require("clinician")
+    actor.require(Role.CLINICIAN)
     clinician = db.session.scalar(select(Clinician).where(Clinician.user_id == actor.user_id))
     if clinician is None:
         raise Forbidden("Your account is not tied to a clinician record; ask HR.")
     return clinician
-
-
-def get_or_404(model, ident, message="Not found."):
-    row = db.session.get(model, ident)
-    if row is None:
-        raise NotFound(message)
-    return row
 
 
 def hr_emails() -> list[str]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core import clock
 from core.audit import Actor
 from core.db import db
+from core.department import today
 from core.models import Officer, OfficerStatus, Unit, User
 from wellness import rules
 from wellness.models import (
@@ -24,7 +25,7 @@ from wellness.models import (
     WellnessEvaluation,
 )
 from wellness.services import incidents
-from wellness.services.common import settings, today
+from wellness.services.common import settings
 from wellness.services.evaluations import sweep
 
 
@@ -60,7 +61,8 @@ def _clinicians(day) -> list[Clinician]:
 def _past_visit(evaluation, clinician, at: datetime, status: AppointmentStatus):
     db.session.add(Appointment(evaluation_id=evaluation.id, clinician_id=clinician.id,
                                officer_id=evaluation.officer_id, starts_at=at, ends_at=at + timedelta(hours=1),
-                               status=status, uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_at=at - timedelta(days=10),
+                               status=status, uid=f"{uuid.uuid4()}@beacon", sequence=0,
+                               booked_at=at - timedelta(days=10),
                                confirmed_at=at - timedelta(days=9), closed_at=at + timedelta(hours=1)))
 
 
@@ -77,7 +79,8 @@ def seed(rng: random.Random) -> None:
         if rng.random() < 0.1:
             continue
         completed = day - timedelta(days=rng.randint(20, 420))
-        completed -= timedelta(days=(completed.weekday() - 1) % 7 if completed.weekday() < 3 else completed.weekday() - 3)
+        completed -= timedelta(days=(completed.weekday() - 1) % 7 if completed.weekday() < 3
+                               else completed.weekday() - 3)
         evaluation = WellnessEvaluation(officer_id=officer.id, kind=EvaluationKind.ANNUAL,
                                         status=EvaluationStatus.COMPLETED, due_on=completed + timedelta(days=10),
                                         opened_on=completed - timedelta(days=50), completed_on=completed,

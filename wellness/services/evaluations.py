@@ -10,11 +10,12 @@ from sqlalchemy import and_, case, delete, func, insert, literal, literal_column
 from sqlalchemy.orm import aliased
 
 from core import clock
+from core.department import today
 from core.rules import hire_date_problem
 from core.audit import Actor, record
 from core.csvsafe import cell
-from core.db import db, upsert_insert
-from core.models import Officer, OfficerStatus, Unit, User
+from core.db import db, get_or_404, upsert_insert
+from core.models import Officer, OfficerStatus, Role, Unit, User
 from core.pagination import Page
 from wellness import rules
 from wellness.models import (
@@ -29,7 +30,7 @@ from wellness.models import (
     WellnessEvaluation,
 )
 from wellness.services import appointments, reminders
-from wellness.services.common import get_or_404, settings, today
+from wellness.services.common import settings
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
 SWEEP_JOB = "wellness sweep"
@@ -240,7 +241,7 @@ def _record(officer: Officer) -> Record:
 
 def my_record(actor: Actor) -> Record | None:
     """An officer's own wellness page."""
-    actor.require("officer")
+    actor.require(Role.OFFICER)
     user = db.session.get(User, actor.user_id)
     if user is None or user.officer_id is None:
         return None
@@ -249,7 +250,7 @@ def my_record(actor: Actor) -> Record | None:
 
 def officer_record(actor: Actor, officer_id: int) -> Record:
     """HR opens one officer's wellness record (statuses and dates only). Audited."""
-    actor.require("hr")
+    actor.require(Role.HR)
     officer = get_or_404(Officer, officer_id, "No such officer.")
     result = _record(officer)
     record(actor, "wellness.record_viewed", target=f"officer {officer.badge_number}", private=True)
@@ -449,10 +450,11 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
     first), one page of the list (evaluations in progress, or those in `state`), and
     the officers the last daily sweep could not process.
     A fixed number of queries whatever the size of the department. Audited."""
-    actor.require("hr")
+    actor.require(Role.HR)
     day = today()
     state = state if state in STATES else None
-    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}", private=True)
+    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}",
+           private=True)
     db.session.commit()
 
     units = {}
@@ -483,7 +485,7 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
 
 def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None = None) -> str:
     """The dashboard list as CSV (statuses and dates only), read as plain rows. Audited."""
-    actor.require("hr")
+    actor.require(Role.HR)
     day = today()
     out = io.StringIO()
     writer = csv.writer(out)
@@ -495,7 +497,8 @@ def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None
                              cell(line.unit_name), line.kind.value, line.state, line.due_on.isoformat(),
                              line.completed_on.isoformat() if line.completed_on else ""])
             count += 1
-    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""), private=True)
+    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""),
+           private=True)
     db.session.commit()
     return out.getvalue()
 
@@ -505,7 +508,7 @@ def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None
 
 def hr_todo(actor: Actor) -> dict:
     """HR's wellness to-do list: counts by state and licenses expiring. Two queries."""
-    actor.require("hr")
+    actor.require(Role.HR)
     day = today()
     counts = dict.fromkeys(STATES, 0)
     for _, state, n in _state_counts(day):

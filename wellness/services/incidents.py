@@ -7,9 +7,10 @@ from sqlalchemy.orm import aliased
 
 from core import clock
 from core.audit import Actor, record
-from core.db import db
+from core.db import db, get_or_404
+from core.department import today
 from core.errors import DomainError
-from core.models import Officer, OfficerStatus, Unit
+from core.models import Officer, OfficerStatus, Role, Unit
 from core.rules import event_date_problem
 from wellness import rules
 from wellness.models import (
@@ -22,7 +23,6 @@ from wellness.models import (
     IncidentUnit,
     WellnessEvaluation,
 )
-from wellness.services.common import get_or_404, today
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
 
@@ -36,7 +36,7 @@ def types(active_only: bool = True) -> list[IncidentType]:
 
 def add_type(actor: Actor, name: str, window_days: int) -> IncidentType:
     """HR defines another kind of traumatic event and its window. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     name = name.strip()
     if not name:
         raise DomainError("Name the type of incident.")
@@ -64,7 +64,7 @@ def record_incident(actor: Actor, *, type_id: int, occurred_on: date, descriptio
     unit; separated officers excepted) gets an incident evaluation due within the
     type's window; one who already has an evaluation in progress gets no second one:
     it becomes due at the earlier date and is linked to the incident. Commits."""
-    actor.require("hr")
+    actor.require(Role.HR)
     kind = get_or_404(IncidentType, type_id, "No such incident type.")
     description = description.strip()
     now, local_today = clock.now(), today()
@@ -131,7 +131,7 @@ class IncidentLine:
 def list_incidents(actor: Actor, limit: int = 100) -> list[IncidentLine]:
     """HR's list: each incident with how many of its evaluations are still outstanding.
     Three queries whatever the number of incidents."""
-    actor.require("hr")
+    actor.require(Role.HR)
     incidents = db.session.scalars(select(CriticalIncident).order_by(CriticalIncident.occurred_on.desc(),
                                                                      CriticalIncident.id.desc()).limit(limit)).all()
     ids = [i.id for i in incidents]
@@ -149,7 +149,7 @@ def list_incidents(actor: Actor, limit: int = 100) -> list[IncidentLine]:
 def view_incident(actor: Actor, incident_id: int):
     """HR opens one incident: who was affected and where each evaluation stands.
     The view is audited."""
-    actor.require("hr")
+    actor.require(Role.HR)
     incident = get_or_404(CriticalIncident, incident_id, "No such incident.")
     # Each affected officer has at most one evaluation linked to a given incident.
     linked = (select(WellnessEvaluation).join(EvaluationIncident)

@@ -17,10 +17,18 @@ from sqlalchemy.orm import aliased
 from core import clock
 from core.db import db
 from core.models import AccountStatus, Officer, OfficerStatus, Unit, User
-from notifications import services as outbox
+from core.services import outbox
 from wellness import rules
 from wellness.models import Appointment, AppointmentStatus, Clinician, EvaluationStatus, WellnessEvaluation
 from wellness.services.common import hr_emails, settings
+
+# The messages this module sends, all listed on HR's reminders page. Health-related
+# ones (private) show administrators only that they exist; a clinician's license is not.
+COMING_DUE = outbox.kind("reminder_coming_due", private=True, reminder=True, label="coming due")
+APPOINTMENT = outbox.kind("reminder_appointment", private=True, reminder=True, label="appointment")
+UNCONFIRMED = outbox.kind("reminder_unconfirmed", private=True, reminder=True, label="unconfirmed")
+LICENSE_WARNING = outbox.kind("license_warning", reminder=True)
+HR_DIGEST = outbox.kind("hr_digest", private=True, reminder=True)
 
 
 def _local(moment: datetime) -> datetime:
@@ -114,9 +122,8 @@ def _end_of(day: date, zone: ZoneInfo) -> datetime:
 # end of the due date, an appointment's reminders when it begins, a license warning when
 # the license lapses, the digest when the next one is due.
 def _coming_due(render, evaluation_id: int, due_on: date, name: str, email: str, expires_at: datetime) -> dict:
-    return dict(kind="reminder_coming_due", recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
-                body=render(name=name, due_on=due_on, evaluation_id=evaluation_id), private=True,
-                expires_at=expires_at)
+    return dict(kind=COMING_DUE, recipient=email, subject=f"Beacon: please book by {due_on.day} {due_on:%B}",
+                body=render(name=name, due_on=due_on, evaluation_id=evaluation_id), expires_at=expires_at)
 
 
 def _subject(appointment: Appointment) -> str:
@@ -127,24 +134,24 @@ def _subject(appointment: Appointment) -> str:
 def _before(appointment: Appointment, who: str, hours: int) -> dict:
     person = appointment.officer if who == "officer" else appointment.clinician
     name = person.full_name if who == "officer" else person.name
-    return dict(kind="reminder_appointment", recipient=person.email, subject=_subject(appointment),
+    return dict(kind=APPOINTMENT, recipient=person.email, subject=_subject(appointment),
                 body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
-                                         when=_local(appointment.starts_at), hours=hours), private=True,
+                                         when=_local(appointment.starts_at), hours=hours),
                 expires_at=appointment.starts_at)
 
 
 def _unconfirmed(appointment: Appointment, email: str) -> dict:
     to_clinician = email == appointment.clinician.email
-    return dict(kind="reminder_unconfirmed", recipient=email, subject=_subject(appointment),
+    return dict(kind=UNCONFIRMED, recipient=email, subject=_subject(appointment),
                 body=outbox.render_email("reminder_unconfirmed.txt", who="clinician" if to_clinician else "hr",
                                          when=_local(appointment.starts_at),
                                          name=appointment.clinician.name if to_clinician else "",
-                                         clinician=appointment.clinician.name), private=True,
+                                         clinician=appointment.clinician.name),
                 expires_at=appointment.starts_at)
 
 
 def _license(clinician: Clinician, email: str) -> dict:
-    return dict(kind="license_warning", recipient=email,
+    return dict(kind=LICENSE_WARNING, recipient=email,
                 subject=f"Beacon: a clinician's license expires on {clinician.license_expires:%d %B %Y}",
                 body=outbox.render_email("license_warning.txt", clinician=clinician),
                 expires_at=_end_of(clinician.license_expires, settings().zone))
@@ -174,9 +181,8 @@ def digest(now: datetime | None = None) -> int:
     sent = 0
     body = outbox.render_email("hr_digest.txt", overdue=overdue, no_shows=no_shows, today=today, local=_local)
     for email in hr_emails():
-        sent += outbox.enqueue(kind="hr_digest", recipient=email, subject=f"Beacon: daily summary for {today:%d %B}",
-                               body=body, dedup_key=f"digest:{today}:{email}", private=True,
-                               expires_at=now + timedelta(days=1))
+        sent += outbox.enqueue(kind=HR_DIGEST, recipient=email, subject=f"Beacon: daily summary for {today:%d %B}",
+                               body=body, dedup_key=f"digest:{today}:{email}", expires_at=now + timedelta(days=1))
     db.session.commit()
     return sent
 

@@ -1,0 +1,83 @@
+"""Pages work in SQL: the number of queries a page makes does not grow with the number
+of officers (ARCHITECTURE.md, "Scale"). Each test counts one page's statements with 5
+officers and again with 50, and asserts the two counts are equal (whatever they are
+today), and that the page does show the larger data."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from core import clock
+from core.db import db
+from core.services import outbox
+from tests import factories
+
+MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def department(app):
+    """Grows a department to `n` officers: units, a supervisor, an account for every
+    third officer, an open wellness evaluation for each, an appointment for every fifth,
+    and one queued email per officer (every other one health-related)."""
+    people = []
+    clinician = None
+
+    def grow(n):
+        nonlocal clinician
+        with clock.frozen(MONDAY):
+            clinician = clinician or factories.clinician()
+            while len(people) < n:
+                i = len(people)
+                officer = factories.officer(last=f"Counted{i:03d}", unit_name=f"District {i % 3}",
+                                            supervisor=people[0] if people else None)
+                if i % 3 == 0:
+                    factories.user(officer_row=officer)
+                evaluation = factories.evaluation(officer_row=officer)
+                if i % 5 == 0:
+                    factories.appointment(evaluation_row=evaluation, clinician_row=clinician,
+                                          starts_at=MONDAY + timedelta(days=1, hours=i))
+                outbox.enqueue(kind="test_note", recipient=officer.email, subject=f"Note {i:03d}", body="b",
+                               dedup_key=f"test:{i}", private=i % 2 == 1)
+                db.session.commit()
+                people.append(officer)
+    return grow
+
+
+def queries_at_5_and_50(department, count_queries, client, path, expected_at_50):
+    counts = []
+    for n in (5, 50):
+        department(n)
+        client.get(path)  # the first request of a size warms caches (compiled SQL, templates)
+        with clock.frozen(MONDAY), count_queries() as counted:
+            response = client.get(path)
+        assert response.status_code == 200
+        counts.append(len(counted))
+    assert expected_at_50 in response.get_data(as_text=True)
+    return counts
+
+
+def test_roster_page_makes_as_many_queries_for_50_officers_as_for_5(department, count_queries, auth, client):
+    auth.as_role("hr")
+    small, large = queries_at_5_and_50(department, count_queries, client, "/roster/", "Counted049")
+    assert small == large > 0
+
+
+def test_wellness_dashboard_makes_as_many_queries_for_50_officers_as_for_5(department, count_queries, auth,
+                                                                           client):
+    auth.as_role("hr")
+    small, large = queries_at_5_and_50(department, count_queries, client, "/wellness/?all_units=1", "Counted049")
+    assert small == large > 0
+
+
+def test_outbox_page_makes_as_many_queries_for_50_messages_as_for_5(department, count_queries, auth, client):
+    auth.as_role("admin")
+    small, large = queries_at_5_and_50(department, count_queries, client, "/admin/outbox/", "Note 048")
+    assert small == large > 0
+
+
+def test_count_queries_counts_what_a_block_runs(app, count_queries):
+    factories.officer()
+    with count_queries() as counted:
+        db.session.execute(db.select(factories.Officer)).all()
+        db.session.execute(db.select(factories.Unit)).all()
+    assert len(counted) == 2 and "officers" in counted.statements[0]
