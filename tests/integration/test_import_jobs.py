@@ -199,6 +199,22 @@ def test_a_file_over_the_limit_is_refused_beside_the_field(hr, auth, app):
     assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
 
 
+def test_an_oversized_upload_by_someone_not_hr_is_refused_like_the_page_itself(app, auth, client):
+    from core.models import AuditEntry
+    from tests.conftest import csrf_token
+    app.config["IMPORT_MAX_BYTES"] = 4096
+    body = {"file": (io.BytesIO(roster(200).encode()), "roster.csv"), "submit": "1"}
+    signed_out = client.post("/roster/import", data=body, content_type="multipart/form-data")
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
+    auth.as_role("officer")
+    body = {"file": (io.BytesIO(roster(200).encode()), "roster.csv"), "submit": "1",
+            "csrf_token": csrf_token(client, "/account/password")}
+    refused = client.post("/roster/import", data=body, content_type="multipart/form-data")
+    assert refused.status_code == 403
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "access.denied")) is not None
+    assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
 def test_the_roster_page_accepts_more_than_the_site_wide_limit(hr, auth, app):
     app.config["MAX_CONTENT_LENGTH"] = 4096   # every other form
     response = send(auth, roster(200))

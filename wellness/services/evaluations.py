@@ -124,8 +124,11 @@ def sweep(now: datetime | None = None) -> SweepReport:
     if report.opened or report.closed or report.paused or report.resumed or cancelled or report.problems:
         record(actor, "wellness.sweep", detail=str(report), private=True)
     db.session.commit()
-    for officer_id, reason in sorted(report.problems.items()):
-        log.warning("wellness sweep: officer %d not processed (%s)", officer_id, reason)
+    if report.problems:
+        # A count only: which officers is kept for HR (job_problems, the dashboard). An
+        # officer id in the server log could tell its readers who has a wellness record.
+        log.warning("wellness sweep: %d officer(s) not processed; HR's wellness dashboard lists them",
+                    len(report.problems))
     return report
 
 
