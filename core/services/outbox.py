@@ -13,11 +13,11 @@ delivered or expires (at the `expires_at` its caller gave): nothing is given up 
 import csv
 import io
 import smtplib
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from email.utils import make_msgid
 
 from flask import current_app, render_template
 from sqlalchemy import any_, bindparam, func, literal, select, update
@@ -91,8 +91,12 @@ def _msgid_domain() -> str:
     return mail_from.rsplit("@", 1)[-1].strip(" >") or "beacon.local"
 
 
-def _msgid() -> str:
-    return make_msgid(domain=_msgid_domain())
+def _msgid(domain: str | None = None) -> str:
+    """A Message-ID, fixed at queue time. From the OS's randomness (uuid4), not
+    email.utils.make_msgid: that one draws on the `random` module, whose state a test
+    runner (hypothesis) or any library may seed, and two equal ids break the outbox's
+    unique index."""
+    return f"<{uuid.uuid4().hex}@{domain or _msgid_domain()}>"
 
 
 def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: str,
@@ -167,7 +171,7 @@ class Batch:
                 message = {"ics": None, "ics_method": None, "private": False, "expires_at": None,
                            **self._wanted[key][1]()}
                 message["private"] = message["private"] or declared(message["kind"]).private
-                rows.append({**message, "dedup_key": key, "message_id": make_msgid(domain=domain)})
+                rows.append({**message, "dedup_key": key, "message_id": _msgid(domain)})
         queued = Counter()
         # Rows a racing sweep queued first are skipped (ON CONFLICT on the unique key) and
         # return no key, so they are not counted.

@@ -172,3 +172,17 @@ def test_delivery_stops_between_batches_when_told_to(app, smtp_server):
     assert len(smtp_server.messages) == outbox.BATCH
     assert sum(m.status == OutboxStatus.QUEUED for m in messages()) == 5
     assert outbox.deliver().sent == 5 and len(smtp_server.messages) == outbox.BATCH + 5
+
+
+def test_message_ids_stay_unique_even_when_something_reseeds_the_random_module(app):
+    """Hypothesis (and any library) may seed `random`; a Message-ID must not repeat then."""
+    import random
+
+    from core.models import OutboxMessage
+    from core.services import outbox as queue
+    for n in range(3):
+        random.seed(1)
+        queue.enqueue(kind="test", recipient=f"r{n}@pd.test", subject="Beacon: test", body="-", dedup_key=f"seed-{n}")
+    db.session.commit()
+    ids = db.session.scalars(select(OutboxMessage.message_id)).all()
+    assert len(ids) == 3 and len(set(ids)) == 3
