@@ -42,9 +42,9 @@ from core.models import AccountStatus, AuditEntry, Officer, OfficerStatus, Role,
 from core.passwords import hash_password
 from core.models import OutboxMessage, OutboxStatus
 from wellness import rules
-from wellness.models import (Appointment, AppointmentStatus, Clinician, CriticalIncident, EvaluationIncident,
-                             EvaluationKind, EvaluationStatus, IncidentOfficer, IncidentType, IncidentUnit, Modality,
-                             WeeklyHours, WellnessEvaluation)
+from wellness.models import (Appointment, AppointmentStatus, AttentionItem, Clinician, CriticalIncident,
+                             EvaluationIncident, EvaluationKind, EvaluationStatus, IncidentOfficer, IncidentType,
+                             IncidentUnit, Modality, WeeklyHours, WellnessEvaluation)
 from wellness.services.common import settings
 
 PASSWORD = "bench quartz meadow lantern"
@@ -336,12 +336,12 @@ def _wellness(rng: random.Random, now: datetime, officers: list[dict], users: li
         taken[clinician_id, on] = k + 1
         return clinician_id, at(on, time(7)) + timedelta(minutes=15 * k)
 
-    evaluations, appointments, links = [], [], []
+    evaluations, appointments, links, attention = [], [], [], []
 
     def evaluation(officer_id, kind, status, due_on, opened_on, completed_on=None, paused_on=None) -> dict:
         row = {"id": len(evaluations) + 1, "officer_id": officer_id, "kind": kind, "status": status,
                "due_on": due_on, "opened_on": opened_on, "completed_on": completed_on, "paused_on": paused_on,
-               "closed_reason": "", "created_at": at(opened_on, time(5))}
+               "closed_reason": "", "created_at": at(opened_on, time(5)), "attention": None}
         evaluations.append(row)
         return row
 
@@ -476,12 +476,20 @@ def _wellness(rng: random.Random, now: datetime, officers: list[dict], users: li
         on = ev["opened_on"] + timedelta(days=rng.randint(0, (yesterday - ev["opened_on"]).days))
         clinician_id, starts = past_visit(on)
         status = rng.choice([AppointmentStatus.NO_SHOW, AppointmentStatus.DECLINED])
-        appointment(ev, clinician_id, starts, status, starts - timedelta(days=7), closed=True)
+        missed = appointment(ev, clinician_id, starts, status, starts - timedelta(days=7), closed=True)
+        # Still on HR's Needs attention list unless booked again since.
+        if ev["status"] == EvaluationStatus.OPEN:
+            kind = "no_show" if status == AppointmentStatus.NO_SHOW else "declined"
+            ev["attention"] = kind
+            attention.append({"id": len(attention) + 1, "evaluation_id": ev["id"], "appointment_id": missed["id"],
+                              "kind": kind, "detail": "", "opened_at": starts + timedelta(hours=1),
+                              "resolution": "", "note": ""})
 
     # --- write -----------------------------------------------------------------------------
     for model, rows in ((Clinician, clinicians), (WeeklyHours, hours), (CriticalIncident, incidents),
                         (IncidentUnit, incident_units), (IncidentOfficer, incident_officers),
-                        (WellnessEvaluation, evaluations), (Appointment, appointments), (EvaluationIncident, links)):
+                        (WellnessEvaluation, evaluations), (Appointment, appointments), (EvaluationIncident, links),
+                        (AttentionItem, attention)):
         write(model, rows)
 
     linked = {link["evaluation_id"] for link in links}

@@ -60,6 +60,7 @@ PAGES = [
     ("wellness dashboard", "hr", "/wellness/"),
     ("wellness dashboard (overdue)", "hr", "/wellness/?state=overdue"),
     ("wellness dashboard CSV", "hr", "/wellness/dashboard.csv"),
+    ("wellness needs attention", "hr", "/wellness/attention"),
     ("wellness officer record", "hr", "/wellness/officers/{record_officer_id}"),
     ("wellness incidents", "hr", "/wellness/incidents"),
     ("wellness clinicians", "hr", "/wellness/clinicians"),
@@ -71,6 +72,7 @@ PAGES = [
 ]
 # Pages whose query count must not depend on N (the promise); others are reported.
 MUST_STAY_CONSTANT = ("roster", "access review", "wellness dashboard", "wellness dashboard (overdue)",
+                      "wellness needs attention",
                       "review matrix", "review matrix CSV", "review subject report")
 SIGN_INS = {"admin": department.ADMIN_EMAIL, "hr": department.HR_EMAIL}
 SLOW_MS = 300

@@ -9,6 +9,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 
+# Headers on one line up to RFC 5322's hard limit of 998 characters. At the default 78,
+# Python folds a long Subject before its first word ("Subject:\r\n New time..."), and
+# some mail readers then show the subject with a leading space.
+HEADERS_UNFOLDED = SMTP.clone(max_line_length=998)
+
+
 def build_email(message, mail_from: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = mail_from
@@ -108,6 +114,6 @@ def _dot_stuffed(email: EmailMessage) -> bytes:
     """The message as SMTP DATA (CRLF line ends, leading dots doubled), ending in CRLF,
     without the final "." line."""
     out = io.BytesIO()
-    BytesGenerator(out, policy=SMTP).flatten(email)
+    BytesGenerator(out, policy=HEADERS_UNFOLDED).flatten(email)
     data = re.sub(rb"(?m)^\.", b"..", out.getvalue())
     return data if data.endswith(b"\r\n") else data + b"\r\n"

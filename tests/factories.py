@@ -97,7 +97,7 @@ def evaluation(officer_row=None, kind="annual", status="open", due_on=None):
     return e
 
 
-def appointment(evaluation_row=None, clinician_row=None, starts_at=None, status="booked"):
+def appointment(evaluation_row=None, clinician_row=None, starts_at=None, status="booked", booked_at=None):
     import uuid
     from datetime import timedelta
 
@@ -107,7 +107,8 @@ def appointment(evaluation_row=None, clinician_row=None, starts_at=None, status=
     starts_at = starts_at or (clock.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     a = Appointment(evaluation_id=evaluation_row.id, clinician_id=clinician_row.id,
                     officer_id=evaluation_row.officer_id, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
-                    status=AppointmentStatus(status), uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_at=clock.now())
+                    status=AppointmentStatus(status), uid=f"{uuid.uuid4()}@beacon", sequence=0,
+                    booked_at=booked_at or clock.now())
     db.session.add(a)
     evaluation_row.status = EvaluationStatus.SCHEDULED
     db.session.commit()

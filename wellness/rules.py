@@ -187,14 +187,44 @@ def coming_due_lead(due_on: date, today: date, leads=COMING_DUE_LEADS) -> int | 
     return min(fitting) if fitting else None
 
 
-def appointment_lead(starts_at: datetime, now: datetime, leads=APPOINTMENT_LEADS) -> int | None:
+def appointment_lead(starts_at: datetime, now: datetime, booked_at: datetime | None = None,
+                     leads=APPOINTMENT_LEADS) -> int | None:
     """The "N hours before" reminder due now for an appointment (real hours, so a
-    reminder across a daylight-saving change is still N real hours before)."""
+    reminder across a daylight-saving change is still N real hours before).
+
+    A lead longer than the shortest is due only if the booking already existed at that
+    point (`booked_at`, which a move resets): a booking made 30 hours ahead never gets
+    the 72-hour one. The shortest is always due once inside its window, so a booking
+    made ten minutes ahead still gets exactly one reminder."""
     if now >= starts_at:
         return None
     hours_left = (starts_at - now).total_seconds() / 3600
     fitting = [lead for lead in leads if hours_left <= lead]
-    return min(fitting) if fitting else None
+    if not fitting:
+        return None
+    lead = min(fitting)
+    if lead != min(leads) and booked_at is not None and booked_at > starts_at - timedelta(hours=lead):
+        return None
+    return lead
+
+
+def appointment_when(starts_at: datetime, zone: ZoneInfo, now: datetime | None = None, *, short: bool = False) -> str:
+    """How a message names an appointment's time, in the department's zone: "today at
+    10:00" or "tomorrow at 10:00" by the local day of `now`, otherwise "on Tuesday 01
+    December at 10:00" ("on Tue 1 December at 10:00" when short, for a subject). Without
+    `now` always the date. Never a lead time: a reminder must not promise "in about 72
+    hours" to a booking that did not have them."""
+    when = starts_at.astimezone(zone)
+    at = f"at {when:%H:%M}"
+    if now is not None:
+        days = (when.date() - now.astimezone(zone).date()).days
+        if days == 0:
+            return f"today {at}"
+        if days == 1:
+            return f"tomorrow {at}"
+    if short:
+        return f"on {when:%a} {when.day} {when:%B} {at}"
+    return f"on {when:%A %d %B} {at}"
 
 
 def unconfirmed_audiences(booked_at: datetime, starts_at: datetime, now: datetime,
@@ -227,11 +257,14 @@ def reminder_schedule(due_on: date | None, starts_at: datetime | None, zone: Zon
 
 
 def dashboard_state(status: str, due_on: date, today: date, officer_status: str,
-                    appointment_status: str | None, due_soon_days: int = 30) -> str:
-    """HR's dashboard state of an evaluation in progress: paused (officer on leave),
-    overdue, due soon and not booked, confirmed, awaiting the clinician, or open."""
+                    appointment_status: str | None, due_soon_days: int = 30, attention: str | None = None) -> str:
+    """HR's dashboard state of an evaluation in progress: paused (officer on leave), the
+    most pressing item of the Needs attention list (declined, no_show, ...), overdue,
+    due soon and not booked, confirmed, awaiting the clinician, or open."""
     if officer_status == "leave":
         return "paused"
+    if attention:
+        return attention
     if due_on < today:
         return "overdue"
     if status == "open" and due_on <= today + timedelta(days=due_soon_days):

@@ -13,7 +13,8 @@ DROPDOWN = re.compile(r'<button type="button" class="nav-link[^"]*dropdown-toggl
 
 HOME = "/"
 EXPECTED = {
-    "hr": {HOME, "/roster/", "/roster/import", "/wellness/", "/wellness/incidents", "/wellness/clinicians",
+    "hr": {HOME, "/roster/", "/roster/import", "/wellness/", "/wellness/attention", "/wellness/incidents",
+           "/wellness/clinicians",
            "/admin/outbox/reminders", "/wellness/audit", "/reviews/cycles", "/notices/",
            "/account/password"},
     "admin": {HOME, "/roster/", "/notices/", "/admin/accounts", "/admin/access-review", "/admin/audit",
@@ -48,7 +49,7 @@ def test_hr_menu_groups_wellness_pages_under_one_dropdown_in_order(auth, client)
     wellness = nav[nav.index(">Wellness</button>"):]
     wellness = wellness[:wellness.index("</ul>")]
     assert re.findall(r'class="dropdown-item[^"]*" href="[^"]+"[^>]*>([^<]+)</a>', wellness) == [
-        "Dashboard", "Incidents", "Clinicians", "Reminders", "Wellness audit"]
+        "Dashboard", "Needs attention", "Incidents", "Clinicians", "Reminders", "Wellness audit"]
     # Top level, left to right.
     top = re.findall(r'<li class="nav-item(?: dropdown)?">\s*<(?:a|button)[^>]*>([^<]+)</', nav)
     assert top[:5] == ["Home", "Roster", "Wellness", "Reviews", "Notices"]

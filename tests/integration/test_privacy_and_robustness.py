@@ -164,7 +164,8 @@ def test_separation_cancels_the_clinicians_calendar_and_drops_reminders(app, run
         officer = factories.officer()
         factories.user(roles=["officer"], officer_row=officer)
         clinician = factories.clinician(email="dr.cal@clinic.test")
-        appointment = factories.appointment(factories.evaluation(officer), clinician, TUESDAY_10, status="confirmed")
+        appointment = factories.appointment(factories.evaluation(officer), clinician, TUESDAY_10, status="confirmed",
+                                            booked_at=MONDAY - timedelta(days=7))  # so its 72-hour reminder is due
         runner.invoke(args=["reminders", "run"])
         officer.status = OfficerStatus.SEPARATED
         db.session.commit()

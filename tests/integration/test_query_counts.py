@@ -10,6 +10,7 @@ from core import clock
 from core.db import db
 from core.services import outbox
 from tests import factories
+from wellness.models import AttentionItem
 
 MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 
@@ -36,6 +37,9 @@ def department(app):
                 if i % 5 == 0:
                     factories.appointment(evaluation_row=evaluation, clinician_row=clinician,
                                           starts_at=MONDAY + timedelta(days=1, hours=i))
+                elif i % 5 == 1:  # a no-show, on HR's Needs attention list
+                    db.session.add(AttentionItem(evaluation_id=evaluation.id, kind="no_show", opened_at=MONDAY))
+                    evaluation.attention = "no_show"
                 outbox.enqueue(kind="test_note", recipient=officer.email, subject=f"Note {i:03d}", body="b",
                                dedup_key=f"test:{i}", private=i % 2 == 1)
                 db.session.commit()
@@ -81,3 +85,10 @@ def test_count_queries_counts_what_a_block_runs(app, count_queries):
         db.session.execute(db.select(factories.Officer)).all()
         db.session.execute(db.select(factories.Unit)).all()
     assert len(counted) == 2 and "officers" in counted.statements[0]
+
+
+def test_needs_attention_list_makes_as_many_queries_for_50_officers_as_for_5(department, count_queries, auth,
+                                                                             client):
+    auth.as_role("hr")
+    at_5, at_50 = queries_at_5_and_50(department, count_queries, client, "/wellness/attention", "Counted046")
+    assert at_5 == at_50

@@ -38,9 +38,12 @@ def snapshot(a: Appointment) -> tuple:
 
 ACTIONS = {
     "confirm": (lambda a: a.confirm(BEFORE), {S.BOOKED}, S.CONFIRMED),
-    "decline": (lambda a: a.decline("On leave that week", BEFORE), {S.BOOKED, S.RESCHEDULE_REQUESTED}, S.DECLINED),
+    "decline": (lambda a: a.decline("On leave that week", BEFORE), set(ACTIVE_APPOINTMENT), S.DECLINED),
     "request_reschedule": (lambda a: a.request_reschedule(), {S.BOOKED, S.CONFIRMED}, S.RESCHEDULE_REQUESTED),
-    "propose": (lambda a: a.propose(NEW_TIME), set(ACTIVE_APPOINTMENT), None),   # status unchanged
+    "propose": (lambda a: a.propose(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE), set(ACTIVE_APPOINTMENT),
+                None),   # status unchanged
+    "move": (lambda a: a.move(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE, confirmed=False),
+             set(ACTIVE_APPOINTMENT), S.BOOKED),
     "cancel": (lambda a: a.cancel(BEFORE), set(ACTIVE_APPOINTMENT), S.CANCELLED),
     "mark_attended": (lambda a: a.mark_attended(AFTER), {S.BOOKED, S.CONFIRMED}, S.ATTENDED),
     "mark_no_show": (lambda a: a.mark_no_show(AFTER), {S.BOOKED, S.CONFIRMED}, S.NO_SHOW),
@@ -133,9 +136,9 @@ def test_decline_reason_is_cut_to_five_hundred_characters():
     assert a.decline_reason == "x" * 500
 
 
-@pytest.mark.parametrize("status", [S.CONFIRMED, S.DECLINED, S.CANCELLED, S.ATTENDED, S.NO_SHOW],
+@pytest.mark.parametrize("status", [S.DECLINED, S.CANCELLED, S.ATTENDED, S.NO_SHOW],
                          ids=lambda s: s.value)
-def test_decline_is_refused_outside_booked_and_reschedule_requested(status):
+def test_decline_is_refused_once_the_appointment_has_ended(status):
     a = appointment(status)
     with pytest.raises(DomainError, match="cannot be declined"):
         a.decline("Not available", BEFORE)
@@ -144,7 +147,24 @@ def test_decline_is_refused_outside_booked_and_reschedule_requested(status):
 
 def test_status_is_checked_before_the_reason():
     with pytest.raises(DomainError, match="cannot be declined"):
-        appointment(S.CONFIRMED).decline("", BEFORE)
+        appointment(S.ATTENDED).decline("", BEFORE)
+
+
+def test_a_clinician_may_cancel_a_confirmed_appointment_with_a_reason():
+    a = appointment(S.CONFIRMED)
+    with pytest.raises(DomainError, match="reason"):
+        a.decline("  ", BEFORE)
+    a.decline("Ill this week", BEFORE)
+    assert (a.status, a.decline_reason, a.closed_at) == (S.DECLINED, "Ill this week", BEFORE)
+
+
+def test_moving_to_the_clinicians_own_proposal_confirms_it_and_ends_the_hold():
+    a = appointment(S.BOOKED)
+    a.propose(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE)
+    a.move(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE + timedelta(hours=1), confirmed=True)
+    assert (a.status, a.starts_at, a.proposed_starts_at, a.proposed_at, a.sequence) == (
+        S.CONFIRMED, NEW_TIME, None, None, 1)
+    assert a.booked_at == a.confirmed_at == BEFORE + timedelta(hours=1)
 
 
 # --- request_reschedule / propose ------------------------------------------------------
@@ -167,7 +187,7 @@ def test_asking_to_reschedule_twice_is_refused():
 @pytest.mark.parametrize("status", list(ACTIVE_APPOINTMENT), ids=lambda s: s.value)
 def test_clinician_may_propose_another_time_for_any_active_appointment(status):
     a = appointment(status)
-    a.propose(NEW_TIME)
+    a.propose(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE)
     assert a.proposed_starts_at == NEW_TIME
     assert a.status == status
     assert a.starts_at == STARTS, "a proposal does not move the appointment"
@@ -177,7 +197,7 @@ def test_clinician_may_propose_another_time_for_any_active_appointment(status):
 def test_proposing_for_a_closed_appointment_is_refused(status):
     a = appointment(status)
     with pytest.raises(DomainError, match="given another time"):
-        a.propose(NEW_TIME)
+        a.propose(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE)
     assert a.proposed_starts_at is None
 
 
@@ -251,7 +271,7 @@ def test_whole_happy_path_booked_confirmed_rescheduled_declined():
     a = appointment(S.BOOKED)
     a.confirm(BEFORE)
     a.request_reschedule()
-    a.propose(NEW_TIME)
+    a.propose(NEW_TIME, NEW_TIME + timedelta(hours=1), BEFORE)
     a.decline("Cannot make the new week either", BEFORE + timedelta(hours=2))
     assert (a.status, a.proposed_starts_at, a.closed_at) == (S.DECLINED, NEW_TIME, BEFORE + timedelta(hours=2))
 

@@ -660,3 +660,13 @@ def test_due_dates_and_windows_never_raise_for_any_date(hire, last, today, inter
     assert rules.is_compliant(last, today, interval) in (True, False)
     rules.reminder_schedule(due, None, CHICAGO)
     rules.reminder_schedule(due, None, ZoneInfo("Asia/Tokyo"))
+
+
+def test_an_item_needing_attention_is_the_state_before_overdue_but_not_before_leave():
+    today = date(2026, 3, 2)
+    overdue = today - timedelta(days=3)
+    assert rules.dashboard_state("open", overdue, today, "active", None) == "overdue"
+    assert rules.dashboard_state("open", overdue, today, "active", None, attention="no_show") == "no_show"
+    assert rules.dashboard_state("scheduled", today, today, "active", "confirmed", attention="deadline_moved") \
+        == "deadline_moved"
+    assert rules.dashboard_state("open", overdue, today, "leave", None, attention="no_show") == "paused"

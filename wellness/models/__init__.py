@@ -1,4 +1,5 @@
 """Wellness models, one module per entity."""
+from wellness.models.attention import KINDS as ATTENTION_KINDS, AttentionItem
 from wellness.models.appointment import ACTIVE_APPOINTMENT, Appointment, AppointmentStatus
 from wellness.models.clinician import AvailabilityBlock, Clinician, Modality, WeeklyHours
 from wellness.models.evaluation import (
@@ -8,7 +9,8 @@ from wellness.models.incident import CriticalIncident, IncidentOfficer, Incident
 from wellness.models.job_problem import JobProblem
 
 __all__ = [
-    "ACTIVE_APPOINTMENT", "Appointment", "AppointmentStatus", "AvailabilityBlock", "Clinician", "CriticalIncident",
+    "ACTIVE_APPOINTMENT", "ATTENTION_KINDS", "Appointment", "AttentionItem",
+    "AppointmentStatus", "AvailabilityBlock", "Clinician", "CriticalIncident",
     "EvaluationIncident", "EvaluationKind", "EvaluationStatus", "IncidentOfficer", "IncidentType", "IncidentUnit",
     "JobProblem", "Modality", "ONE_OPEN_PREDICATE", "WeeklyHours", "WellnessEvaluation",
 ]

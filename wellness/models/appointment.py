@@ -50,7 +50,12 @@ class Appointment(db.Model):
     uid: Mapped[str] = mapped_column(String(120), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     decline_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # A time the clinician proposed instead, held for the officer until answered or expired.
     proposed_starts_at = mapped_column(UTCDateTime)
+    proposed_ends_at = mapped_column(UTCDateTime)
+    proposed_at = mapped_column(UTCDateTime)
+    # Why HR booked a time after the due date (empty when it is on time).
+    late_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     booked_at = mapped_column(UTCDateTime, nullable=False)
     confirmed_at = mapped_column(UTCDateTime)
@@ -74,7 +79,8 @@ class Appointment(db.Model):
         self.confirmed_at = now
 
     def decline(self, reason: str, now):
-        self._require((AppointmentStatus.BOOKED, AppointmentStatus.RESCHEDULE_REQUESTED), "declined")
+        """The clinician cannot keep it: before confirming (a decline) or after (a cancellation)."""
+        self._require(ACTIVE_APPOINTMENT, "declined")
         reason = (reason or "").strip()
         if not reason:
             raise DomainError("Give HR a reason for declining.")
@@ -86,9 +92,23 @@ class Appointment(db.Model):
         self._require((AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED), "rescheduled")
         self.status = AppointmentStatus.RESCHEDULE_REQUESTED
 
-    def propose(self, starts_at):
+    def propose(self, starts_at, ends_at, now):
         self._require(ACTIVE_APPOINTMENT, "given another time")
-        self.proposed_starts_at = starts_at
+        self.proposed_starts_at, self.proposed_ends_at, self.proposed_at = starts_at, ends_at, now
+
+    def drop_proposal(self):
+        self.proposed_starts_at = self.proposed_ends_at = self.proposed_at = None
+
+    def move(self, starts_at, ends_at, now, *, confirmed: bool):
+        """To another time (same calendar UID, next SEQUENCE). The clinician confirms
+        again, unless it is the time they proposed themselves."""
+        self._require(ACTIVE_APPOINTMENT, "moved")
+        self.starts_at, self.ends_at = starts_at, ends_at
+        self.status = AppointmentStatus.CONFIRMED if confirmed else AppointmentStatus.BOOKED
+        self.booked_at = now  # reminders' lead times count from here
+        self.confirmed_at = now if confirmed else None
+        self.drop_proposal()
+        self.sequence += 1
 
     def cancel(self, now):
         self._require(ACTIVE_APPOINTMENT, "cancelled")

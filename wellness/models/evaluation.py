@@ -2,7 +2,7 @@
 import enum
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_of
@@ -58,6 +58,12 @@ class WellnessEvaluation(db.Model):
     # While the officer is on leave the evaluation is paused; on return the due date
     # moves by the days spent on leave.
     paused_on: Mapped[date | None] = mapped_column(Date)
+    # The due date it had before any incident joined it (annual evaluations), so that a
+    # withdrawn or corrected incident can put it back; None for one an incident opened.
+    base_due_on: Mapped[date | None] = mapped_column(Date)
+    # The most pressing open item of HR's "Needs attention" list (wellness_attention),
+    # kept here so the dashboard counts and filters it like any other state.
+    attention: Mapped[str | None] = mapped_column(String(40))
     closed_reason: Mapped[str] = mapped_column(String(120), default="", server_default="")
     created_at = mapped_column(UTCDateTime, nullable=False)
 
@@ -100,3 +106,7 @@ class EvaluationIncident(db.Model):
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("wellness_evaluations.id", ondelete="CASCADE"),
                                                primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("critical_incidents.id"), primary_key=True, index=True)
+    # The department day the officer was added to the incident (their window's floor).
+    added_on: Mapped[date | None] = mapped_column(Date)
+    # True when the incident opened this evaluation (it had none in progress).
+    opened_evaluation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

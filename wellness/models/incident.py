@@ -29,6 +29,11 @@ class CriticalIncident(db.Model):
     description: Mapped[str] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, nullable=False)
+    updated_at = mapped_column(UTCDateTime)
+    # Recorded by mistake: kept for the record, no longer counted for any evaluation.
+    withdrawn_at = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     type: Mapped[IncidentType] = relationship(lazy="joined", innerjoin=True)
 

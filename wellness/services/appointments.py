@@ -1,12 +1,18 @@
-"""Appointments: booking a free slot, the clinician's confirm/decline/propose, the
-officer's reschedule request, cancellation, and attendance.
+"""Appointments: booking a free slot (by the due date, or after it only by HR with a
+reason), the clinician's confirm/decline/cancel/propose, the officer's answer to a
+proposal or request to reschedule, cancellation, attendance, and blocking a day that
+has appointments on it.
 
-Every message says only "appointment with <clinician> at <time, place>" and a link to
-sign in: never the reason, the incident or its type. Each carries an .ics with the
-booking's UID and a SEQUENCE that rises with every change.
+Every message to the officer or the clinician says only "appointment with <clinician>
+at <time, place>" and a link to sign in: never the reason, the incident or its type. Each
+that moves or confirms carries an .ics with the booking's UID and a higher SEQUENCE.
+What HR must act on goes to the "Needs attention" list (wellness.services.attention),
+whose messages to HR name the officer.
 """
 import uuid
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,21 +25,31 @@ from core.errors import DomainError, NotFound
 from core.models import OfficerStatus, Role, User
 from core.services import outbox
 from wellness import rules
-from wellness.models import ACTIVE_APPOINTMENT, Appointment, AppointmentStatus, Clinician, WellnessEvaluation
+from wellness.models import (
+    ACTIVE_APPOINTMENT,
+    Appointment,
+    AppointmentStatus,
+    AttentionItem,
+    AvailabilityBlock,
+    Clinician,
+    EvaluationKind,
+    WellnessEvaluation,
+)
+from wellness.services import attention, reminders
 from wellness.services import clinicians as clinician_service
-from wellness.services import reminders
 from wellness.services.calendar import appointment_ics
-from wellness.services.common import clinician_of, hr_emails, linked_clinician, settings
+from wellness.services.common import clinician_of, linked_clinician, settings
 from wellness.services.incidents import incidents_of
 
-# News of an appointment, to the officer and the clinician (appointment_<event>) or to HR
-# (appointment_<event>_hr): all health-related, so administrators see only that they exist.
-for _event in ("booked", "confirmed", "declined", "reschedule_requested", "proposed", "rescheduled", "cancelled"):
+# News of an appointment to the officer and the clinician, one kind per event: all
+# health-related, so administrators see only that they exist. HR's news is attention_hr.
+EVENTS = ("booked", "confirmed", "accepted", "declined", "cancelled", "reschedule_requested", "proposed",
+          "proposal_refused", "rescheduled", "no_show", "move_earlier")
+for _event in EVENTS:
     outbox.kind(f"appointment_{_event}", private=True)
-for _event in ("declined", "reschedule_requested", "proposed", "no_show"):
-    outbox.kind(f"appointment_{_event}_hr", private=True)
 
 TAKEN = "That time was just taken by another booking. Choose another slot."
+PROPOSAL_HOURS = 48  # a proposed time is held this long for the officer
 
 
 def _officer_id_of(actor: Actor) -> int | None:
@@ -69,39 +85,130 @@ def _appointment_for(actor: Actor, appointment: Appointment | int, *, officer=Fa
     raise NotFound("Not found.")
 
 
-def _check_slot(clinician: Clinician, starts_at: datetime, ignore: int | None = None):
+def _day(moment: datetime) -> date:
+    return moment.astimezone(settings().zone).date()
+
+
+def is_late(evaluation: WellnessEvaluation, starts_at: datetime) -> bool:
+    """After the evaluation's due date (on the department's calendar)."""
+    return _day(starts_at) > evaluation.due_on
+
+
+def declined_times(officer_id: int, clinician_id: int) -> set[datetime]:
+    """Times this clinician declined for this officer: not offered to them again."""
+    return set(db.session.scalars(select(Appointment.starts_at).where(
+        Appointment.officer_id == officer_id, Appointment.clinician_id == clinician_id,
+        Appointment.status == AppointmentStatus.DECLINED, Appointment.starts_at > clock.now())))
+
+
+def _free(clinician: Clinician, officer_id: int, first_day: date | None = None, days: int | None = None,
+          ignore: int | None = None) -> list[tuple[datetime, datetime]]:
+    """The clinician's free slots that may be offered to this officer."""
+    declined = declined_times(officer_id, clinician.id)
+    return [slot for slot in clinician_service.free_slots(clinician, first_day, days, ignore_appointment=ignore)
+            if slot[0] not in declined]
+
+
+def _check_slot(clinician: Clinician, starts_at: datetime, officer_id: int, ignore: int | None = None):
     """The (start, end) of a free slot starting at `starts_at`, or a clear refusal."""
-    s = settings()
-    day = starts_at.astimezone(s.zone).date()
+    day = _day(starts_at)
     if not rules.bookable(clinician.trauma_specialty, clinician.license_expires, day):
         raise DomainError(f"{clinician.name} cannot be booked: Beacon books only trauma specialists with a "
                           "license valid on the day.")
-    for start, end in clinician_service.free_slots(clinician, day, 1, ignore_appointment=ignore):
+    for start, end in _free(clinician, officer_id, day, 1, ignore):
         if start == starts_at:
             return start, end
+    if starts_at in declined_times(officer_id, clinician.id):
+        raise DomainError("The clinician cannot see this officer at that time. Choose another slot.")
     raise DomainError(TAKEN if starts_at > clock.now() else "That time has passed. Choose another slot.")
 
 
 def _hold_slot(clinician: Clinician, start: datetime, end: datetime, ignore: int | None = None) -> None:
     """Serialise bookings of one clinician (a row lock on PostgreSQL; SQLite has one
-    writer anyway), then make sure nothing active overlaps: the unique index catches
-    the same start, this catches overlapping slots of different lengths."""
+    writer anyway), then make sure nothing active overlaps, booked or proposed: the
+    unique index catches the same start, this catches overlapping slots of different
+    lengths and times held for another officer's answer."""
     db.session.execute(select(Clinician.id).where(Clinician.id == clinician.id).with_for_update())
-    clash = select(Appointment.id).where(Appointment.clinician_id == clinician.id,
-                                         Appointment.status.in_(ACTIVE_APPOINTMENT),
-                                         Appointment.starts_at < end, Appointment.ends_at > start)
+    mine = [Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT)]
     if ignore is not None:
-        clash = clash.where(Appointment.id != ignore)
-    if db.session.scalar(clash.limit(1)) is not None:
+        mine.append(Appointment.id != ignore)
+    booked = select(Appointment.id).where(*mine, Appointment.starts_at < end, Appointment.ends_at > start)
+    held = select(Appointment.id).where(*mine, Appointment.proposed_starts_at < end,
+                                        Appointment.proposed_ends_at > start)
+    if db.session.scalar(booked.limit(1)) is not None or db.session.scalar(held.limit(1)) is not None:
         db.session.rollback()
         raise DomainError(TAKEN)
 
 
-def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, starts_at: datetime) -> Appointment:
+def _late_check(actor: Actor, evaluation: WellnessEvaluation, start: datetime, late_reason: str,
+                late_confirmed: bool) -> str:
+    """A time after the due date: only HR, with an explicit confirmation and a reason.
+    Returns the reason to keep ("" for a time on or before the due date)."""
+    if not is_late(evaluation, start):
+        return ""
+    if not actor.has_role(Role.HR):
+        raise DomainError(f"That time is after the due date ({evaluation.due_on:%d %B %Y}). Choose an earlier "
+                          "time, or ask HR.")
+    late_reason = (late_reason or "").strip()
+    if not late_confirmed or not late_reason:
+        raise LateBooking("This time is after the due date: confirm it and give a reason.")
+    return late_reason[:500]
+
+
+class LateBooking(DomainError):
+    """A booking after the due date without HR's confirmation and reason."""
+
+
+@dataclass
+class BookingOptions:
+    """What the booking page offers: the clinicians, the chosen one's free times by the
+    due date, and (for HR only) those after it, shown apart."""
+    clinicians: list[Clinician]
+    chosen: Clinician | None
+    on_time: list = field(default_factory=list)
+    late: list = field(default_factory=list)
+    none_on_time: bool = False  # no clinician at all has a free time by the due date
+
+
+def booking_options(actor: Actor, evaluation: WellnessEvaluation, clinician_id: int | None,
+                    appointment: Appointment | None = None) -> BookingOptions:
+    """Free times split at the due date. An officer is offered only those by the due
+    date; when no clinician has any, HR is alerted (once, on the Needs attention list)
+    and the page tells the officer to contact HR."""
+    _may_book_for(actor, evaluation)
+    hr = actor.has_role(Role.HR)
+    ignore = appointment.id if appointment else None
+    if appointment is not None:
+        options = [appointment.clinician]
+        chosen = appointment.clinician
+    else:
+        options = clinician_service.bookable_clinicians()
+        chosen = next((c for c in options if c.id == clinician_id), None)
+    result = BookingOptions(options, chosen)
+    if chosen is not None:
+        slots = _free(chosen, evaluation.officer_id, ignore=ignore)
+        result.on_time = [s for s in slots if not is_late(evaluation, s[0])]
+        result.late = [s for s in slots if is_late(evaluation, s[0])] if hr else []
+    if evaluation.is_open and (chosen is None or not result.on_time):
+        first = clock.now()
+        days = (evaluation.due_on - _day(first)).days + 1
+        result.none_on_time = days <= 0 or not any(
+            _free(c, evaluation.officer_id, None, days, ignore) for c in options)
+    if result.none_on_time and not hr and evaluation.status.value == "open":
+        if attention.raise_item(evaluation, "no_slots", actor=actor,
+                                detail=f"The officer found no free time by {evaluation.due_on:%d %B %Y}."):
+            db.session.commit()
+    return result
+
+
+def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, starts_at: datetime, *,
+         late_reason: str = "", late_confirmed: bool = False) -> Appointment:
     """HR, or the officer for their own evaluation, books a free slot of an eligible
-    clinician. The database refuses a second booking of the slot (the loser gets a
-    clear error) and a second active appointment for the officer. The officer and the
-    clinician get an invitation. Commits."""
+    clinician: by the due date, or after it only by HR with a confirmation and a reason
+    (kept on the appointment, and on the Needs attention list until attended). The
+    database refuses a second booking of the slot (the loser gets a clear error) and a
+    second active appointment for the officer. The officer and the clinician get an
+    invitation. Commits."""
     if not isinstance(evaluation, WellnessEvaluation):
         evaluation = get_or_404(WellnessEvaluation, evaluation)
     _may_book_for(actor, evaluation)
@@ -110,12 +217,14 @@ def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, 
     if evaluation.officer.status == OfficerStatus.SEPARATED:
         raise DomainError("This officer is separated.")
     clinician = get_or_404(Clinician, clinician_id, "No such clinician.")
-    start, end = _check_slot(clinician, starts_at)
+    start, end = _check_slot(clinician, starts_at, evaluation.officer_id)
+    reason = _late_check(actor, evaluation, start, late_reason, late_confirmed)
     _hold_slot(clinician, start, end)
     now = clock.now()
     appointment = Appointment(evaluation_id=evaluation.id, clinician_id=clinician.id, officer_id=evaluation.officer_id,
                               starts_at=start, ends_at=end, status=AppointmentStatus.BOOKED,
-                              uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_by_id=actor.user_id, booked_at=now)
+                              uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_by_id=actor.user_id, booked_at=now,
+                              late_reason=reason)
     evaluation.mark_scheduled()
     db.session.add(appointment)
     try:
@@ -125,93 +234,232 @@ def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, 
         raise DomainError(TAKEN) from None
     reminders.drop_for_evaluation(evaluation.id)
     record(actor, "appointment.booked", target=f"appointment {appointment.id}",
-           detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}", private=True)
+           detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}"
+                  + (f"; after the due date {evaluation.due_on}: {reason}" if reason else ""), private=True)
+    attention.resolve(evaluation, attention.ANSWERED_BY_BOOKING, actor=actor, resolution="rebooked")
+    if reason:
+        attention.raise_item(evaluation, "booked_late", actor=actor, appointment=appointment, detail=reason,
+                             tell_hr=False)
     _invite(appointment, "booked")
     db.session.commit()
     return appointment
 
 
 def confirm(actor: Actor, appointment: Appointment | int) -> None:
-    """The clinician confirms. The officer is told. Commits."""
+    """The clinician confirms. Both calendars get the event as CONFIRMED (same UID,
+    next SEQUENCE). Commits."""
     appointment = _appointment_for(actor, appointment, clinician=True)
     appointment.confirm(clock.now())
+    appointment.sequence += 1
     record(actor, "appointment.confirmed", target=f"appointment {appointment.id}", private=True)
-    _notify(appointment, "confirmed", to_clinician=False)
+    attention.resolve(appointment.evaluation, ["unconfirmed"], actor=actor, resolution="confirmed")
+    _invite(appointment, "confirmed")
     db.session.commit()
+
+
+def _ended(actor: Actor, appointment: Appointment, resolution: str) -> None:
+    """An appointment ended: the items it raised end with it."""
+    attention.resolve(appointment.evaluation, attention.OF_APPOINTMENT, actor=actor, resolution=resolution,
+                      appointment=appointment)
 
 
 def decline(actor: Actor, appointment: Appointment | int, reason: str) -> None:
-    """The clinician declines, with a reason for HR (scheduling, not clinical). The
-    evaluation opens again for another booking; the officer gets a cancellation. Commits."""
+    """The clinician cannot keep the appointment: declined before confirming, cancelled
+    after. A reason for HR (scheduling, not clinical) is required. The evaluation opens
+    again with its due date intact; HR is told by name (Needs attention), the officer
+    gets a neutral cancellation, and the time is not offered to this officer again. Commits."""
     appointment = _appointment_for(actor, appointment, clinician=True)
-    appointment.decline(reason, clock.now())
-    appointment.evaluation.reopen()
-    reminders.drop_for_appointment(appointment)
-    appointment.sequence += 1
-    record(actor, "appointment.declined", target=f"appointment {appointment.id}", private=True)
-    _invite(appointment, "declined", cancelled=True)
-    _tell_hr(appointment, "declined")
+    _clinician_cancels(actor, appointment, reason)
     db.session.commit()
 
 
+def _clinician_cancels(actor: Actor, appointment: Appointment, reason: str) -> None:
+    was_confirmed = appointment.status == AppointmentStatus.CONFIRMED
+    appointment.decline(reason, clock.now())
+    appointment.drop_proposal()
+    appointment.evaluation.reopen()
+    reminders.drop_for_appointment(appointment)
+    appointment.sequence += 1
+    kind = "clinician_cancelled" if was_confirmed else "declined"
+    record(actor, f"appointment.{'cancelled' if was_confirmed else 'declined'}", target=f"appointment {appointment.id}",
+           detail=f"by the clinician: {appointment.decline_reason}", private=True)
+    _ended(actor, appointment, "cancelled by the clinician" if was_confirmed else "declined")
+    attention.raise_item(appointment.evaluation, kind, actor=actor, appointment=appointment,
+                         detail=f"Reason: {appointment.decline_reason}")
+    _invite(appointment, "declined", cancelled=True)
+
+
 def request_reschedule(actor: Actor, appointment: Appointment | int) -> None:
-    """The officer asks for another time; HR and the clinician are told. Commits."""
+    """The officer asks for another time; HR (by name) and the clinician are told. Commits."""
     appointment = _appointment_for(actor, appointment, officer=True)
     appointment.request_reschedule()
     record(actor, "appointment.reschedule_requested", target=f"appointment {appointment.id}", private=True)
-    _tell_hr(appointment, "reschedule_requested")
+    attention.raise_item(appointment.evaluation, "reschedule_requested", actor=actor, appointment=appointment)
     _notify(appointment, "reschedule_requested", to_officer=False)
     db.session.commit()
 
 
 def propose(actor: Actor, appointment: Appointment | int, starts_at: datetime) -> None:
-    """The clinician proposes another of their free slots; the officer or HR accepts it. Commits."""
+    """The clinician proposes another of their free slots. It is held for the officer
+    until accepted, refused or expired (48 hours, then HR is told). The officer gets the
+    proposed time; HR sees it waiting. Commits."""
     appointment = _appointment_for(actor, appointment, clinician=True)
-    _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
-    appointment.propose(starts_at)
-    record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}", private=True)
-    _notify(appointment, "proposed", to_clinician=False)
-    _tell_hr(appointment, "proposed")
+    _propose(actor, appointment, starts_at)
     db.session.commit()
 
 
-def reschedule(actor: Actor, appointment: Appointment | int, starts_at: datetime) -> None:
+def _propose(actor: Actor, appointment: Appointment, starts_at: datetime, *, tell_hr: bool = True) -> None:
+    if not appointment.is_active:
+        raise DomainError("Only a booked appointment can be given another time.")
+    start, end = _check_slot(appointment.clinician, starts_at, appointment.officer_id, ignore=appointment.id)
+    _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
+    appointment.propose(start, end, clock.now())
+    record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}", private=True)
+    attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired"], actor=actor,
+                      resolution="another time proposed")
+    late = " (after the due date)" if is_late(appointment.evaluation, start) else ""
+    attention.raise_item(appointment.evaluation, "proposal_waiting", actor=actor, appointment=appointment,
+                         detail=f"Proposed: {_local_words(start)}{late}", tell_hr=tell_hr)
+    _notify(appointment, "proposed", to_clinician=False)
+
+
+def accept_proposal(actor: Actor, appointment: Appointment | int) -> None:
+    """The officer (or HR for them) accepts the time the clinician proposed: it is
+    confirmed at once (the clinician chose it) and both calendars get it. A proposed
+    time after the due date stays on the Needs attention list. Commits."""
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
+    if not appointment.is_active or appointment.proposed_starts_at is None:
+        raise DomainError("There is no proposed time to accept.")
+    if appointment.proposed_starts_at <= clock.now():
+        raise DomainError("The proposed time has passed. Choose another time.")
+    start, end = appointment.proposed_starts_at, appointment.proposed_ends_at
+    _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
+    appointment.move(start, end, clock.now(), confirmed=True)
+    reminders.drop_for_appointment(appointment)
+    _flush_or_taken()
+    record(actor, "appointment.proposal_accepted", target=f"appointment {appointment.id}", private=True)
+    attention.resolve(appointment.evaluation, ["proposal_waiting", "reschedule_requested", "unconfirmed"],
+                      actor=actor, resolution="proposed time accepted")
+    _recheck(actor, appointment, late_detail="The officer accepted a time the clinician proposed after the due date.")
+    _invite(appointment, "accepted")
+    db.session.commit()
+
+
+def refuse_proposal(actor: Actor, appointment: Appointment | int) -> None:
+    """The officer cannot make the proposed time: the hold ends, the appointment keeps
+    its time, and the clinician is told. Commits."""
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
+    if not appointment.is_active or appointment.proposed_starts_at is None:
+        raise DomainError("There is no proposed time to refuse.")
+    appointment.drop_proposal()
+    record(actor, "appointment.proposal_refused", target=f"appointment {appointment.id}", private=True)
+    attention.resolve(appointment.evaluation, ["proposal_waiting"], actor=actor, resolution="refused by the officer")
+    _notify(appointment, "proposal_refused", to_officer=False)
+    db.session.commit()
+
+
+def reschedule(actor: Actor, appointment: Appointment | int, starts_at: datetime, *, late_reason: str = "",
+               late_confirmed: bool = False) -> None:
     """HR or the officer moves the appointment to another free slot of the same
-    clinician (or accepts the clinician's proposal). Same calendar UID, higher
-    SEQUENCE; the clinician confirms again. Commits."""
+    clinician (by the due date; after it only HR, with a reason). Same calendar UID,
+    higher SEQUENCE; the clinician confirms again, unless it is the time they proposed.
+    Commits."""
     appointment = _appointment_for(actor, appointment, officer=True, hr=True)
     if not appointment.is_active:
         raise DomainError("Only a booked appointment can be moved.")
-    start, end = _check_slot(appointment.clinician, starts_at, ignore=appointment.id)
+    if appointment.proposed_starts_at is not None and appointment.proposed_starts_at == starts_at:
+        return accept_proposal(actor, appointment)
+    start, end = _check_slot(appointment.clinician, starts_at, appointment.officer_id, ignore=appointment.id)
+    reason = _late_check(actor, appointment.evaluation, start, late_reason, late_confirmed)
     _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
-    appointment.starts_at, appointment.ends_at = start, end
-    appointment.status = AppointmentStatus.BOOKED
-    appointment.booked_at = clock.now()  # the clinician's 48 hours to confirm start again
-    appointment.confirmed_at = None
-    appointment.proposed_starts_at = None
+    appointment.move(start, end, clock.now(), confirmed=False)
+    if reason:
+        appointment.late_reason = reason
     reminders.drop_for_appointment(appointment)
-    appointment.sequence += 1
+    _flush_or_taken()
+    record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}",
+           detail=f"after the due date: {reason}" if reason else "", private=True)
+    attention.resolve(appointment.evaluation, ["proposal_waiting", "reschedule_requested", "unconfirmed"],
+                      actor=actor, resolution="moved")
+    _recheck(actor, appointment, late_detail=reason)
+    _invite(appointment, "rescheduled")
+    db.session.commit()
+
+
+def _flush_or_taken() -> None:
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise DomainError(TAKEN) from None
-    record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}", private=True)
-    _invite(appointment, "rescheduled")
-    db.session.commit()
+
+
+def _recheck(actor: Actor, appointment: Appointment, late_detail: str = "") -> None:
+    """After a move: end the items the new time answers, raise the one it causes."""
+    evaluation, day = appointment.evaluation, _day(appointment.starts_at)
+    if not is_late(evaluation, appointment.starts_at):
+        attention.resolve(evaluation, ["deadline_moved", "booked_late"], actor=actor,
+                          resolution="moved before the due date")
+    elif late_detail:
+        attention.raise_item(evaluation, "booked_late", actor=actor, appointment=appointment, detail=late_detail,
+                             tell_hr=not actor.has_role(Role.HR))
+    if not _blocked(appointment.clinician_id, day):
+        attention.resolve(evaluation, ["clinician_unavailable"], actor=actor, resolution="moved off the day")
+    if appointment.clinician.license_expires >= day:
+        attention.resolve(evaluation, ["license_expiring"], actor=actor, resolution="moved within the license")
+
+
+def _blocked(clinician_id: int, day: date) -> bool:
+    return db.session.scalar(select(AvailabilityBlock.id).where(AvailabilityBlock.clinician_id == clinician_id,
+                                                                AvailabilityBlock.day == day)) is not None
+
+
+def deadline_moved(actor: Actor, evaluation: WellnessEvaluation) -> None:
+    """Called (in the caller's transaction) when an evaluation's due date changed. An
+    active appointment now after the due date is flagged: HR is told by name, the officer
+    and the clinician are asked to move it. Nothing is cancelled. One now on time ends
+    such a flag."""
+    appointment = db.session.scalar(select(Appointment).where(Appointment.evaluation_id == evaluation.id,
+                                                              Appointment.status.in_(ACTIVE_APPOINTMENT)))
+    if appointment is None:
+        return
+    if not is_late(evaluation, appointment.starts_at):
+        attention.resolve(evaluation, ["deadline_moved"], actor=actor, resolution="due date moved back")
+        return
+    if appointment.late_reason:  # booked late on purpose; the new date is noted, not re-raised
+        return
+    if attention.raise_item(evaluation, "deadline_moved", actor=actor, appointment=appointment,
+                            detail=f"New due date: {evaluation.due_on:%d %B %Y}."):
+        _notify(appointment, "move_earlier", key_suffix=str(evaluation.due_on))
 
 
 def cancel(actor: Actor, appointment: Appointment | int) -> None:
-    """HR or the officer calls the appointment off; the evaluation opens again and both
-    calendars get a cancellation. Commits."""
+    """HR or the officer calls the appointment off; the evaluation opens again (or, if
+    every incident behind it was withdrawn, is closed) and both calendars get a
+    cancellation. Commits."""
     appointment = _appointment_for(actor, appointment, officer=True, hr=True)
     appointment.cancel(clock.now())
-    appointment.evaluation.reopen()
+    appointment.drop_proposal()
+    evaluation = appointment.evaluation
+    evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", private=True)
+    _ended(actor, appointment, "cancelled")
+    if not _still_needed(evaluation):
+        evaluation.close("incident withdrawn")
+        attention.resolve(evaluation, actor=actor, resolution="evaluation closed")
     _invite(appointment, "cancelled", cancelled=True)
     db.session.commit()
+
+
+def _still_needed(evaluation: WellnessEvaluation) -> bool:
+    """An evaluation is needed unless an incident opened it and every incident behind it
+    has been withdrawn."""
+    if evaluation.kind != EvaluationKind.INCIDENT or evaluation.base_due_on is not None:
+        return True
+    linked = incidents_of(evaluation)
+    return not linked or any(i.withdrawn_at is None for i in linked)
 
 
 def cancel_for_separation(appointment: Appointment, now) -> None:
@@ -219,6 +467,7 @@ def cancel_for_separation(appointment: Appointment, now) -> None:
     officer who has left: called off, its reminders dropped, the clinician's calendar
     told (the officer's address is no longer the department's to write to)."""
     appointment.cancel(now)
+    appointment.drop_proposal()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     record(Actor.system("wellness sweep"), "appointment.cancelled", target=f"appointment {appointment.id}",
@@ -227,21 +476,152 @@ def cancel_for_separation(appointment: Appointment, now) -> None:
 
 
 def record_attendance(actor: Actor, appointment: Appointment | int, attended: bool) -> None:
-    """After the visit the clinician records attended (the evaluation is completed) or
-    no-show (it opens again and HR is told). Nothing else is recorded. Commits."""
+    """After the visit the clinician records attended (the evaluation is completed and
+    everything on the Needs attention list for it is resolved) or no-show (it opens
+    again, HR is told by name, the officer gets a neutral note). Nothing else is
+    recorded. Commits."""
     appointment = _appointment_for(actor, appointment, clinician=True)
     now = clock.now()
     reminders.drop_for_appointment(appointment)
+    appointment.drop_proposal()
     if attended:
         appointment.mark_attended(now)
         appointment.evaluation.complete(now.astimezone(settings().zone).date())
         record(actor, "appointment.attended", target=f"appointment {appointment.id}", private=True)
+        attention.resolve(appointment.evaluation, actor=actor, resolution="attended")
     else:
         appointment.mark_no_show(now)
         appointment.evaluation.reopen()
         record(actor, "appointment.no_show", target=f"appointment {appointment.id}", private=True)
-        _tell_hr(appointment, "no_show")
+        _ended(actor, appointment, "not attended")
+        attention.raise_item(appointment.evaluation, "no_show", actor=actor, appointment=appointment)
+        _notify(appointment, "no_show", to_clinician=False, moot=False)
     db.session.commit()
+
+
+# --- blocking a day that has appointments ---------------------------------------------------
+
+class DayHasAppointments(Exception):  # noqa: N818 -- not an error: a question for the person blocking
+    """Blocking this day needs a decision for each appointment on it (the page asks)."""
+
+    def __init__(self, appointments: list[Appointment]):
+        super().__init__("There are appointments on this day: choose what happens to each.")
+        self.appointments = appointments
+
+
+def on_day(clinician: Clinician, day: date) -> list[Appointment]:
+    zone = settings().zone
+    start = rules.local_to_utc(day, datetime.min.time(), zone)
+    end = rules.local_to_utc(day + timedelta(days=1), datetime.min.time(), zone)
+    return db.session.scalars(select(Appointment).where(
+        Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT),
+        Appointment.starts_at >= start, Appointment.starts_at < end).order_by(Appointment.starts_at)).all()
+
+
+def proposable(appointment: Appointment) -> list[tuple[datetime, datetime]]:
+    """The times the clinician may propose instead: their free slots this officer may be offered."""
+    return _free(appointment.clinician, appointment.officer_id, ignore=appointment.id)
+
+
+def first_free_after(appointment: Appointment, day: date) -> tuple[datetime, datetime] | None:
+    """The time to propose instead of a day the clinician cannot work: the first free
+    one by the due date, else the first after it; never on `day`, and at least an hour ahead."""
+    soonest = clock.now() + timedelta(hours=1)  # time for the officer to read it and answer
+    slots = [s for s in _free(appointment.clinician, appointment.officer_id, ignore=appointment.id)
+             if _day(s[0]) != day and s[0] >= soonest]
+    on_time = [s for s in slots if not is_late(appointment.evaluation, s[0])]
+    return (on_time or slots or [None])[0]
+
+
+def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "",
+              decisions: dict[int, str] | None = None) -> int:
+    """The clinician (or HR) blocks a date. Appointments on it are never left silently:
+    the caller is shown them (DayHasAppointments) and decides for each: "propose" (the
+    first free time is proposed and held for the officer; HR is told) or "cancel" (a
+    cancellation, with the day as the reason; HR and the officer are told, the evaluation
+    reopens with its due date intact). Returns how many appointments were handled. Commits."""
+    clinician = clinician_service.managed(actor, clinician)
+    affected = on_day(clinician, day)
+    decisions = decisions or {}
+    if affected and any(decisions.get(a.id) not in ("propose", "cancel") for a in affected):
+        raise DayHasAppointments(affected)
+    clinician_service.block_day(actor, clinician, day, note, commit=False)
+    reason = f"unavailable on {day:%d %B %Y}" + (f" ({note.strip()[:120]})" if note.strip() else "")
+    for appointment in affected:
+        if decisions[appointment.id] == "cancel":
+            _clinician_cancels(actor, appointment, f"The clinician is {reason}.")
+            continue
+        slot = first_free_after(appointment, day)
+        if slot is None:
+            db.session.rollback()
+            raise DomainError(f"There is no free time to propose for the appointment at "
+                              f"{_local_words(appointment.starts_at)}: cancel it instead.")
+        _propose(actor, appointment, slot[0], tell_hr=False)
+        attention.raise_item(appointment.evaluation, "clinician_unavailable", actor=actor, appointment=appointment,
+                             detail=f"The clinician is {reason}; proposed {_local_words(slot[0])} instead.")
+    db.session.commit()
+    return len(affected)
+
+
+# --- what time brings: the exceptions sweep -------------------------------------------------
+
+def sweep_exceptions(now: datetime | None = None) -> Counter:
+    """Run with the reminder sweeps: end proposals nobody answered in 48 hours (the hold
+    ends, HR is told), flag bookings unconfirmed for 48 hours and appointments after
+    their clinician's license ends, and resolve flags whose condition no longer holds.
+    Idempotent. Commits."""
+    now = now or clock.now()
+    actor = Actor.system("wellness exceptions")
+    done = Counter()
+    expired = db.session.scalars(select(Appointment).where(
+        Appointment.status.in_(ACTIVE_APPOINTMENT), Appointment.proposed_starts_at.is_not(None),
+        (Appointment.proposed_at <= now - timedelta(hours=PROPOSAL_HOURS))
+        | (Appointment.proposed_starts_at <= now))).all()
+    for appointment in expired:
+        appointment.drop_proposal()
+        attention.resolve(appointment.evaluation, ["proposal_waiting"], actor=actor, resolution="expired", now=now)
+        if attention.raise_item(appointment.evaluation, "proposal_expired", actor=actor, appointment=appointment,
+                                detail="The officer did not answer within 48 hours; the time is no longer held.",
+                                now=now):
+            done["proposal_expired"] += 1
+    unconfirmed = db.session.scalars(select(Appointment).where(
+        Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now,
+        Appointment.booked_at <= now - timedelta(hours=rules.UNCONFIRMED_CLINICIAN_AFTER),
+        ~select(AttentionItem.id).where(AttentionItem.evaluation_id == Appointment.evaluation_id,
+                                        AttentionItem.kind == "unconfirmed",
+                                        AttentionItem.resolved_at.is_(None)).exists())).all()
+    for appointment in unconfirmed:
+        if attention.raise_item(appointment.evaluation, "unconfirmed", actor=actor, appointment=appointment,
+                                tell_hr=False, now=now):
+            done["unconfirmed"] += 1
+    lapsing = db.session.execute(select(Appointment, Clinician.license_expires).join(
+        Clinician, Clinician.id == Appointment.clinician_id).where(
+        Appointment.status.in_(ACTIVE_APPOINTMENT), Appointment.starts_at > now,
+        Clinician.license_expires < Appointment.starts_at)).all()
+    for appointment, expires in lapsing:
+        if expires < _day(appointment.starts_at) and attention.raise_item(
+                appointment.evaluation, "license_expiring", actor=actor, appointment=appointment,
+                detail=f"{appointment.clinician.name}'s license expires on {expires:%d %B %Y}.", now=now):
+            done["license_expiring"] += 1
+    done["resolved"] = attention.resolve_stale(actor, STILL_TRUE)
+    db.session.commit()
+    return +done
+
+
+def _active(appointment) -> bool:
+    return appointment is not None and appointment.is_active
+
+
+# What keeps each appointment flag open; the sweep resolves the others.
+STILL_TRUE = {
+    "unconfirmed": lambda item, e, a: _active(a) and a.status == AppointmentStatus.BOOKED,
+    "reschedule_requested": lambda item, e, a: _active(a) and a.status == AppointmentStatus.RESCHEDULE_REQUESTED,
+    "proposal_waiting": lambda item, e, a: _active(a) and a.proposed_starts_at is not None,
+    "license_expiring": lambda item, e, a: _active(a) and a.clinician.license_expires < _day(a.starts_at),
+    "clinician_unavailable": lambda item, e, a: _active(a) and _blocked(a.clinician_id, _day(a.starts_at)),
+    "deadline_moved": lambda item, e, a: _active(a) and is_late(e, a.starts_at),
+    "booked_late": lambda item, e, a: _active(a) and is_late(e, a.starts_at),
+}
 
 
 # --- what clinicians and officers see ----------------------------------------------------
@@ -306,47 +686,69 @@ def evaluation_for_booking(actor: Actor, evaluation_id: int) -> WellnessEvaluati
 
 # --- messages ------------------------------------------------------------------------------
 
-def _when(appointment: Appointment) -> str:
-    local = appointment.starts_at.astimezone(settings().zone)
-    return local.strftime("%A %d %B %Y at %H:%M %Z")
+# The first words of the subject, so an inbox tells a cancellation from a confirmation.
+SUBJECTS = {"booked": "Booked", "confirmed": "Confirmed", "accepted": "Confirmed", "declined": "Cancelled",
+            "cancelled": "Cancelled", "reschedule_requested": "Reschedule requested",
+            "proposed": "New time proposed", "proposal_refused": "Proposed time refused", "rescheduled": "Moved",
+            "no_show": "Not attended", "move_earlier": "Please move"}
 
 
-def _ics(appointment: Appointment, cancelled: bool) -> str:
+def _local_words(moment: datetime) -> str:
+    local = moment.astimezone(settings().zone)
+    return f"{local:%a} {local.day} {local:%B} at {local:%H:%M}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(settings().zone).strftime("%A %d %B %Y at %H:%M %Z")
+
+
+def _ics(appointment: Appointment, cancelled: bool, who: str) -> str:
+    """The calendar entry as `who` sees it: titled with the other person's name."""
     zone = settings().zone
     officer, clinician = appointment.officer, appointment.clinician
+    other = clinician.name if who == "officer" else officer.full_name
     return appointment_ics(
         uid=appointment.uid, sequence=appointment.sequence, starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at, zone=zone, summary=f"Appointment with {clinician.name}",
+        ends_at=appointment.ends_at, zone=zone, summary=f"Appointment with {other}",
         location=clinician.place, description=f"Sign in to Beacon to see it: {current_app.config['BASE_URL']}/",
         organizer=current_app.config["MAIL_FROM"].rsplit("<", 1)[-1].strip(" >"),
         attendees=[(officer.full_name, officer.email), (clinician.name, clinician.email)],
         stamp=clock.now(), cancelled=cancelled, confirmed=appointment.status == AppointmentStatus.CONFIRMED)
 
 
-def _subject(appointment: Appointment) -> str:
-    local = appointment.starts_at.astimezone(settings().zone)
-    return f"Beacon: appointment on {local.day} {local:%B}"
+def _subject(appointment: Appointment, event: str) -> str:
+    if event == "proposed" and appointment.proposed_starts_at is not None:
+        return (f"{SUBJECTS[event]}: {_local_words(appointment.proposed_starts_at)} "
+                f"(instead of {_local_words(appointment.starts_at)})")
+    return f"{SUBJECTS[event]}: appointment on {_local_words(appointment.starts_at)}"
+
+
+def _body(appointment: Appointment, event: str, who: str, name: str) -> str:
+    return outbox.render_email("appointment.txt", event=event, who=who, name=name, appointment=appointment,
+                               when=_when(appointment.starts_at),
+                               proposed=_when(appointment.proposed_starts_at) if appointment.proposed_starts_at else "")
 
 
 def _invite(appointment: Appointment, event: str, cancelled: bool = False, to_officer: bool = True,
             to_clinician: bool = True) -> None:
-    ics = _ics(appointment, cancelled)
+    """A message with the calendar entry (REQUEST, or CANCEL), for each recipient."""
     method = "CANCEL" if cancelled else "REQUEST"
     for who, email, name in _recipients(appointment, to_officer, to_clinician):
-        outbox.enqueue(kind=f"appointment_{event}", recipient=email, subject=_subject(appointment),
-                       body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
-                                                appointment=appointment, when=_when(appointment)),
+        outbox.enqueue(kind=f"appointment_{event}", recipient=email, subject=_subject(appointment, event),
+                       body=_body(appointment, event, who, name),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}",
-                       ics=ics, ics_method=method, expires_at=_moot_at(appointment))
+                       ics=_ics(appointment, cancelled, who), ics_method=method, expires_at=_moot_at(appointment))
 
 
-def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_clinician: bool = True) -> None:
+def _notify(appointment: Appointment, event: str, to_officer: bool = True, to_clinician: bool = True,
+            key_suffix: str = "", moot: bool = True) -> None:
+    """A message without a calendar entry (nothing in the calendar changed)."""
     for who, email, name in _recipients(appointment, to_officer, to_clinician):
-        outbox.enqueue(kind=f"appointment_{event}", recipient=email, subject=_subject(appointment),
-                       body=outbox.render_email("appointment.txt", event=event, who=who, name=name,
-                                                appointment=appointment, when=_when(appointment)),
+        outbox.enqueue(kind=f"appointment_{event}", recipient=email, subject=_subject(appointment, event),
+                       body=_body(appointment, event, who, name),
                        dedup_key=f"appt:{appointment.id}:{who}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}", expires_at=_moot_at(appointment))
+                                 f"{appointment.proposed_starts_at or ''}:{key_suffix}",
+                       expires_at=_moot_at(appointment) if moot else None)
 
 
 def _moot_at(appointment: Appointment):
@@ -361,16 +763,6 @@ def _recipients(appointment, to_officer, to_clinician):
         yield "officer", appointment.officer.email, appointment.officer.full_name
     if to_clinician:
         yield "clinician", appointment.clinician.email, appointment.clinician.name
-
-
-def _tell_hr(appointment: Appointment, event: str) -> None:
-    for email in hr_emails():
-        outbox.enqueue(kind=f"appointment_{event}_hr", recipient=email, subject=_subject(appointment),
-                       body=outbox.render_email("appointment_hr.txt", event=event, appointment=appointment,
-                                                when=_when(appointment)),
-                       dedup_key=f"appt:{appointment.id}:hr:{email}:{event}:{appointment.sequence}:"
-                                 f"{appointment.proposed_starts_at or ''}")
-
 
 
 def clinician_todo(actor: Actor) -> dict:

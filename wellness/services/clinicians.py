@@ -140,9 +140,9 @@ def remove_hours(actor: Actor, hours_id: int) -> None:
     db.session.commit()
 
 
-def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "") -> None:
-    """The clinician (or HR) blocks a date. Booked appointments that day stay: the
-    clinician declines them if they cannot keep them. Commits."""
+def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "", *, commit: bool = True) -> None:
+    """The clinician (or HR) blocks a date. Appointments on it are handled first, by
+    wellness.services.appointments.block_day, which calls this. Commits unless told not to."""
     clinician = managed(actor, clinician)
     exists = db.session.scalar(select(AvailabilityBlock.id).where(AvailabilityBlock.clinician_id == clinician.id,
                                                                   AvailabilityBlock.day == day))
@@ -150,7 +150,10 @@ def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "
         raise DomainError(f"{day:%d %B %Y} is already blocked.")
     db.session.add(AvailabilityBlock(clinician_id=clinician.id, day=day, note=note.strip()[:120]))
     record(actor, "clinician.day_blocked", target=f"clinician {clinician.id}", detail=str(day), private=True)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
 
 
 def unblock_day(actor: Actor, block_id: int) -> None:
@@ -178,7 +181,8 @@ def bookable_clinicians(on: date | None = None) -> list[Clinician]:
 def free_slots(clinician: Clinician, first_day: date | None = None, days: int | None = None,
                ignore_appointment: int | None = None) -> list[tuple[datetime, datetime]]:
     """The clinician's free slots from `first_day` for `days` days (the booking horizon),
-    never in the past and never past the license's expiry. Three queries."""
+    never in the past and never past the license's expiry; times held by a pending
+    proposal are taken. Four queries."""
     s = settings()
     first_day = first_day or today()
     last_day = min(first_day + timedelta(days=(days or s.horizon_days) - 1), clinician.license_expires)
@@ -191,8 +195,25 @@ def free_slots(clinician: Clinician, first_day: date | None = None, days: int | 
         Appointment.starts_at >= clock.now() - timedelta(days=1))
     if ignore_appointment:
         booked_query = booked_query.where(Appointment.id != ignore_appointment)
+    # A time a clinician proposed is held for the officer it was proposed to.
+    held_query = select(Appointment.proposed_starts_at, Appointment.proposed_ends_at).where(
+        Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT),
+        Appointment.proposed_starts_at.is_not(None), Appointment.proposed_ends_at.is_not(None),
+        Appointment.proposed_starts_at >= clock.now() - timedelta(days=1))
+    if ignore_appointment:
+        held_query = held_query.where(Appointment.id != ignore_appointment)
     booked = [tuple(row) for row in db.session.execute(booked_query)]
+    booked += [tuple(row) for row in db.session.execute(held_query)]
     return rules.slots(hours, first_day, last_day, s.zone, blocked, booked, not_before=clock.now())
+
+
+def free_slot_count(until: date) -> int:
+    """Free slots from now to the end of the local day `until`, across every clinician
+    who can be booked: the capacity HR has for evaluations due by then."""
+    first = today()
+    if until < first:
+        return 0
+    return sum(len(free_slots(c, first, (until - first).days + 1)) for c in bookable_clinicians())
 
 
 def expiring_licenses() -> list[Clinician]:

@@ -24,7 +24,7 @@ from wellness.models import (
     WeeklyHours,
     WellnessEvaluation,
 )
-from wellness.services import incidents
+from wellness.services import attention, incidents
 from wellness.services.common import settings
 from wellness.services.evaluations import sweep
 
@@ -128,6 +128,13 @@ def seed(rng: random.Random) -> None:
                                    booked_at=now - timedelta(days=7), confirmed_at=now - timedelta(days=6)))
         _past_visit(rest[1], okafor, datetime.combine(day - timedelta(days=5), time(11), tzinfo=zone),
                     AppointmentStatus.NO_SHOW)
+    db.session.flush()
+    # What needs HR on the first morning: the no-show and the request to move.
+    seeder = Actor.system("seed-demo")
+    for appointment in db.session.scalars(select(Appointment).where(Appointment.status.in_(
+            (AppointmentStatus.NO_SHOW, AppointmentStatus.RESCHEDULE_REQUESTED)))):
+        kind = "no_show" if appointment.status == AppointmentStatus.NO_SHOW else "reschedule_requested"
+        attention.raise_item(appointment.evaluation, kind, actor=seeder, appointment=appointment, tell_hr=False)
     db.session.commit()
     sweep(now)  # pauses the incident evaluations of officers on leave
 

@@ -20,6 +20,7 @@ from core.pagination import Page
 from wellness import rules
 from wellness.models import (
     ACTIVE_APPOINTMENT,
+    ATTENTION_KINDS,
     Appointment,
     AppointmentStatus,
     Clinician,
@@ -29,7 +30,7 @@ from wellness.models import (
     JobProblem,
     WellnessEvaluation,
 )
-from wellness.services import appointments, reminders
+from wellness.services import appointments, attention, reminders
 from wellness.services.common import settings
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
@@ -85,6 +86,9 @@ def sweep(now: datetime | None = None) -> SweepReport:
     separated = select(Officer.id).where(Officer.status == OfficerStatus.SEPARATED)
     leaving = db.session.scalars(select(Appointment).where(Appointment.status.in_(ACTIVE_APPOINTMENT),
                                                            Appointment.officer_id.in_(separated))).all()
+    flagged = db.session.scalars(select(WellnessEvaluation.id).where(
+        in_progress, WellnessEvaluation.officer_id.in_(separated), WellnessEvaluation.attention.is_not(None))).all()
+    attention.close_all(flagged, actor, "officer separated")
     report.closed = db.session.execute(
         update(WellnessEvaluation).where(in_progress, WellnessEvaluation.officer_id.in_(separated))
         .values(status=EvaluationStatus.CLOSED, closed_reason="officer separated")).rowcount
@@ -225,6 +229,7 @@ class Record:
     appointments: list[Appointment] = field(default_factory=list)
     history: list[WellnessEvaluation] = field(default_factory=list)
     reminders: list = field(default_factory=list)
+    attention: list = field(default_factory=list)  # HR's view only: the Needs attention items, open and resolved
 
 
 def _record(officer: Officer) -> Record:
@@ -256,6 +261,7 @@ def officer_record(actor: Actor, officer_id: int) -> Record:
     actor.require(Role.HR)
     officer = get_or_404(Officer, officer_id, "No such officer.")
     result = _record(officer)
+    result.attention = attention.history([e.id for e in ([result.current] if result.current else []) + result.history])
     record(actor, "wellness.record_viewed", target=f"officer {officer.badge_number}", private=True)
     db.session.commit()
     return result
@@ -263,10 +269,15 @@ def officer_record(actor: Actor, officer_id: int) -> Record:
 
 # --- HR's compliance dashboard ---------------------------------------------------------
 
-STATES = ("overdue", "due_soon", "awaiting_confirmation", "confirmed", "paused", "open", "completed")
+BASIC_STATES = ("overdue", "due_soon", "awaiting_confirmation", "confirmed", "paused", "open", "completed")
+# An evaluation with an open item on the Needs attention list is in that item's state
+# (the most pressing one), before overdue: what happened is what HR acts on.
+ATTENTION_STATES = tuple(ATTENTION_KINDS)
+STATES = BASIC_STATES + ATTENTION_STATES
 STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due in 30 days, not booked",
                 "awaiting_confirmation": "Booked, awaiting the clinician", "confirmed": "Confirmed",
-                "paused": "Paused (on leave)", "open": "Open, not yet due", "completed": "Completed (last 12 months)"}
+                "paused": "Paused (on leave)", "open": "Open, not yet due", "completed": "Completed (last 12 months)",
+                **ATTENTION_KINDS}
 
 
 # In progress, spelled with literal values: with bound parameters the database cannot
@@ -284,6 +295,9 @@ def _state_range(state: str | None, day: date) -> list:
     if state == "paused":
         return [Officer.status == OfficerStatus.LEAVE]
     ahead = [Officer.status != OfficerStatus.LEAVE]
+    if state in ATTENTION_STATES:
+        return ahead + [WellnessEvaluation.attention == state]
+    ahead.append(WellnessEvaluation.attention.is_(None))
     if state == "overdue":
         return ahead + [WellnessEvaluation.due_on < day]
     if state == "due_soon":
@@ -301,6 +315,7 @@ def _in_progress(day: date, unit_id: int | None = None, only: str | None = None)
     active = aliased(Appointment)
     state = case(
         (Officer.status == OfficerStatus.LEAVE, literal("paused")),
+        (WellnessEvaluation.attention.is_not(None), WellnessEvaluation.attention),
         (WellnessEvaluation.due_on < day, literal("overdue")),
         (and_(WellnessEvaluation.status == EvaluationStatus.OPEN,
               WellnessEvaluation.due_on <= day + timedelta(days=30)), literal("due_soon")),
@@ -510,7 +525,8 @@ def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None
 # --- home-page panels --------------------------------------------------------------------
 
 def hr_todo(actor: Actor) -> dict:
-    """HR's wellness to-do list: counts by state and licenses expiring. Two queries."""
+    """HR's wellness to-do list: counts by state, the Needs attention list, licenses
+    expiring. Three queries."""
     actor.require(Role.HR)
     day = today()
     counts = dict.fromkeys(STATES, 0)
@@ -518,7 +534,7 @@ def hr_todo(actor: Actor) -> dict:
         counts[state] += n
     expiring = db.session.scalar(select(func.count()).select_from(Clinician).where(
         Clinician.license_expires <= day + timedelta(days=settings().license_warning_days)))
-    return {"counts": counts, "labels": STATE_LABELS, "expiring": expiring}
+    return {"counts": counts, "labels": STATE_LABELS, "expiring": expiring, "attention": attention.count()}
 
 
 def officer_todo(actor: Actor) -> dict:
