@@ -79,13 +79,52 @@ class IncidentTypeForm(Form):
 
 
 class SlotForm(Form):
-    """Picks one free slot (its UTC start, as ISO text)."""
-    starts_at = HiddenField(validators=[DataRequired()])
+    """Picks one free slot (its UTC start, as ISO text). A slot after the due date also
+    needs HR's confirmation and reason (checked by the service, shown beside the reason)."""
+    starts_at = HiddenField(validators=[DataRequired(message="Choose one of the listed times.")])
     clinician_id = HiddenField()
+    late_reason = StringField("Why after the due date", validators=[Optional(), Length(max=500)],
+                              filters=[lambda v: v or ""],
+                              description="Kept on the appointment, shown on the record and in the wellness audit.")
+    late_confirmed = BooleanField("I confirm booking this evaluation after its due date")
     submit = SubmitField("Book")
+
+
+class KeepForm(Form):
+    """HR records why an item on the Needs attention list stays as it is."""
+    note = StringField("Why it stays as it is", validators=[DataRequired(message="Say why it stays as it is."),
+                                                            Length(max=500)])
+    submit = SubmitField("Keep and remove from the list")
 
 
 class DeclineForm(Form):
     reason = StringField("Reason (for HR; not clinical)",
                          validators=[DataRequired(message="Give HR a reason for declining."), Length(max=500)])
     submit = SubmitField("Decline")
+
+
+class IncidentEditForm(Form):
+    """Corrects a recorded incident (wellness.services.incidents.update_incident)."""
+    type_id = SelectField("Type", coerce=int, validators=[InputRequired()])
+    # InputRequired, not DataRequired: a date typed but not valid keeps its own message.
+    occurred_on = DateField("Date of the incident", validators=[InputRequired(), happened])
+    description = TextAreaField("Short description", validators=[DataRequired(), Length(max=2000)],
+                                description="Shared only with the clinician who sees an affected officer.")
+    submit = SubmitField("Save changes")
+
+
+class IncidentAffectedForm(Form):
+    """Adds officers or units to a recorded incident."""
+    unit_ids = MultiCheckboxField("Whole units to add", coerce=int, validate_choice=False)
+    badges = StringField("Officers to add (badge numbers, separated by commas or spaces)",
+                         validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Add to the incident")
+
+
+class IncidentWithdrawForm(Form):
+    reason = TextAreaField("Why it is withdrawn",
+                           validators=[DataRequired(message="Say why the incident is withdrawn."), Length(max=500)],
+                           description="For example: recorded twice, or recorded against the wrong officers.")
+    confirm = BooleanField("I understand its evaluations return to what they were",
+                           validators=[DataRequired(message="Tick the box to confirm.")])
+    submit = SubmitField("Withdraw the incident")

@@ -1,9 +1,9 @@
 """Wellness pages: HR's dashboard, incidents and clinicians; booking; the officer's
 own page; the clinician's appointments. Handlers are thin: form, one service, redirect."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import groupby
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
@@ -28,8 +28,20 @@ from core.web import (
     search_arg,
     submit,
 )
-from wellness.forms import BlockForm, ClinicianForm, DeclineForm, HoursForm, IncidentForm, IncidentTypeForm, SlotForm
-from wellness.services import appointments, clinicians, evaluations, incidents
+from wellness.forms import (
+    BlockForm,
+    ClinicianForm,
+    DeclineForm,
+    HoursForm,
+    IncidentAffectedForm,
+    IncidentEditForm,
+    IncidentForm,
+    IncidentTypeForm,
+    IncidentWithdrawForm,
+    KeepForm,
+    SlotForm,
+)
+from wellness.services import appointments, attention, clinicians, evaluations, incidents
 from wellness.services.common import linked_clinician, settings
 
 bp = Blueprint("wellness", __name__, url_prefix="/wellness")
@@ -45,6 +57,7 @@ def _when(value: str) -> datetime:
         raise DomainError("Choose one of the listed times.") from None
 
 
+@bp.app_template_filter("slots_by_day")
 def _slots_by_day(slots):
     zone = settings().zone
     return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s[0].astimezone(zone).date())]
@@ -60,7 +73,8 @@ def dashboard():
     board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number(),
                                   all_units=flag_arg("all_units"))
     return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
-                           states=evaluations.STATES,
+                           states=evaluations.STATES, basic_states=evaluations.BASIC_STATES,
+                           attention_states=evaluations.ATTENTION_STATES,
                            incidents=incidents.list_incidents(actor(), limit=10),
                            expiring=clinicians.expiring_licenses())
 
@@ -85,6 +99,27 @@ def officer_record(officer_id):
 def audit():
     return audit_page(True, "Wellness audit log",
                       "Who booked, viewed or changed wellness records, incidents and clinicians.")
+
+
+# --- HR: the Needs attention list ------------------------------------------------------------
+
+@bp.get("/attention")
+@roles_required(Role.HR)
+def attention_list():
+    kind = choice_arg("kind", tuple(attention.KINDS))
+    page = attention.list_open(actor(), kind=kind, page=page_number())
+    return render_template("wellness/attention.html", page=page, kind=kind, kinds=attention.KINDS,
+                           counts=attention.counts_by_kind(), keep_form=KeepForm())
+
+
+@bp.post("/attention/<int:item_id>/keep")
+@roles_required(Role.HR)
+def attention_keep(item_id):
+    form = KeepForm()
+    submit(form, lambda: attention.keep(actor(), item_id, form.note.data), "Kept as it is; removed from the list.")
+    officer_id = bounded_int(request.form.get("officer"))  # kept from the officer's record: back there
+    return redirect(url_for("wellness.officer_record", officer_id=officer_id) if officer_id
+                    else url_for("wellness.attention_list"))
 
 
 # --- HR: incidents -------------------------------------------------------------------------
@@ -130,7 +165,83 @@ def incident_new():
 @roles_required(Role.HR)
 def incident_detail(incident_id):
     incident, units, lines = incidents.view_incident(actor(), incident_id)
-    return render_template("wellness/incident.html", incident=incident, units=units, lines=lines)
+    return render_template("wellness/incident.html", incident=incident, units=units, lines=lines,
+                           shortfall=incidents.shortfall(incident),
+                           withdrawn_by=incidents.withdrawn_by(incident) if incident.withdrawn_at else "")
+
+
+# Corrections. This section's imports stay here while other sections of the file are
+# being changed by others; fold them into the imports at the top when convenient.
+
+
+def _correctable(incident_id):
+    """The incident to correct, or None after flashing why not (it was withdrawn)."""
+    try:
+        return incidents.incident_for_change(actor(), incident_id)
+    except DomainError as exc:
+        flash(str(exc), "warning")
+        return None
+
+
+@bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def incident_edit(incident_id):
+    incident = _correctable(incident_id)
+    if incident is None:
+        return redirect(url_for("wellness.incident_detail", incident_id=incident_id))
+    form = IncidentEditForm(obj=incident)
+    form.type_id.choices = [SelectChoice(t.id, f"{t.name} (within {t.window_days} days)")
+                            for t in incidents.types(active_only=False) if t.active or t.id == incident.type_id]
+
+    def beside(exc):
+        message = str(exc).lower()
+        return form.occurred_on if "date" in message else form.type_id if "type" in message else form.description
+    return handle(form, lambda: incidents.update_incident(actor(), incident_id, type_id=form.type_id.data,
+                                                          occurred_on=form.occurred_on.data,
+                                                          description=form.description.data),
+                  field=beside,
+                  success=lambda result: (f"Incident corrected ({'; '.join(result.changes)}); "
+                                          f"{result.moved} due date(s) moved.") if result.changes
+                  else "Nothing was changed.",
+                  redirect_to=url_for("wellness.incident_detail", incident_id=incident_id)) \
+        or (render_template("wellness/incident_edit.html", form=form, incident=incident), form_status())
+
+
+@bp.route("/incidents/<int:incident_id>/affected", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def incident_add_affected(incident_id):
+    incident = _correctable(incident_id)
+    if incident is None:
+        return redirect(url_for("wellness.incident_detail", incident_id=incident_id))
+    form = IncidentAffectedForm()
+    form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in roster.units()]
+
+    def add():
+        officer_ids, unknown = roster.officer_ids_by_badge((form.badges.data or "").replace(",", " ").split())
+        if unknown:
+            raise FieldError(form.badges, "Not on the roster: " + ", ".join(unknown))
+        return incidents.add_affected(actor(), incident_id, officer_ids=officer_ids, unit_ids=form.unit_ids.data or [])
+    return handle(form, add, field=lambda exc: form.unit_ids if "unit" in str(exc) else form.badges,
+                  success=lambda result: f"{result.added} officer(s) added: {result.created} evaluation(s) opened, "
+                                         f"{result.joined} existing one(s) brought forward"
+                                         + (f"; {result.skipped} already affected." if result.skipped else "."),
+                  redirect_to=url_for("wellness.incident_detail", incident_id=incident_id)) \
+        or (render_template("wellness/incident_affected.html", form=form, incident=incident), form_status())
+
+
+@bp.route("/incidents/<int:incident_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def incident_withdraw(incident_id):
+    incident = _correctable(incident_id)
+    if incident is None:
+        return redirect(url_for("wellness.incident_detail", incident_id=incident_id))
+    form = IncidentWithdrawForm()
+    return handle(form, lambda: incidents.withdraw_incident(actor(), incident_id, form.reason.data),
+                  field=form.reason,
+                  success=lambda w: f"Incident withdrawn: {w.restored} due date(s) restored, {w.closed} evaluation(s) "
+                                    f"closed, {w.kept} with a booked appointment kept for you to decide.",
+                  redirect_to=url_for("wellness.incident_detail", incident_id=incident_id)) \
+        or (render_template("wellness/incident_withdraw.html", form=form, incident=incident), form_status())
 
 
 # --- HR: clinicians ------------------------------------------------------------------------
@@ -207,11 +318,25 @@ def hours_delete(hours_id):
 @bp.post("/clinicians/<int:clinician_id>/blocks")
 @roles_required(Role.HR, Role.CLINICIAN)
 def block_add(clinician_id):
+    """Block a date. If it has appointments, the page lists them and asks, for each,
+    whether to propose the first free time or cancel it; the block is made only then."""
+    me = actor()
+    clinician = clinicians.managed(me, clinician_id)
     form = BlockForm()
-    return _change_hours(clinicians.managed(actor(), clinician_id), form,
-                         lambda clinician: clinicians.block_day(actor(), clinician, form.day.data,
-                                                                form.note.data or ""),
-                         "Date blocked.")
+    back = url_for("wellness.clinic_hours") if request.form.get("back") == "clinic" \
+        else url_for("wellness.clinician_detail", clinician_id=clinician.id)
+    decisions = {bounded_int(key.removeprefix("decision-")): value for key, value in request.form.items()
+                 if key.startswith("decision-")}
+    try:
+        if submit(form, lambda: appointments.block_day(me, clinician, form.day.data, form.note.data or "",
+                                                       decisions or None), "Date blocked."):
+            return redirect(back)
+    except appointments.DayHasAppointments as exc:
+        return render_template("wellness/block_confirm.html", clinician=clinician, form=form,
+                               appointments=exc.appointments, back=request.form.get("back", ""), decisions=decisions,
+                               proposals={a.id: appointments.first_free_after(a, form.day.data)
+                                          for a in exc.appointments})
+    return redirect(back)
 
 
 @bp.post("/blocks/<int:block_id>/delete")
@@ -229,6 +354,19 @@ def _after_booking(me, officer_id) -> str:
         else url_for("wellness.mine")
 
 
+def _late_field(form):
+    """Where a booking's refusal is shown: beside the reason when it is about booking
+    after the due date; flashed otherwise."""
+    return lambda exc: form.late_reason if isinstance(exc, appointments.LateBooking) else None
+
+
+def _booking_page(me, evaluation, form, action, appointment=None):
+    options = appointments.booking_options(me, evaluation, int_arg("clinician") or bounded_int(form.clinician_id.data),
+                                           appointment)
+    return render_template("wellness/book.html", evaluation=evaluation, options=options, form=form,
+                           action=action, appointment=appointment, hr=me.has_role(Role.HR)), form_status()
+
+
 @bp.route("/evaluations/<int:evaluation_id>/book", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.OFFICER)
 def book(evaluation_id):
@@ -236,18 +374,11 @@ def book(evaluation_id):
     evaluation = appointments.evaluation_for_booking(me, evaluation_id)
     form = SlotForm()
     response = handle(form, lambda: appointments.book(me, evaluation, bounded_int(form.clinician_id.data) or 0,
-                                                      _when(form.starts_at.data)),
+                                                      _when(form.starts_at.data), late_reason=form.late_reason.data,
+                                                      late_confirmed=form.late_confirmed.data),
                       success="Booked. The officer and the clinician have been sent an invitation.",
-                      redirect_to=_after_booking(me, evaluation.officer_id))
-    if response:
-        return response
-    options = clinicians.bookable_clinicians()
-    chosen = next((c for c in options if c.id == int_arg("clinician")), None)
-    slots = _slots_by_day(clinicians.free_slots(chosen)) if chosen else []
-    return render_template("wellness/book.html", evaluation=evaluation, options=options, chosen=chosen,
-                           slots=slots, form=SlotForm(),
-                           action=url_for("wellness.book", evaluation_id=evaluation_id)), \
-        form_status()
+                      redirect_to=_after_booking(me, evaluation.officer_id), field=_late_field(form))
+    return response or _booking_page(me, evaluation, form, url_for("wellness.book", evaluation_id=evaluation_id))
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
@@ -256,15 +387,33 @@ def move(appointment_id):
     me = actor()
     appointment = appointments.get_for_officer_or_hr(me, appointment_id)
     form = SlotForm()
-    response = handle(form, lambda: appointments.reschedule(me, appointment, _when(form.starts_at.data)),
+    response = handle(form, lambda: appointments.reschedule(me, appointment, _when(form.starts_at.data),
+                                                            late_reason=form.late_reason.data,
+                                                            late_confirmed=form.late_confirmed.data),
                       success="Moved. Updated invitations have been sent.",
-                      redirect_to=_after_booking(me, appointment.officer_id))
-    if response:
-        return response
-    slots = _slots_by_day(clinicians.free_slots(appointment.clinician, ignore_appointment=appointment.id))
-    return render_template("wellness/book.html", evaluation=appointment.evaluation, options=[],
-                           chosen=appointment.clinician, slots=slots, form=SlotForm(), appointment=appointment,
-                           action=url_for("wellness.move", appointment_id=appointment_id)), form_status()
+                      redirect_to=_after_booking(me, appointment.officer_id), field=_late_field(form))
+    return response or _booking_page(me, appointment.evaluation, form,
+                                     url_for("wellness.move", appointment_id=appointment_id), appointment)
+
+
+@bp.post("/appointments/<int:appointment_id>/accept")
+@roles_required(Role.HR, Role.OFFICER)
+def accept_proposal(appointment_id):
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    button(lambda: appointments.accept_proposal(me, appointment),
+           "Accepted: the appointment is confirmed at the proposed time.")
+    return redirect(_after_booking(me, appointment.officer_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/refuse")
+@roles_required(Role.HR, Role.OFFICER)
+def refuse_proposal(appointment_id):
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    button(lambda: appointments.refuse_proposal(me, appointment),
+           "The clinician has been told you cannot make that time. The appointment keeps its time.")
+    return redirect(_after_booking(me, appointment.officer_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -309,11 +458,11 @@ def clinic():
 @roles_required(Role.CLINICIAN)
 def clinic_appointment(appointment_id):
     appointment, linked = appointments.view_for_clinician(actor(), appointment_id)
-    slots = _slots_by_day(clinicians.free_slots(appointment.clinician, ignore_appointment=appointment.id)) \
+    slots = _slots_by_day(appointments.proposable(appointment)) \
         if appointment.is_active else []
     return render_template("wellness/clinic_appointment.html", appointment=appointment, incidents=linked,
                            action_form=ActionForm(), decline_form=DeclineForm(), slot_form=SlotForm(), slots=slots,
-                           now=clock.now())
+                           now=clock.now(), hold=timedelta(hours=appointments.PROPOSAL_HOURS))
 
 
 def _appointment_page(appointment_id):
@@ -333,7 +482,7 @@ def decline(appointment_id):
     appointment = appointments.get_for_clinician(actor(), appointment_id)
     form = DeclineForm()
     if submit(form, lambda: appointments.decline(actor(), appointment, form.reason.data),
-              "Declined; HR will book another time."):
+              "Done: HR has your reason and will book another time; the officer has been told."):
         return redirect(url_for("wellness.clinic"))
     return redirect(_appointment_page(appointment_id))
 

@@ -44,6 +44,9 @@ VALID = {
     "/wellness/incidents/new": {"type_id": "1", "occurred_on": "2026-01-01", "description": "Shots fired",
                                 "badges": ""},
     "/wellness/incident-types": {"name": "Vehicle crash", "window_days": "7"},
+    "/wellness/incidents/{incident}/edit": {"type_id": "1", "occurred_on": "2026-01-01", "description": "Shots fired"},
+    "/wellness/incidents/{incident}/affected": {"badges": "", "unit_ids": "1"},
+    "/wellness/incidents/{incident}/withdraw": {"reason": "Recorded twice", "confirm": "y"},
     "/wellness/clinicians/new": {"name": "Dr. New", "email": "dr.new@clinic.test", "license_number": "L-9",
                                  "license_state": "MO", "license_expires": "2028-01-01", "modality": "both"},
     "/wellness/clinicians/{clinician}/blocks": {"day": "2030-02-01", "note": "Away"},
@@ -56,6 +59,7 @@ VALID = {
     "/admin/accounts/{user}/disable": {"reason": "Left the department"},
     "/notices/{notice}/reject": {"reason": "Not department business"},
     "/wellness/appointments/{appointment}/decline": {"reason": "Away that week"},
+    "/wellness/attention/{item}/keep": {"note": "Earliest the officer can attend"},
 }
 SKIP = {("POST", "/logout")}  # would end the session mid-test (test_auth.py covers it)
 
@@ -67,7 +71,7 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                 "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                 "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                "<token>": "not-a-real-token"}
+                "<int:item_id>": "{item}", "<token>": "not-a-real-token"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
 
 

@@ -59,12 +59,20 @@ ROUTES = [
     # and clinician own none of the targets, so they get 404 there (existence is private).
     ("GET", "/wellness/", {"hr"}),
     ("GET", "/wellness/dashboard.csv", {"hr"}),
+    ("GET", "/wellness/attention", {"hr"}),
+    ("POST", "/wellness/attention/{item}/keep", {"hr"}),
     ("GET", "/wellness/officers/{officer}", {"hr"}),
     ("GET", "/wellness/incidents", {"hr"}),
     ("POST", "/wellness/incident-types", {"hr"}),
     ("GET", "/wellness/incidents/new", {"hr"}),
     ("POST", "/wellness/incidents/new", {"hr"}),
     ("GET", "/wellness/incidents/{incident}", {"hr"}),
+    ("GET", "/wellness/incidents/{incident}/edit", {"hr"}),
+    ("POST", "/wellness/incidents/{incident}/edit", {"hr"}),
+    ("GET", "/wellness/incidents/{incident}/affected", {"hr"}),
+    ("POST", "/wellness/incidents/{incident}/affected", {"hr"}),
+    ("GET", "/wellness/incidents/{incident}/withdraw", {"hr"}),
+    ("POST", "/wellness/incidents/{incident}/withdraw", {"hr"}),
     ("GET", "/wellness/clinicians", {"hr"}),
     ("GET", "/wellness/clinicians/new", {"hr"}),
     ("POST", "/wellness/clinicians/new", {"hr"}),
@@ -80,6 +88,8 @@ ROUTES = [
     ("GET", "/wellness/appointments/{appointment}/move", {"hr"}),
     ("POST", "/wellness/appointments/{appointment}/move", {"hr"}),
     ("POST", "/wellness/appointments/{appointment}/cancel", {"hr"}),
+    ("POST", "/wellness/appointments/{appointment}/accept", {"hr"}),
+    ("POST", "/wellness/appointments/{appointment}/refuse", {"hr"}),
     ("GET", "/wellness/me", {"officer"}),
     ("POST", "/wellness/appointments/{appointment}/request-reschedule", set()),
     ("GET", "/wellness/clinic", {"clinician"}),
@@ -144,7 +154,8 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:cycle_id>": "{cycle}", "<int:assignment_id>": "{assignment}", "<int:rubric_id>": "{rubric}",
                     "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                     "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
-                    "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify"}
+                    "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
+                    "<int:item_id>": "{item}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -176,6 +187,11 @@ def targets(app):
     db.session.add_all([block, incident])
     db.session.commit()
     appointment = factories.appointment(clinician_row=clinician)
+    from wellness.models import AttentionItem
+    item = AttentionItem(evaluation_id=appointment.evaluation_id, appointment_id=appointment.id, kind="unconfirmed",
+                         opened_at=clock.now())
+    db.session.add(item)
+    db.session.commit()
     from notices.models import Notice
     notice = Notice(subject="s", body="b", audience="everyone", audience_label="everyone", status="pending",
                     author_id=user.id, author_label=user.email, created_at=clock.now())
@@ -206,7 +222,7 @@ def targets(app):
     return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id,
             "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
-            "evaluation": appointment.evaluation_id, "appointment": appointment.id}
+            "evaluation": appointment.evaluation_id, "appointment": appointment.id, "item": item.id}
 
 
 @pytest.mark.parametrize("role", ROLES)
