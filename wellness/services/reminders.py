@@ -1,10 +1,12 @@
 """Wellness reminders: the sweep that turns wellness.rules' "what is due now?" into
 outbox messages under de-duplication keys, and HR's daily digest.
 
-Keys are stable facts (`remind:appt:<id>:s<sequence>:officer:24h`), so a second sweep,
-a restart or a second scheduler queues nothing twice; a moved appointment (higher
-sequence) gets fresh reminders, and its old pending ones are dropped by the service
-that moved it. Only active accounts are reminded.
+Keys are stable facts (`remind:appt:<id>:t<starts_at as Unix seconds>:officer:24h`), so
+a second sweep, a restart or a second scheduler queues nothing twice. The key names the
+appointment's time, not its calendar SEQUENCE: a confirmation raises the SEQUENCE and
+must not re-send a reminder, while a moved appointment (a new time) gets fresh ones and
+its old pending ones are dropped by the service that moved it (everything under
+`remind:appt:<id>:`). Only active accounts are reminded.
 """
 from collections import Counter
 from functools import partial
@@ -19,7 +21,9 @@ from core.db import db
 from core.models import AccountStatus, Officer, OfficerStatus, Unit, User
 from core.services import outbox
 from wellness import rules
-from wellness.models import Appointment, AppointmentStatus, Clinician, EvaluationStatus, WellnessEvaluation
+from wellness.models import (
+    Appointment, AppointmentStatus, AttentionItem, Clinician, EvaluationStatus, WellnessEvaluation,
+)
 from wellness.services.common import hr_emails, settings
 
 # The messages this module sends, all listed on HR's reminders page. Health-related
@@ -83,13 +87,13 @@ def sweep(now: datetime | None = None) -> Counter:
     ).all()
     hr = None
     for appointment, officer_status, clinician_status in appointments:
-        key = f"remind:appt:{appointment.id}:s{appointment.sequence}"
-        lead = rules.appointment_lead(appointment.starts_at, now)
+        key = f"remind:appt:{appointment.id}:t{int(appointment.starts_at.timestamp())}"
+        lead = rules.appointment_lead(appointment.starts_at, now, appointment.booked_at)
         if lead is not None:
             if officer_status == AccountStatus.ACTIVE:
-                batch.add("appointment", f"{key}:officer:{lead}h", partial(_before, appointment, "officer", lead))
+                batch.add("appointment", f"{key}:officer:{lead}h", partial(_before, appointment, "officer", now))
             if clinician_status != AccountStatus.DISABLED:
-                batch.add("appointment", f"{key}:clinician:{lead}h", partial(_before, appointment, "clinician", lead))
+                batch.add("appointment", f"{key}:clinician:{lead}h", partial(_before, appointment, "clinician", now))
         if appointment.status == AppointmentStatus.BOOKED:
             for who in rules.unconfirmed_audiences(appointment.booked_at, appointment.starts_at, now):
                 if who == "clinician" and clinician_status != AccountStatus.DISABLED:
@@ -126,27 +130,30 @@ def _coming_due(render, evaluation_id: int, due_on: date, name: str, email: str,
                 body=render(name=name, due_on=due_on, evaluation_id=evaluation_id), expires_at=expires_at)
 
 
-def _subject(appointment: Appointment) -> str:
-    when = _local(appointment.starts_at)
-    return f"Beacon: appointment on {when.day} {when:%B}"
-
-
-def _before(appointment: Appointment, who: str, hours: int) -> dict:
+# A reminder names the day as the recipient reads it on the day it is sent ("today at
+# 10:00", "tomorrow at 10:00"), never a lead time the booking may not have had.
+def _before(appointment: Appointment, who: str, now: datetime) -> dict:
     person = appointment.officer if who == "officer" else appointment.clinician
     name = person.full_name if who == "officer" else person.name
-    return dict(kind=APPOINTMENT, recipient=person.email, subject=_subject(appointment),
+    zone = settings().zone
+    return dict(kind=APPOINTMENT, recipient=person.email,
+                subject=f"Reminder: appointment {rules.appointment_when(appointment.starts_at, zone, now, short=True)}",
                 body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
-                                         when=_local(appointment.starts_at), hours=hours),
+                                         when=rules.appointment_when(appointment.starts_at, zone, now)),
                 expires_at=appointment.starts_at)
 
 
 def _unconfirmed(appointment: Appointment, email: str) -> dict:
+    """The clinician's nudge, or HR's. HR may know whose appointment it is, so theirs
+    names the officer and links to the officer's page; the clinician's is unchanged."""
     to_clinician = email == appointment.clinician.email
-    return dict(kind=UNCONFIRMED, recipient=email, subject=_subject(appointment),
+    when = rules.appointment_when(appointment.starts_at, settings().zone, short=True)
+    return dict(kind=UNCONFIRMED, recipient=email, subject=f"Unconfirmed: appointment {when}",
                 body=outbox.render_email("reminder_unconfirmed.txt", who="clinician" if to_clinician else "hr",
                                          when=_local(appointment.starts_at),
                                          name=appointment.clinician.name if to_clinician else "",
-                                         clinician=appointment.clinician.name),
+                                         clinician=appointment.clinician.name,
+                                         officer=None if to_clinician else appointment.officer),
                 expires_at=appointment.starts_at)
 
 
@@ -158,9 +165,10 @@ def _license(clinician: Clinician, email: str) -> dict:
 
 
 def digest(now: datetime | None = None) -> int:
-    """HR's daily digest of overdue evaluations and recent no-shows: one message per HR
-    person per day, only when there is something to say; never the reason, never to
-    supervisors. Commits."""
+    """HR's daily digest of overdue evaluations, recent no-shows and the open items of the
+    Needs attention list: one message per HR person per day, only when there is something
+    to say; never the reason, never to supervisors. Called by the scheduler and tests.
+    Commits."""
     now = now or clock.now()
     today = _local(now).date()
     overdue = db.session.execute(
@@ -176,10 +184,18 @@ def digest(now: datetime | None = None) -> int:
         .where(Appointment.status == AppointmentStatus.NO_SHOW, Appointment.starts_at >= now - timedelta(days=7))
         .order_by(Appointment.starts_at)
     ).all()
-    if not overdue and not no_shows:
+    attention = db.session.execute(
+        select(AttentionItem, Officer.badge_number, Officer.last_name, Officer.first_name)
+        .join(WellnessEvaluation, WellnessEvaluation.id == AttentionItem.evaluation_id)
+        .join(Officer, Officer.id == WellnessEvaluation.officer_id)
+        .where(AttentionItem.resolved_at.is_(None))
+        .order_by(AttentionItem.opened_at, Officer.last_name)
+    ).all()
+    if not overdue and not no_shows and not attention:
         return 0
     sent = 0
-    body = outbox.render_email("hr_digest.txt", overdue=overdue, no_shows=no_shows, today=today, local=_local)
+    body = outbox.render_email("hr_digest.txt", overdue=overdue, no_shows=no_shows, attention=attention,
+                               today=today, local=_local)
     for email in hr_emails():
         sent += outbox.enqueue(kind=HR_DIGEST, recipient=email, subject=f"Beacon: daily summary for {today:%d %B}",
                                body=body, dedup_key=f"digest:{today}:{email}", expires_at=now + timedelta(days=1))
