@@ -256,17 +256,25 @@ def reminder_schedule(due_on: date | None, starts_at: datetime | None, zone: Zon
     return sorted(plan)
 
 
+# The Needs attention kinds shown before "overdue" (wellness.models.attention keeps the list).
+BEFORE_OVERDUE = ("declined", "clinician_cancelled", "no_show", "clinician_unavailable", "deadline_moved",
+                  "incident_withdrawn", "no_slots", "proposal_expired", "license_expiring")
+
+
 def dashboard_state(status: str, due_on: date, today: date, officer_status: str,
                     appointment_status: str | None, due_soon_days: int = 30, attention: str | None = None) -> str:
     """HR's dashboard state of an evaluation in progress: paused (officer on leave), the
-    most pressing item of the Needs attention list (declined, no_show, ...), overdue,
+    most pressing item of the Needs attention list when it says more than overdue does
+    (declined, no_show, ...), overdue, then any other item (a proposal waiting, ...),
     due soon and not booked, confirmed, awaiting the clinician, or open."""
     if officer_status == "leave":
         return "paused"
-    if attention:
+    if attention in BEFORE_OVERDUE:
         return attention
     if due_on < today:
         return "overdue"
+    if attention:
+        return attention
     if status == "open" and due_on <= today + timedelta(days=due_soon_days):
         return "due_soon"
     if appointment_status == "confirmed":

@@ -1,6 +1,6 @@
 """Wellness pages: HR's dashboard, incidents and clinicians; booking; the officer's
 own page; the clinician's appointments. Handlers are thin: form, one service, redirect."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from itertools import groupby
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -334,8 +334,7 @@ def block_add(clinician_id):
     except appointments.DayHasAppointments as exc:
         return render_template("wellness/block_confirm.html", clinician=clinician, form=form,
                                appointments=exc.appointments, back=request.form.get("back", ""), decisions=decisions,
-                               proposals={a.id: appointments.first_free_after(a, form.day.data)
-                                          for a in exc.appointments})
+                               proposals=appointments.proposals_for(exc.appointments, form.day.data))
     return redirect(back)
 
 
@@ -462,7 +461,7 @@ def clinic_appointment(appointment_id):
         if appointment.is_active else []
     return render_template("wellness/clinic_appointment.html", appointment=appointment, incidents=linked,
                            action_form=ActionForm(), decline_form=DeclineForm(), slot_form=SlotForm(), slots=slots,
-                           now=clock.now(), hold=timedelta(hours=appointments.PROPOSAL_HOURS))
+                           now=clock.now(), hold_hours=appointments.PROPOSAL_HOURS)
 
 
 def _appointment_page(appointment_id):

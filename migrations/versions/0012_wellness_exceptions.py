@@ -2,7 +2,7 @@
 incidents that can be corrected or withdrawn
 
 Existing annual evaluations in progress keep their due date as the one to return to if
-an incident is withdrawn; existing proposals count as made when the booking was.
+an incident is withdrawn; existing proposals are held from the upgrade, for as long as their appointment lasts.
 
 Revision ID: 0012_wellness_exceptions
 Revises: 0011_job_problems
@@ -13,6 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import core.db
+from datetime import datetime, timezone
 
 
 # revision identifiers, used by Alembic.
@@ -67,7 +68,18 @@ def upgrade():
 
     op.execute("UPDATE wellness_evaluations SET base_due_on = due_on "
                "WHERE kind = 'annual' AND status IN ('open', 'scheduled')")
-    op.execute("UPDATE appointments SET proposed_at = booked_at WHERE proposed_starts_at IS NOT NULL")
+    # A proposal made before this revision is held from now, for as long as its appointment lasts.
+    appointments = sa.table('appointments', sa.column('id', sa.Integer()),
+                            sa.column('starts_at', core.db.UTCDateTime(timezone=True)),
+                            sa.column('ends_at', core.db.UTCDateTime(timezone=True)),
+                            sa.column('proposed_starts_at', core.db.UTCDateTime(timezone=True)),
+                            sa.column('proposed_ends_at', core.db.UTCDateTime(timezone=True)),
+                            sa.column('proposed_at', core.db.UTCDateTime(timezone=True)))
+    bind = op.get_bind()
+    now = datetime.now(timezone.utc)
+    for row in bind.execute(sa.select(appointments).where(appointments.c.proposed_starts_at.is_not(None))).all():
+        bind.execute(appointments.update().where(appointments.c.id == row.id).values(
+            proposed_ends_at=row.proposed_starts_at + (row.ends_at - row.starts_at), proposed_at=now))
 
 
 

@@ -80,6 +80,8 @@ def test_hr_dropdown_opens_with_the_keyboard_and_its_link_navigates(page, consol
     page.keyboard.press("ArrowDown")
     expect(nav.get_by_role("link", name="Dashboard")).to_be_focused()
     page.keyboard.press("ArrowDown")
+    expect(nav.get_by_role("link", name="Needs attention")).to_be_focused()
+    page.keyboard.press("ArrowDown")
     expect(nav.get_by_role("link", name="Incidents")).to_be_focused()
     page.keyboard.press("Escape")
     expect(wellness).to_have_attribute("aria-expanded", "false")

@@ -57,7 +57,7 @@ def scene(first="Dana", last="Reed", due=DUE):
 
 
 @pytest.fixture
-def clinic(now):
+def clinic(app, now):
     user = factories.user(roles=["clinician"], email="dr.vale@clinic.test", name="Dr. Iris Vale")
     clinician = factories.clinician(name="Dr. Iris Vale", user_row=user, email="dr.vale@clinic.test")
     hr = factories.user(roles=["hr"], email="hr.desk@pd.test")
@@ -293,14 +293,15 @@ def test_blocking_a_day_asks_about_each_appointment_then_proposes_or_cancels(aut
     kept = factories.appointment(first, clinician, TUESDAY_10, status="confirmed")
     dropped = factories.appointment(second, clinician, TUESDAY_11)
     auth.login(clinician_user.email)
-    page = auth.post(f"/wellness/clinicians/{clinician.id}/blocks", {"day": "2026-03-03", "note": "", "back": "clinic"},
+    page = auth.post(f"/wellness/clinicians/{clinician.id}/blocks",
+                     {"day": "2026-03-03", "note": "Family matter", "back": "clinic"},
                      form_page="/wellness/clinic/hours")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Dana Reed" in text and "Lee Park" in text
     assert "Propose Monday 02 March at 10:00 instead" in text
     assert not db.session.scalars(select(Appointment).where(Appointment.status == AppointmentStatus.DECLINED)).all()
     auth.post(f"/wellness/clinicians/{clinician.id}/blocks",
-              {"day": "2026-03-03", "note": "", "back": "clinic", f"decision-{kept.id}": "propose",
+              {"day": "2026-03-03", "note": "Family matter", "back": "clinic", f"decision-{kept.id}": "propose",
                f"decision-{dropped.id}": "cancel"}, form_page="/wellness/clinic/hours")
     assert db.session.get(Appointment, dropped.id).status == AppointmentStatus.DECLINED
     moved = db.session.get(Appointment, kept.id)
@@ -309,6 +310,9 @@ def test_blocking_a_day_asks_about_each_appointment_then_proposes_or_cancels(aut
     assert set(open_items(second)) == {"declined"}
     assert db.session.get(WellnessEvaluation, second.id).due_on == DUE
     deliver(runner)
+    # The clinician's note is for HR's eyes on the record, not for a mailbox.
+    assert "Family matter" in open_items(first)["clinician_unavailable"].detail
+    assert not any("Family matter" in smtp_server.text(m) for m in smtp_server.messages)
     hr_subjects = sorted(m["Subject"] for m in smtp_server.to("hr.desk@pd.test"))
     assert hr_subjects == [
         f"Clinician unavailable: Dana Reed ({dana.badge_number}), appointment on Tue 3 March at 10:00",
@@ -357,3 +361,132 @@ def test_time_raises_unconfirmed_and_license_flags_and_resolves_them_when_no_lon
     runner.invoke(args=["reminders", "run"])
     assert open_items(evaluation) == {}
     assert db.session.get(WellnessEvaluation, evaluation.id).attention is None
+
+
+# --- 6. what an independent review found ------------------------------------------------------------
+
+def test_a_late_booking_moved_on_time_is_flagged_again_when_the_deadline_moves(clinic):
+    _, clinician, hr = clinic
+    hr_actor = factories.actor_for(hr)
+    _, _, evaluation = scene()
+    booked = appointments.book(hr_actor, evaluation.id, clinician.id, THURSDAY_10, late_reason="Nights",
+                               late_confirmed=True)
+    appointments.reschedule(hr_actor, booked.id, TUESDAY_10)
+    assert db.session.get(Appointment, booked.id).late_reason == ""
+    assert open_items(evaluation) == {}
+    evaluation = db.session.get(WellnessEvaluation, evaluation.id)
+    evaluation.due_on = date(2026, 3, 2)  # an incident brings it forward past Tuesday
+    appointments.deadline_moved(hr_actor, evaluation)
+    db.session.commit()
+    assert set(open_items(evaluation)) == {"deadline_moved"}
+
+
+def test_what_hr_kept_is_not_raised_again_by_the_next_sweep_or_page_view(auth, client, runner, clinic):
+    _, clinician, hr = clinic
+    officer, officer_user, evaluation = scene(due=date(2026, 3, 20))
+    factories.appointment(evaluation, clinician, datetime(2026, 3, 12, 15, tzinfo=timezone.utc), status="confirmed")
+    clinician.license_expires = date(2026, 3, 10)
+    db.session.commit()
+    runner.invoke(args=["reminders", "run"])
+    from wellness.services import attention
+    attention.keep(factories.actor_for(hr), open_items(evaluation)["license_expiring"].id, "Renewal is in the post")
+    runner.invoke(args=["reminders", "run"])
+    assert open_items(evaluation) == {}
+    # The officer with no time by the due date: HR keeps it; reloading the page does not bring it back.
+    _, late_user, late = scene("Lee", "Park", due=date(2026, 3, 1))
+    auth.login(late_user.email)
+    book_page(client, late, clinician)
+    attention.keep(factories.actor_for(hr), open_items(late)["no_slots"].id, "Booked by phone")
+    book_page(client, late, clinician)
+    assert open_items(late) == {}
+
+
+def test_moving_the_appointment_answers_an_expired_proposal(clinic):
+    clinician_user, clinician, hr = clinic
+    _, _, evaluation = scene(due=date(2026, 3, 20))
+    appointment = factories.appointment(evaluation, clinician, datetime(2026, 3, 10, 16, tzinfo=timezone.utc),
+                                        status="confirmed")
+    appointments.propose(factories.actor_for(clinician_user), appointment.id,
+                         datetime(2026, 3, 11, 16, tzinfo=timezone.utc))
+    clock.advance(timedelta(hours=49))
+    appointments.sweep_exceptions()
+    assert set(open_items(evaluation)) == {"proposal_expired"}
+    appointments.reschedule(factories.actor_for(hr), appointment.id, datetime(2026, 3, 12, 16, tzinfo=timezone.utc))
+    assert open_items(evaluation) == {}
+
+
+def test_blocking_the_day_of_a_proposed_time_withdraws_it(clinic):
+    clinician_user, clinician, _ = clinic
+    _, officer_user, evaluation = scene()
+    appointment = factories.appointment(evaluation, clinician, TUESDAY_10, status="confirmed")
+    clinic_actor = factories.actor_for(clinician_user)
+    appointments.propose(clinic_actor, appointment.id, datetime(2026, 3, 4, 16, tzinfo=timezone.utc))
+    assert appointments.block_day(clinic_actor, clinician.id, date(2026, 3, 4)) == 0
+    assert db.session.get(Appointment, appointment.id).proposed_starts_at is None
+    assert open_items(evaluation) == {}
+    with pytest.raises(Exception, match="no proposed time"):
+        appointments.accept_proposal(factories.actor_for(officer_user), appointment.id)
+    assert db.session.get(Appointment, appointment.id).starts_at == TUESDAY_10
+
+
+def test_a_confirmed_appointment_cancelled_after_a_request_to_move_counts_as_a_cancellation(clinic):
+    clinician_user, clinician, _ = clinic
+    _, officer_user, evaluation = scene()
+    appointment = factories.appointment(evaluation, clinician, TUESDAY_10)
+    appointments.confirm(factories.actor_for(clinician_user), appointment.id)
+    appointments.request_reschedule(factories.actor_for(officer_user), appointment.id)
+    appointments.decline(factories.actor_for(clinician_user), appointment.id, "Ill")
+    assert set(open_items(evaluation)) == {"clinician_cancelled"}
+
+
+def test_an_evaluation_whose_incident_was_withdrawn_closes_when_its_kept_appointment_is_declined(clinic):
+    clinician_user, clinician, hr = clinic
+    from wellness.models import IncidentType
+    from wellness.services import incidents
+    officer, _, _ = scene("Lee", "Park", due=date(2027, 1, 1))
+    hr_actor = factories.actor_for(hr)
+    for e in db.session.scalars(select(WellnessEvaluation).where(WellnessEvaluation.officer_id == officer.id)):
+        e.status = EvaluationStatus.COMPLETED  # the annual one is done: the incident opens a new one
+        e.completed_on = date(2026, 2, 1)
+    db.session.commit()
+    kind = db.session.scalar(select(IncidentType).where(IncidentType.window_days == 14))
+    result = incidents.record_incident(hr_actor, type_id=kind.id, occurred_on=date(2026, 3, 1), description="x",
+                                       officer_ids=[officer.id], unit_ids=[])
+    evaluation = db.session.scalar(select(WellnessEvaluation).where(WellnessEvaluation.officer_id == officer.id,
+                                                                    WellnessEvaluation.status == EvaluationStatus.OPEN))
+    booked = appointments.book(hr_actor, evaluation.id, clinician.id, TUESDAY_10)
+    incidents.withdraw_incident(hr_actor, result.incident.id, "Recorded twice")
+    assert set(open_items(evaluation)) == {"incident_withdrawn"}
+    appointments.decline(factories.actor_for(clinician_user), booked.id, "Away")
+    closed = db.session.get(WellnessEvaluation, evaluation.id)
+    assert closed.status == EvaluationStatus.CLOSED and closed.closed_reason == "incident withdrawn"
+    assert open_items(closed) == {}
+
+
+def test_the_migration_holds_a_proposal_made_before_it(database_url, tmp_path):
+    """A proposal stored by revision 0011 (a start, no end, no time of proposing) is held
+    after 0012 for its appointment's length, from the upgrade."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import MIGRATIONS, make_app
+    app = make_app(database_url)
+    with app.app_context():
+        downgrade(directory=MIGRATIONS, revision="0011_job_problems")
+        clinician = factories.clinician()
+        officer = factories.officer()
+        with db.engine.begin() as conn:
+            evaluation_id = conn.execute(sa.text(
+                "INSERT INTO wellness_evaluations (officer_id, kind, status, due_on, opened_on, closed_reason, "
+                "created_at) VALUES (:o, 'annual', 'scheduled', '2026-04-01', '2026-02-01', '', :now) RETURNING id"),
+                {"o": officer.id, "now": MONDAY}).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO appointments (evaluation_id, clinician_id, officer_id, starts_at, ends_at, status, uid, "
+                "sequence, decline_reason, proposed_starts_at, booked_at) VALUES (:e, :c, :o, :s, :end, 'booked', "
+                "'legacy@beacon', 0, '', :p, :b)"),
+                {"e": evaluation_id, "c": clinician.id, "o": officer.id, "s": TUESDAY_10,
+                 "end": TUESDAY_10 + timedelta(minutes=50), "p": THURSDAY_10, "b": MONDAY - timedelta(days=9)})
+        upgrade(directory=MIGRATIONS)
+        legacy = db.session.scalar(select(Appointment).where(Appointment.uid == "legacy@beacon"))
+        assert legacy.proposed_ends_at == THURSDAY_10 + timedelta(minutes=50)
+        assert legacy.proposed_at > MONDAY  # from the upgrade: not expired at once

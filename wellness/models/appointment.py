@@ -1,5 +1,6 @@
 """A booked time between one officer and one clinician for one evaluation."""
 import enum
+from datetime import timedelta
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,6 +96,13 @@ class Appointment(db.Model):
     def propose(self, starts_at, ends_at, now):
         self._require(ACTIVE_APPOINTMENT, "given another time")
         self.proposed_starts_at, self.proposed_ends_at, self.proposed_at = starts_at, ends_at, now
+
+    def proposal_held_until(self, hours: int):
+        """When the hold on the proposed time ends: `hours` after proposing, or when
+        the proposed time begins, whichever is first."""
+        if self.proposed_starts_at is None or self.proposed_at is None:
+            return None
+        return min(self.proposed_at + timedelta(hours=hours), self.proposed_starts_at)
 
     def drop_proposal(self):
         self.proposed_starts_at = self.proposed_ends_at = self.proposed_at = None

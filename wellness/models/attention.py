@@ -5,6 +5,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db
+from wellness import rules
 
 # The kinds, most pressing first: an evaluation with several open items shows the first
 # on HR's dashboard. Labels are what HR reads; they name no clinical fact.
@@ -24,6 +25,10 @@ KINDS = {
     "proposal_waiting": "New time proposed, waiting for the officer",
 }
 PRIORITY = {kind: n for n, kind in enumerate(KINDS)}
+# Kinds that say more than "overdue" does: on the dashboard they come before it. The
+# others (a request or a proposal in progress, a late booking HR chose, a slow
+# confirmation) come after it, so an overdue evaluation stays counted as overdue.
+BEFORE_OVERDUE = rules.BEFORE_OVERDUE
 _OPEN_SQL = "resolved_at IS NULL"
 
 

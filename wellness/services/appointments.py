@@ -39,7 +39,7 @@ from wellness.services import attention, reminders
 from wellness.services import clinicians as clinician_service
 from wellness.services.calendar import appointment_ics
 from wellness.services.common import clinician_of, linked_clinician, settings
-from wellness.services.incidents import incidents_of
+from wellness.services import incidents as incident_service
 
 # News of an appointment to the officer and the clinician, one kind per event: all
 # health-related, so administrators see only that they exist. HR's news is attention_hr.
@@ -274,7 +274,8 @@ def decline(actor: Actor, appointment: Appointment | int, reason: str) -> None:
 
 
 def _clinician_cancels(actor: Actor, appointment: Appointment, reason: str) -> None:
-    was_confirmed = appointment.status == AppointmentStatus.CONFIRMED
+    # Confirmed, even if the officer has since asked to move it.
+    was_confirmed = appointment.status == AppointmentStatus.CONFIRMED or appointment.confirmed_at is not None
     appointment.decline(reason, clock.now())
     appointment.drop_proposal()
     appointment.evaluation.reopen()
@@ -284,6 +285,9 @@ def _clinician_cancels(actor: Actor, appointment: Appointment, reason: str) -> N
     record(actor, f"appointment.{'cancelled' if was_confirmed else 'declined'}", target=f"appointment {appointment.id}",
            detail=f"by the clinician: {appointment.decline_reason}", private=True)
     _ended(actor, appointment, "cancelled by the clinician" if was_confirmed else "declined")
+    if _close_if_unneeded(actor, appointment.evaluation):
+        _invite(appointment, "declined", cancelled=True)
+        return
     attention.raise_item(appointment.evaluation, kind, actor=actor, appointment=appointment,
                          detail=f"Reason: {appointment.decline_reason}")
     _invite(appointment, "declined", cancelled=True)
@@ -333,14 +337,21 @@ def accept_proposal(actor: Actor, appointment: Appointment | int) -> None:
     if appointment.proposed_starts_at <= clock.now():
         raise DomainError("The proposed time has passed. Choose another time.")
     start, end = appointment.proposed_starts_at, appointment.proposed_ends_at
-    _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
+    clinician = appointment.clinician
+    if end is None or _blocked(clinician.id, _day(start)) or not rules.bookable(
+            clinician.trauma_specialty, clinician.license_expires, _day(start)):
+        raise DomainError("The proposed time is no longer available. Choose another time.")
+    _hold_slot(clinician, start, end, ignore=appointment.id)
+    late = "The officer accepted a time the clinician proposed after the due date." \
+        if is_late(appointment.evaluation, start) else ""
     appointment.move(start, end, clock.now(), confirmed=True)
+    appointment.late_reason = late
     reminders.drop_for_appointment(appointment)
     _flush_or_taken()
     record(actor, "appointment.proposal_accepted", target=f"appointment {appointment.id}", private=True)
-    attention.resolve(appointment.evaluation, ["proposal_waiting", "reschedule_requested", "unconfirmed"],
-                      actor=actor, resolution="proposed time accepted")
-    _recheck(actor, appointment, late_detail="The officer accepted a time the clinician proposed after the due date.")
+    attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired", "reschedule_requested",
+                                               "unconfirmed"], actor=actor, resolution="proposed time accepted")
+    _recheck(actor, appointment, late_detail=late)
     _invite(appointment, "accepted")
     db.session.commit()
 
@@ -373,14 +384,13 @@ def reschedule(actor: Actor, appointment: Appointment | int, starts_at: datetime
     reason = _late_check(actor, appointment.evaluation, start, late_reason, late_confirmed)
     _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
     appointment.move(start, end, clock.now(), confirmed=False)
-    if reason:
-        appointment.late_reason = reason
+    appointment.late_reason = reason  # "" once it is on time again
     reminders.drop_for_appointment(appointment)
     _flush_or_taken()
     record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}",
            detail=f"after the due date: {reason}" if reason else "", private=True)
-    attention.resolve(appointment.evaluation, ["proposal_waiting", "reschedule_requested", "unconfirmed"],
-                      actor=actor, resolution="moved")
+    attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired", "reschedule_requested",
+                                               "unconfirmed"], actor=actor, resolution="moved")
     _recheck(actor, appointment, late_detail=reason)
     _invite(appointment, "rescheduled")
     db.session.commit()
@@ -426,8 +436,6 @@ def deadline_moved(actor: Actor, evaluation: WellnessEvaluation) -> None:
     if not is_late(evaluation, appointment.starts_at):
         attention.resolve(evaluation, ["deadline_moved"], actor=actor, resolution="due date moved back")
         return
-    if appointment.late_reason:  # booked late on purpose; the new date is noted, not re-raised
-        return
     if attention.raise_item(evaluation, "deadline_moved", actor=actor, appointment=appointment,
                             detail=f"New due date: {evaluation.due_on:%d %B %Y}."):
         _notify(appointment, "move_earlier", key_suffix=str(evaluation.due_on))
@@ -446,11 +454,19 @@ def cancel(actor: Actor, appointment: Appointment | int) -> None:
     appointment.sequence += 1
     record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", private=True)
     _ended(actor, appointment, "cancelled")
-    if not _still_needed(evaluation):
-        evaluation.close("incident withdrawn")
-        attention.resolve(evaluation, actor=actor, resolution="evaluation closed")
+    _close_if_unneeded(actor, evaluation)
     _invite(appointment, "cancelled", cancelled=True)
     db.session.commit()
+
+
+def _close_if_unneeded(actor: Actor, evaluation: WellnessEvaluation) -> bool:
+    """An evaluation reopened by a cancellation, decline or no-show is closed instead
+    when every incident behind it was withdrawn (HR kept the appointment to decide)."""
+    if _still_needed(evaluation):
+        return False
+    evaluation.close("incident withdrawn")
+    attention.resolve(evaluation, actor=actor, resolution="evaluation closed")
+    return True
 
 
 def _still_needed(evaluation: WellnessEvaluation) -> bool:
@@ -458,7 +474,7 @@ def _still_needed(evaluation: WellnessEvaluation) -> bool:
     has been withdrawn."""
     if evaluation.kind != EvaluationKind.INCIDENT or evaluation.base_due_on is not None:
         return True
-    linked = incidents_of(evaluation)
+    linked = incident_service.incidents_of(evaluation)
     return not linked or any(i.withdrawn_at is None for i in linked)
 
 
@@ -494,7 +510,8 @@ def record_attendance(actor: Actor, appointment: Appointment | int, attended: bo
         appointment.evaluation.reopen()
         record(actor, "appointment.no_show", target=f"appointment {appointment.id}", private=True)
         _ended(actor, appointment, "not attended")
-        attention.raise_item(appointment.evaluation, "no_show", actor=actor, appointment=appointment)
+        if not _close_if_unneeded(actor, appointment.evaluation):
+            attention.raise_item(appointment.evaluation, "no_show", actor=actor, appointment=appointment)
         _notify(appointment, "no_show", to_clinician=False, moot=False)
     db.session.commit()
 
@@ -523,14 +540,24 @@ def proposable(appointment: Appointment) -> list[tuple[datetime, datetime]]:
     return _free(appointment.clinician, appointment.officer_id, ignore=appointment.id)
 
 
-def first_free_after(appointment: Appointment, day: date) -> tuple[datetime, datetime] | None:
+def first_free_after(appointment: Appointment, day: date, taken=()) -> tuple[datetime, datetime] | None:
     """The time to propose instead of a day the clinician cannot work: the first free
-    one by the due date, else the first after it; never on `day`, and at least an hour ahead."""
+    one by the due date, else the first after it; never on `day`, never one of `taken`
+    (proposed to another officer in the same go), and at least an hour ahead."""
     soonest = clock.now() + timedelta(hours=1)  # time for the officer to read it and answer
     slots = [s for s in _free(appointment.clinician, appointment.officer_id, ignore=appointment.id)
-             if _day(s[0]) != day and s[0] >= soonest]
+             if _day(s[0]) != day and s[0] >= soonest and s[0] not in taken]
     on_time = [s for s in slots if not is_late(appointment.evaluation, s[0])]
     return (on_time or slots or [None])[0]
+
+
+def proposals_for(appointments: list[Appointment], day: date) -> dict[int, tuple[datetime, datetime] | None]:
+    """What blocking `day` would propose for each appointment on it, in order, each
+    time held from the next (as block_day does them)."""
+    chosen = {}
+    for appointment in appointments:
+        chosen[appointment.id] = first_free_after(appointment, day, {s[0] for s in chosen.values() if s})
+    return chosen
 
 
 def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "",
@@ -546,6 +573,7 @@ def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "
     if affected and any(decisions.get(a.id) not in ("propose", "cancel") for a in affected):
         raise DayHasAppointments(affected)
     clinician_service.block_day(actor, clinician, day, note, commit=False)
+    _withdraw_proposals_on(actor, clinician, day)
     reason = f"unavailable on {day:%d %B %Y}" + (f" ({note.strip()[:120]})" if note.strip() else "")
     for appointment in affected:
         if decisions[appointment.id] == "cancel":
@@ -558,9 +586,25 @@ def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "
                               f"{_local_words(appointment.starts_at)}: cancel it instead.")
         _propose(actor, appointment, slot[0], tell_hr=False)
         attention.raise_item(appointment.evaluation, "clinician_unavailable", actor=actor, appointment=appointment,
-                             detail=f"The clinician is {reason}; proposed {_local_words(slot[0])} instead.")
+                             detail=f"The clinician is {reason}; proposed {_local_words(slot[0])} instead.",
+                             mail_detail=f"The clinician is unavailable on {day:%d %B %Y}; proposed "
+                                         f"{_local_words(slot[0])} instead.")
     db.session.commit()
     return len(affected)
+
+
+def _withdraw_proposals_on(actor: Actor, clinician: Clinician, day: date) -> None:
+    """Times this clinician proposed on a day they now block are no longer held: the
+    appointment keeps its own time, and the officer can no longer accept them."""
+    zone = settings().zone
+    start = rules.local_to_utc(day, datetime.min.time(), zone)
+    end = rules.local_to_utc(day + timedelta(days=1), datetime.min.time(), zone)
+    for appointment in db.session.scalars(select(Appointment).where(
+            Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT),
+            Appointment.proposed_starts_at >= start, Appointment.proposed_starts_at < end)):
+        appointment.drop_proposal()
+        attention.resolve(appointment.evaluation, ["proposal_waiting"], actor=actor,
+                          resolution="withdrawn: the clinician blocked that day")
 
 
 # --- what time brings: the exceptions sweep -------------------------------------------------
@@ -578,11 +622,12 @@ def sweep_exceptions(now: datetime | None = None) -> Counter:
         (Appointment.proposed_at <= now - timedelta(hours=PROPOSAL_HOURS))
         | (Appointment.proposed_starts_at <= now))).all()
     for appointment in expired:
+        proposed = _local_words(appointment.proposed_starts_at)
         appointment.drop_proposal()
         attention.resolve(appointment.evaluation, ["proposal_waiting"], actor=actor, resolution="expired", now=now)
         if attention.raise_item(appointment.evaluation, "proposal_expired", actor=actor, appointment=appointment,
-                                detail="The officer did not answer within 48 hours; the time is no longer held.",
-                                now=now):
+                                detail=f"The officer did not answer the time proposed ({proposed}) in time; "
+                                       "it is no longer held.", now=now):
             done["proposal_expired"] += 1
     unconfirmed = db.session.scalars(select(Appointment).where(
         Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now,
@@ -592,7 +637,7 @@ def sweep_exceptions(now: datetime | None = None) -> Counter:
                                         AttentionItem.resolved_at.is_(None)).exists())).all()
     for appointment in unconfirmed:
         if attention.raise_item(appointment.evaluation, "unconfirmed", actor=actor, appointment=appointment,
-                                tell_hr=False, now=now):
+                                detail=f"Booked {_local_words(appointment.booked_at)}.", tell_hr=False, now=now):
             done["unconfirmed"] += 1
     lapsing = db.session.execute(select(Appointment, Clinician.license_expires).join(
         Clinician, Clinician.id == Appointment.clinician_id).where(
@@ -661,7 +706,7 @@ def incidents_for_clinician(appointment: Appointment) -> list:
     """The incidents a clinician may read for this appointment: while it is active,
     those behind the evaluation; once it has ended, only those recorded before it ended
     (a later incident belongs to whoever sees the officer next)."""
-    linked = incidents_of(appointment.evaluation)
+    linked = incident_service.incidents_of(appointment.evaluation)
     if appointment.is_active:
         return linked
     if appointment.status != AppointmentStatus.ATTENDED or appointment.closed_at is None:
@@ -724,9 +769,11 @@ def _subject(appointment: Appointment, event: str) -> str:
 
 
 def _body(appointment: Appointment, event: str, who: str, name: str) -> str:
+    held = appointment.proposal_held_until(PROPOSAL_HOURS)
     return outbox.render_email("appointment.txt", event=event, who=who, name=name, appointment=appointment,
                                when=_when(appointment.starts_at),
-                               proposed=_when(appointment.proposed_starts_at) if appointment.proposed_starts_at else "")
+                               proposed=_when(appointment.proposed_starts_at) if appointment.proposed_starts_at else "",
+                               held_until=_when(held) if held else "")
 
 
 def _invite(appointment: Appointment, event: str, cancelled: bool = False, to_officer: bool = True,

@@ -39,20 +39,32 @@ SUBJECTS = {
 DETAIL_ON_PAGE_ONLY = ("declined", "clinician_cancelled")
 # The items an appointment's own state raises: they end with that appointment.
 OF_APPOINTMENT = ("clinician_unavailable", "deadline_moved", "incident_withdrawn", "license_expiring",
-                  "reschedule_requested", "booked_late", "unconfirmed", "proposal_waiting")
+                  "reschedule_requested", "booked_late", "unconfirmed", "proposal_waiting", "proposal_expired")
 # The items a new booking answers.
 ANSWERED_BY_BOOKING = ("declined", "clinician_cancelled", "no_show", "no_slots", "proposal_expired")
 
 
 def raise_item(evaluation: WellnessEvaluation, kind: str, *, actor: Actor, appointment: Appointment | None = None,
-               detail: str = "", tell_hr: bool = True, now: datetime | None = None) -> AttentionItem | None:
+               detail: str = "", tell_hr: bool = True, now: datetime | None = None,
+               mail_detail: str | None = None) -> AttentionItem | None:
     """Open an item of `kind` for the evaluation (in the caller's transaction). Raising
-    one already open is a no-op (returns None), so events and sweeps may repeat."""
+    one already open is a no-op (returns None), so events and sweeps may repeat. HR's
+    message carries `mail_detail` when given (a version of the detail without the
+    clinician's free text), else the detail unless it is free text (DETAIL_ON_PAGE_ONLY)."""
     assert kind in KINDS, kind
     existing = db.session.scalar(select(AttentionItem).where(AttentionItem.evaluation_id == evaluation.id,
                                                              AttentionItem.kind == kind,
                                                              AttentionItem.resolved_at.is_(None)))
     if existing is not None:
+        return None
+    # HR said this one stays as it is: the same fact (same appointment, same detail) is
+    # not raised again by the next sweep or page view. A new fact is.
+    kept = select(AttentionItem.id).where(
+        AttentionItem.evaluation_id == evaluation.id, AttentionItem.kind == kind, AttentionItem.resolution == "kept",
+        AttentionItem.appointment_id.is_(None) if appointment is None
+        else AttentionItem.appointment_id == appointment.id,
+        AttentionItem.detail == detail[:500])
+    if db.session.scalar(kept.limit(1)) is not None:
         return None
     now = now or clock.now()
     item = AttentionItem(evaluation_id=evaluation.id, appointment_id=appointment.id if appointment else None,
@@ -63,7 +75,7 @@ def raise_item(evaluation: WellnessEvaluation, kind: str, *, actor: Actor, appoi
     record(actor, "attention.raised", target=f"evaluation {evaluation.id}", detail=f"{kind}: {detail}"[:500],
            private=True)
     if tell_hr:
-        _tell_hr(item, evaluation, appointment)
+        _tell_hr(item, evaluation, appointment, mail_detail)
     return item
 
 
@@ -201,11 +213,15 @@ def close_all(evaluation_ids, actor: Actor, resolution: str) -> None:
                                                    AttentionItem.resolved_at.is_(None))
                        .values(resolved_at=clock.now(), resolved_by_id=actor.user_id, resolution=resolution))
     db.session.execute(update(WellnessEvaluation).where(WellnessEvaluation.id.in_(ids)).values(attention=None))
+    for evaluation_id in ids:
+        record(actor, "attention.resolved", target=f"evaluation {evaluation_id}", detail=f"all: {resolution}",
+               private=True)
 
 
 # --- HR's message ------------------------------------------------------------------------
 
-def _tell_hr(item: AttentionItem, evaluation: WellnessEvaluation, appointment: Appointment | None) -> None:
+def _tell_hr(item: AttentionItem, evaluation: WellnessEvaluation, appointment: Appointment | None,
+             mail_detail: str | None = None) -> None:
     officer = evaluation.officer
     zone = settings().zone
     when = appointment.starts_at.astimezone(zone) if appointment else None
@@ -213,7 +229,8 @@ def _tell_hr(item: AttentionItem, evaluation: WellnessEvaluation, appointment: A
     if when:
         subject += f", appointment on {when:%a} {when.day} {when:%B} at {when:%H:%M}"
     body = outbox.render_email("attention_hr.txt", item=item, officer=officer, evaluation=evaluation,
-                               detail="" if item.kind in DETAIL_ON_PAGE_ONLY else item.detail,
+                               detail=mail_detail if mail_detail is not None
+                               else ("" if item.kind in DETAIL_ON_PAGE_ONLY else item.detail),
                                appointment=appointment, when=when.strftime("%A %d %B %Y at %H:%M %Z") if when else "",
                                record_path=f"/wellness/officers/{officer.id}", list_path="/wellness/attention")
     for email in hr_emails():

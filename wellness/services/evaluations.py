@@ -113,10 +113,13 @@ def sweep(now: datetime | None = None) -> SweepReport:
     for evaluation in back:
         try:
             due_on = rules.resumed_due(evaluation.due_on, evaluation.paused_on, day)
+            # The date to return to if an incident is withdrawn moves with it.
+            base = rules.resumed_due(evaluation.base_due_on, evaluation.paused_on, day) \
+                if evaluation.base_due_on else None
         except Exception as exc:  # noqa: BLE001 -- isolated per officer, reported below
             report.problems[evaluation.officer_id] = _reason(exc)
             continue
-        evaluation.due_on, evaluation.paused_on = due_on, None
+        evaluation.due_on, evaluation.base_due_on, evaluation.paused_on = due_on, base, None
         report.resumed += 1
 
     report.opened = _open_annual(s, day, now, report.problems)
@@ -286,6 +289,10 @@ STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due in 30 days, not booked",
 IN_PROGRESS_LITERAL = WellnessEvaluation.status.in_([literal_column(f"'{s.value}'") for s in OPEN])
 
 
+def _literals(values) -> list:
+    return [literal_column(f"'{value}'") for value in values]
+
+
 def _state_range(state: str | None, day: date) -> list:
     """Conditions each dashboard state implies (the CASE in _in_progress), stated on
     plain columns so the database can use its indexes: an overdue list reads only the
@@ -295,11 +302,13 @@ def _state_range(state: str | None, day: date) -> list:
     if state == "paused":
         return [Officer.status == OfficerStatus.LEAVE]
     ahead = [Officer.status != OfficerStatus.LEAVE]
-    if state in ATTENTION_STATES:
+    if state in rules.BEFORE_OVERDUE:
         return ahead + [WellnessEvaluation.attention == state]
-    ahead.append(WellnessEvaluation.attention.is_(None))
+    if state in ATTENTION_STATES:
+        return ahead + [WellnessEvaluation.attention == state, WellnessEvaluation.due_on >= day]
     if state == "overdue":
         return ahead + [WellnessEvaluation.due_on < day]
+    ahead.append(WellnessEvaluation.attention.is_(None))
     if state == "due_soon":
         return ahead + [WellnessEvaluation.due_on >= day, WellnessEvaluation.due_on <= day + timedelta(days=30),
                         WellnessEvaluation.status == EvaluationStatus.OPEN]
@@ -315,8 +324,9 @@ def _in_progress(day: date, unit_id: int | None = None, only: str | None = None)
     active = aliased(Appointment)
     state = case(
         (Officer.status == OfficerStatus.LEAVE, literal("paused")),
-        (WellnessEvaluation.attention.is_not(None), WellnessEvaluation.attention),
+        (WellnessEvaluation.attention.in_(_literals(rules.BEFORE_OVERDUE)), WellnessEvaluation.attention),
         (WellnessEvaluation.due_on < day, literal("overdue")),
+        (WellnessEvaluation.attention.is_not(None), WellnessEvaluation.attention),
         (and_(WellnessEvaluation.status == EvaluationStatus.OPEN,
               WellnessEvaluation.due_on <= day + timedelta(days=30)), literal("due_soon")),
         (active.status == AppointmentStatus.CONFIRMED, literal("confirmed")),

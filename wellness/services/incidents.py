@@ -34,7 +34,7 @@ from wellness.models import (
     IncidentUnit,
     WellnessEvaluation,
 )
-from wellness.services import attention, clinicians, reminders
+from wellness.services import appointments, attention, clinicians, reminders
 from wellness.services.common import hr_emails
 
 OPEN = (EvaluationStatus.OPEN, EvaluationStatus.SCHEDULED)
@@ -136,7 +136,6 @@ def _affect(actor: Actor, incident: CriticalIncident, kind: IncidentType, office
     with no evaluation in progress gets one due within the window; one with an
     evaluation in progress has it brought forward to the earlier date. Returns
     (evaluations opened, evaluations joined)."""
-    from wellness.services import appointments  # appointments reads incidents_of from here
 
     due = rules.incident_due(incident.occurred_on, day, kind.window_days)
     open_evaluations = {e.officer_id: e for e in db.session.scalars(
@@ -225,7 +224,6 @@ def due_without_corrections(evaluation: WellnessEvaluation, behind: dict[int, Cr
 def _redate(actor: Actor, evaluations: list[WellnessEvaluation]) -> tuple[int, list[WellnessEvaluation]]:
     """Give each evaluation the due date it should have now; tell the appointments of
     those that moved. Returns (how many moved, those with nothing left behind them)."""
-    from wellness.services import appointments  # appointments reads incidents_of from here
 
     behind = _incidents_behind(evaluations)
     moved, orphaned = 0, []
@@ -281,7 +279,10 @@ def update_incident(actor: Actor, incident_id: int, *, type_id: int, occurred_on
         return result
     incident.updated_at = clock.now()
     db.session.flush()
-    result.moved, _ = _redate(actor, _linked_in_progress(incident))
+    if result.changes[-1].startswith("description") and len(result.changes) == 1:
+        result.moved = 0  # a corrected description moves no date
+    else:
+        result.moved, _ = _redate(actor, _linked_in_progress(incident))
     record(actor, "incident.updated", target=f"incident {incident.id}",
            detail="; ".join(result.changes) + f"; {result.moved} due date(s) moved", private=True)
     _warn_of_shortfall(actor, incident)
