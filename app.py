@@ -10,7 +10,7 @@ import core
 import evaluations
 import notices
 import wellness
-from core import scheduler, web
+from core import ratelimit, scheduler, web
 from core.db import db
 
 csrf = CSRFProtect()
@@ -34,6 +34,7 @@ def create_app(config=None):
     csrf.init_app(app)
     bootstrap.init_app(app)
     web.login_manager.init_app(app)
+    ratelimit.init_app(app)
 
     # Each package adds its pages, menu entries, home panels, jobs and commands; the
     # kernel first (its error pages and headers, the jobs that run the domains' sweeps).

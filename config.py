@@ -109,6 +109,19 @@ def load(instance_path, env=None):
         "WELLNESS_OPEN_WINDOW_DAYS": _int(env, "WELLNESS_OPEN_WINDOW_DAYS", 60),
         "LICENSE_WARNING_DAYS": _int(env, "LICENSE_WARNING_DAYS", 30),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 28),
+        # Rate limits (core/ratelimit.py): off only for tests. memory:// suits the one-process
+        # demo; several workers must share one store: redis://host:6379/0.
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "beacon"),
+        # "N per minute; M per hour" for each address, and for all addresses together.
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "10 per minute; 100 per hour"),
+        "LOGIN_LIMIT_OVERALL": env.get("LOGIN_LIMIT_OVERALL", "300 per minute"),
+        "FORGOT_LIMIT_PER_ADDRESS": env.get("FORGOT_LIMIT_PER_ADDRESS", "5 per minute; 20 per hour"),
+        "FORGOT_LIMIT_OVERALL": env.get("FORGOT_LIMIT_OVERALL", "60 per minute"),
+        # Invitation and password-reset links: the code form, old-style links, the new-password form.
+        "LINK_LIMIT_PER_ADDRESS": env.get("LINK_LIMIT_PER_ADDRESS", "10 per minute; 50 per hour"),
+        "LINK_LIMIT_OVERALL": env.get("LINK_LIMIT_OVERALL", "120 per minute"),
         "OUTBOX_RETRY_BASE_SECONDS": _int(env, "OUTBOX_RETRY_BASE_SECONDS", 60),
         # After the fast retries (1, 2, 4, 8 x the base), a failed message is tried this often until it expires.
         "OUTBOX_RETRY_MAX_SECONDS": _int(env, "OUTBOX_RETRY_MAX_SECONDS", 3600),

@@ -10,12 +10,12 @@ import logging
 
 from flask_wtf.csrf import CSRFError
 
-from core import cli, models, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
+from core import cli, models, ratelimit, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
 from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
-from core.services import home, imports, outbox, roster as roster_services
-from core.views import admin, auth, home as home_views, outbox as outbox_views, roster
+from core.services import grants, home, imports, outbox, roster as roster_services
+from core.views import admin, auth, email_change, home as home_views, outbox as outbox_views, roster
 
 STAFF = (Role.HR, Role.ADMIN)
 
@@ -23,7 +23,7 @@ STAFF = (Role.HR, Role.ADMIN)
 def init_app(app) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = web.BeaconRequest
-    for blueprint in (auth.bp, home_views.bp, admin.bp, roster.bp, outbox_views.bp):
+    for blueprint in (auth.bp, email_change.bp, home_views.bp, admin.bp, roster.bp, outbox_views.bp):
         app.register_blueprint(blueprint)
     app.after_request(web.security_headers)
     # A failed statement is logged without its values, wherever it is logged from.
@@ -36,6 +36,7 @@ def init_app(app) -> None:
     app.register_error_handler(CSRFError, web.render_csrf_error)
     app.register_error_handler(500, web.render_server_error)
     app.register_error_handler(413, web.render_too_large)
+    app.register_error_handler(429, ratelimit.render_too_many)
     app.jinja_env.globals["page_url"] = web.page_url
     app.jinja_env.globals["select_options"] = web.select_options
     app.jinja_env.globals["navigation"] = web.navigation
@@ -45,12 +46,14 @@ def init_app(app) -> None:
     web.add_home_panel(app, Role.HR, home.hr_summary, "home/home_hr.html")
     web.add_home_panel(app, Role.OFFICER, home.officer_summary, "home/home_officer.html")
     web.add_home_panel(app, Role.ADMIN, outbox.delivery_summary, "outbox/home_admin.html")
+    web.add_home_panel(app, Role.ADMIN, grants.home_summary, "admin/grants_home.html")
 
     # The menu: orders 10-19 roster, 40-49 notices, 60-69 administration (domains fill the gaps).
     web.add_nav(app, "Home", "home.index", order=0)
     web.add_nav(app, "Roster", "roster.index", roles=STAFF, group="Roster", order=10)
     web.add_nav(app, "Import roster", "roster.import_file", roles=(Role.HR,), group="Roster", order=11)
     web.add_nav(app, "Accounts", "admin.accounts_list", roles=(Role.ADMIN,), order=60)
+    web.add_nav(app, "Role approvals", "admin.grants_pending", roles=(Role.ADMIN,), order=60)
     web.add_nav(app, "Access review", "admin.access_review", roles=(Role.ADMIN,), order=61)
     web.add_nav(app, "Audit log", "admin.audit", roles=(Role.ADMIN,), order=62)
     web.add_nav(app, "Outbox", "outbox.index", roles=(Role.ADMIN,), order=63)
@@ -63,5 +66,7 @@ def init_app(app) -> None:
                       seconds=app.config["SCHEDULER_REMINDER_SECONDS"])
     scheduler.add_job(app, "import-jobs", imports.work, "interval", checks_leadership=True,
                       seconds=app.config["SCHEDULER_IMPORT_SECONDS"])
+    # Requests for a privileged role lapse after 7 days: once a day (and lazily when looked at).
+    scheduler.add_job(app, "grants-expire", grants.sweep, "cron", hour=3, minute=17)
     imports.add_kind(app, "roster", roster_services.import_roster)
     cli.register(app)

@@ -13,7 +13,7 @@ from core.audit import Actor
 from core.cli_types import now_option
 from core.errors import DomainError
 from core.models import Role
-from core.services import accounts, demo, imports, outbox, roster
+from core.services import accounts, demo, grants, imports, outbox, roster
 
 users_cli = AppGroup("users", help="Manage accounts.")
 roster_cli = AppGroup("roster", help="The officer roster.")
@@ -67,6 +67,21 @@ def users_create(email, name, roles, badge, password_stdin):
         raise click.ClickException(str(exc)) from exc
     how = "with the given password" if password else "and invited (see the outbox)"
     click.echo(f"created {user.email} ({', '.join(sorted(user.roles))}) {how}")
+
+
+@users_cli.command("grant")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def users_grant(email, role):
+    """Give an account a role at once, without a second administrator: whoever runs
+    this holds the server, the second factor of trust (for a department with a single
+    administrator). Audited as given by the command line."""
+    try:
+        closed = grants.grant_at_command_line(email, role)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"gave {role} to {accounts.normalise_email(email)} at the command line (audited)"
+               + (f"; request {closed.id} by {closed.requested_by_label} is closed" if closed else ""))
 
 
 @roster_cli.command("import")

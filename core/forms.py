@@ -123,6 +123,14 @@ class SetPasswordForm(Form):
     submit = SubmitField("Set password")
 
 
+class LinkCodeForm(Form):
+    """The code of an invitation or reset link, posted (by the link page's script, or
+    pasted by hand) to be exchanged for a session-bound password form."""
+    code = StringField("Code from your email", validators=[DataRequired(), Length(max=100)],
+                       render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"})
+    submit = SubmitField("Continue")
+
+
 class ChangePasswordForm(SetPasswordForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
@@ -154,6 +162,12 @@ class DisableForm(Form):
 class ActionForm(Form):
     """A button that changes something: carries only the CSRF token."""
     submit = SubmitField("Confirm")
+
+
+class GrantRejectForm(Form):
+    reason = StringField("Reason for the requester",
+                         validators=[DataRequired(message="Give the requester a reason."), Length(max=500)])
+    submit = SubmitField("Reject")
 
 
 class RosterImportForm(Form):

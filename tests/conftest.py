@@ -36,6 +36,7 @@ BASE_CONFIG = {
     "BASE_URL": "http://beacon.test",
     "SMTP_HOST": "",
     "MAIL_FROM": "Beacon <beacon@beacon.test>",
+    "RATELIMIT_ENABLED": False,  # on only in tests/integration/test_rate_limits.py
 }
 
 

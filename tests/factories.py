@@ -156,3 +156,21 @@ def actor_for(user_row):
 
 def criteria_for(cycle, group):
     return [c for c in cycle.rubric.criteria if c.answered_by(group)]
+
+
+# --- two-person grants -------------------------------------------------------------------
+
+def approve_grants(email, approver=None):
+    """A second administrator approves every pending role request of the account
+    `email` (as the role-approvals page would); returns the approver."""
+    from sqlalchemy import select
+
+    from core.audit import Actor
+    from core.models import GrantStatus, RoleGrant
+    from core.services import grants
+    approver = approver or user(roles=[Role.ADMIN])
+    target = db.session.scalar(select(User).where(User.email == email.lower()))
+    for grant_id in db.session.scalars(select(RoleGrant.id).where(RoleGrant.user_id == target.id,
+                                                                  RoleGrant.status == GrantStatus.PENDING)).all():
+        grants.approve(Actor.for_user(approver), grant_id)
+    return approver

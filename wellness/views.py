@@ -286,7 +286,7 @@ def clinician_detail(clinician_id):
 @roles_required(Role.HR)
 def clinician_account(clinician_id):
     button(lambda: clinicians.create_account(actor(), clinician_id),
-           "Account created; an invitation was sent to the clinician.")
+           "Account created. The clinician role waits for an administrator's approval; the invitation is sent then.")
     return redirect(url_for("wellness.clinician_detail", clinician_id=clinician_id))
 
 

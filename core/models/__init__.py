@@ -1,13 +1,15 @@
 """Core models, one module per entity."""
 from core.models.audit import AuditEntry
+from core.models.email_change import EmailChange, EmailChangeStatus
+from core.models.grant import PRIVILEGED, GrantStatus, RoleGrant
 from core.models.import_job import ImportJob, ImportState
 from core.models.officer import Officer, OfficerStatus, Unit
 from core.models.outbox import OutboxMessage, OutboxStatus
 from core.models.user import AccountStatus, AccountToken, LoginSession, Role, TokenPurpose, User, UserRole
 
 __all__ = [
-    "AccountStatus", "AccountToken", "AuditEntry", "ImportJob", "ImportState", "LoginSession",
-    "Officer", "OfficerStatus",
-    "OutboxMessage", "OutboxStatus",
-    "Role", "TokenPurpose", "Unit", "User", "UserRole",
+    "AccountStatus", "AccountToken", "AuditEntry", "GrantStatus", "ImportJob", "ImportState", "LoginSession",
+    "EmailChange", "EmailChangeStatus", "Officer", "OfficerStatus",
+    "OutboxMessage", "OutboxStatus", "PRIVILEGED",
+    "Role", "RoleGrant", "TokenPurpose", "Unit", "User", "UserRole",
 ]

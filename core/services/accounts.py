@@ -17,9 +17,12 @@ from core.models import (
     AccountStatus,
     AccountToken,
     LoginSession,
+    PRIVILEGED,
+    GrantStatus,
     Officer,
     OfficerStatus,
     Role,
+    RoleGrant,
     TokenPurpose,
     User,
     UserRole,
@@ -78,7 +81,9 @@ def _check_password(user_email: str, user_name: str, password: str) -> None:
 def create_account(actor: Actor, *, email: str, name: str, roles, officer_id: int | None = None,
                    password: str | None = None) -> User:
     """An administrator creates an account (HR may create officer accounts from the
-    roster). Without `password` an invitation is emailed. Commits."""
+    roster; the command line anything). A privileged role asked for by a person waits
+    for a second administrator (see add_account). Without `password` an invitation is
+    emailed, once the account may sign in to something. Commits."""
     roles = {Role(r) for r in roles}
     if roles == {Role.OFFICER} and officer_id is not None:
         actor.require(Role.ADMIN, Role.HR)
@@ -91,7 +96,14 @@ def create_account(actor: Actor, *, email: str, name: str, roles, officer_id: in
 
 def add_account(actor, *, email, name, roles, officer_id=None, password=None) -> User:
     """Add an account in the caller's transaction (the caller has checked the actor's
-    role and commits). Without `password` an invitation is queued."""
+    role and commits). Two people for every privileged grant: when a person (not the
+    command line) asks for the administrator, HR or clinician role, the account is
+    created without it and a pending grant waits for another administrator
+    (core.services.grants); its invitation is sent only when the first grant is
+    approved, so nobody reads a privileged account's link before a second person
+    agreed. The command line on the server gives every role at once, audited as such.
+    Otherwise, without `password` an invitation is queued."""
+    roles = {Role(r) for r in roles}
     email = normalise_email(email)
     name = name.strip()
     if not roles:
@@ -111,19 +123,96 @@ def add_account(actor, *, email, name, roles, officer_id=None, password=None) ->
         if db.session.scalar(select(User.id).where(User.officer_id == officer_id)) is not None:
             raise DomainError(f"Officer {officer.badge_number} already has an account.")
     now = clock.now()
+    asked = set() if actor.is_system else roles & PRIVILEGED
+    given = roles - asked
     user = User(email=email, name=name, status=AccountStatus.ACTIVE, officer_id=officer_id,
                 created_at=now, failed_logins=0)
-    user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+    user.role_rows = [UserRole(role=r) for r in sorted(given)]
     if password is not None:
         _check_password(email, name, password)
         user.password_hash = hash_password(password)
         user.password_changed_at = now
     db.session.add(user)
     db.session.flush()
-    record(actor, "account.created", target=email, detail="roles: " + ", ".join(sorted(roles)))
-    if password is None:
+    record(actor, "account.created", target=email, detail="roles: " + (", ".join(sorted(given)) or "none yet")
+           + (f"; waiting for approval: {', '.join(sorted(asked))}" if asked else ""))
+    _granted_at_the_server(actor, user, given & PRIVILEGED)
+    _ask_for_grants(actor, user, asked)
+    if password is None and not asked:
         _send_link(actor, user, TokenPurpose.INVITE)
     return user
+
+
+# --- privileged roles: two people --------------------------------------------------------
+
+GRANT_REQUESTED = outbox.kind("grant_requested", label="role approval")
+
+
+def approvers(*not_these: int) -> list[User]:
+    """The active administrators, but for `not_these` account ids (the requester, the
+    person the role is for): who may decide on a grant."""
+    return db.session.scalars(
+        select(User).where(User.status == AccountStatus.ACTIVE, User.role_rows.any(UserRole.role == Role.ADMIN),
+                           User.id.not_in([i for i in not_these if i is not None]))
+        .order_by(User.email)).all()
+
+
+def _granted_at_the_server(actor: Actor, user: User, roles) -> None:
+    """The command line (or the demo seeder) gave privileged roles at once: audited as such."""
+    for role in sorted(roles):
+        record(actor, "grant.command_line", target=user.email,
+               detail=f"{role} given at once on the server by {actor.label} (no second approval)")
+
+
+def _ask_for_grants(actor: Actor, user: User, roles) -> list[RoleGrant]:
+    """Open a pending grant of each privileged role in `roles` for `user` (in the
+    caller's transaction), and email every other active administrator about it."""
+    if not roles:
+        return []
+    now = clock.now()
+    expire_lapsed_grants(now, user_id=user.id)
+    pending = set(db.session.scalars(select(RoleGrant.role).where(
+        RoleGrant.user_id == user.id, RoleGrant.status == GrantStatus.PENDING)))
+    grants = [RoleGrant.ask(user.id, role, actor, now) for role in sorted(roles) if role not in pending]
+    db.session.add_all(grants)
+    db.session.flush()
+    for grant in grants:
+        record(actor, "grant.requested", target=user.email, detail=f"{grant.role} (request {grant.id})")
+        for approver in approvers(actor.user_id, user.id):
+            outbox.enqueue(kind=GRANT_REQUESTED, recipient=approver.email,
+                           subject="Beacon: a role waits for your approval",
+                           body=outbox.render_email("grant_requested.txt", grant=grant, user=user, approver=approver),
+                           dedup_key=f"grant:{grant.id}:asked:{approver.id}", expires_at=grant.expires_at)
+    return grants
+
+
+def expire_lapsed_grants(now, user_id: int | None = None) -> int:
+    """Pending grants older than 7 days lapse (of one account, or all), in the caller's
+    transaction, each with an audit entry. Returns how many."""
+    query = select(RoleGrant).where(RoleGrant.status == GrantStatus.PENDING, RoleGrant.expires_at <= now)
+    if user_id is not None:
+        query = query.where(RoleGrant.user_id == user_id)
+    lapsed = db.session.scalars(query.with_for_update(of=RoleGrant, skip_locked=True)).all()
+    for grant in lapsed:
+        grant.expire(now)
+        record(Actor.system("grants sweep"), "grant.expired", target=grant.user.email,
+               detail=f"{grant.role} (request {grant.id}), asked by {grant.requested_by_label}, not decided in 7 days")
+    db.session.flush()
+    return len(lapsed)
+
+
+def privileged_role_given(actor: Actor, user: User, role: Role) -> None:
+    """A second administrator approved `role` for `user` (core.services.grants): give
+    it, in the caller's transaction. The first privileged role of an account makes
+    every link sent to it before unusable; one that has no password yet gets its
+    invitation now, the first a person could read."""
+    first = not (user.roles & PRIVILEGED)
+    if role not in user.roles:
+        user.role_rows.append(UserRole(role=role))
+    if first:
+        _expire_links(user.id, clock.now())
+        if user.password_hash is None:
+            _send_link(actor, user, TokenPurpose.INVITE)
 
 
 def _issue_token(user: User, purpose: TokenPurpose) -> tuple[AccountToken, str]:
@@ -147,13 +236,20 @@ def _issue_token(user: User, purpose: TokenPurpose) -> tuple[AccountToken, str]:
     return token, raw
 
 
+def link_path(raw: str) -> str:
+    """Where an emailed link points: the token rides in the fragment, which browsers
+    never send, so no request line (access logs, proxies, Referer) ever holds it. The
+    page's script posts it to be exchanged for a session-bound form."""
+    return f"/password/link#t={raw}"
+
+
 def _send_link(actor: Actor | None, user: User, purpose: TokenPurpose) -> None:
     token, raw = _issue_token(user, purpose)
     template = "invite.txt" if purpose == TokenPurpose.INVITE else "reset.txt"
     subject = "Beacon: your new account" if purpose == TokenPurpose.INVITE else "Beacon: set a new password"
     outbox.enqueue(
         kind=purpose.value, recipient=user.email, subject=subject,
-        body=outbox.render_email(template, user=user, link_path=f"/password/set/{raw}",
+        body=outbox.render_email(template, user=user, link_path=link_path(raw), code=raw,
                                  hours=int((token.expires_at - token.created_at).total_seconds() // 3600)),
         dedup_key=f"token:{token.id}", expires_at=token.expires_at,  # a lapsed link is never sent
     )
@@ -169,38 +265,70 @@ def resend_invitation(actor: Actor, user_id: int) -> None:
         raise Forbidden("HR may only invite officer accounts.")
     if user.status != AccountStatus.ACTIVE:
         raise DomainError("This account is disabled; enable it first.")
+    if not user.roles:  # its privileged role waits for approval: the invitation goes out with it
+        raise DomainError("This account's role waits for a second administrator's approval; "
+                          "the invitation is sent when it is approved.")
     _send_link(actor, user, TokenPurpose.INVITE)
     db.session.commit()
 
 
 def request_password_reset(email: str, ip: str | None) -> None:
     """Anyone may ask; the answer never says whether the email has an account.
-    A pending invitation is sent again instead of a reset link. Commits."""
+    A pending invitation is sent again instead of a reset link. Commits.
+
+    Whatever the answer, the request does the same work, so its time tells nothing
+    either: when no link is due (no such active account, or one sent within
+    RESET_COOLDOWN) a link is still issued, rendered and queued, for a stand-in
+    account, inside a savepoint that is then rolled back. The same queries, hashes and
+    template run; only RELEASE or ROLLBACK TO SAVEPOINT differs at the end."""
     user = find_by_email(email)
     now = clock.now()
-    if user is None or user.status != AccountStatus.ACTIVE:
+    active = user is not None and user.status == AccountStatus.ACTIVE
+    recent = db.session.scalar(
+        select(func.count()).select_from(AccountToken)
+        .where(AccountToken.user_id == (user.id if active else 0), AccountToken.created_at > now - RESET_COOLDOWN)
+    )
+    if not active:
         record(None, "auth.reset_requested", target=normalise_email(email)[:200], outcome="ignored",
                label=normalise_email(email) or "anonymous", ip=ip,
                detail="no active account with this email")
-        db.session.commit()
-        return
-    recent = db.session.scalar(
-        select(func.count()).select_from(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.created_at > now - RESET_COOLDOWN)
-    )
-    actor = Actor.for_user(user, ip)
-    if recent:
-        record(actor, "auth.reset_requested", target=user.email, outcome="throttled")
     else:
-        purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
-        record(actor, "auth.reset_requested", target=user.email)
-        _send_link(actor, user, purpose)
+        record(Actor.for_user(user, ip), "auth.reset_requested", target=user.email,
+               outcome="throttled" if recent else "success")
+    savepoint = db.session.begin_nested()
+    if active and not recent:
+        _send_link(Actor.for_user(user, ip), user, TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE)
+        savepoint.commit()
+    else:
+        stand_in = _stand_in(now)
+        _send_link(Actor.for_user(stand_in, ip), stand_in, TokenPurpose.RESET)
+        db.session.flush()  # its audit entry is written too, as a real one is before RELEASE
+        savepoint.rollback()
     db.session.commit()
+
+
+def _stand_in(now) -> User:
+    """An account that exists only inside a savepoint about to be rolled back (see
+    request_password_reset): never committed, never seen by another transaction."""
+    user = User(email=f"stand-in-{secrets.token_hex(8)}@invalid", name="Stand-in", status=AccountStatus.ACTIVE,
+                created_at=now, failed_logins=0)
+    db.session.add(user)
+    db.session.flush()
+    return user
 
 
 def check_token(raw: str) -> tuple[User, AccountToken]:
     """The account a one-time link belongs to, or TokenInvalid saying why not."""
-    token = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _hash(raw or "")))
+    return _still_valid(db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _hash(raw or ""))))
+
+
+def check_link(token_id: int | None) -> tuple[User, AccountToken]:
+    """The same as check_token, for a link already exchanged: its id, as the browser's
+    session holds it after the token was shown once (see views.auth)."""
+    return _still_valid(db.session.get(AccountToken, token_id) if isinstance(token_id, int) else None)
+
+
+def _still_valid(token: AccountToken | None) -> tuple[User, AccountToken]:
     if token is None:
         raise TokenInvalid("This link is not valid. Ask for a new one.")
     problem = rules.token_problem(token.expires_at, token.used_at, clock.now())
@@ -215,9 +343,15 @@ def check_token(raw: str) -> tuple[User, AccountToken]:
 
 
 def set_password_with_token(raw: str, password: str, ip: str | None) -> User:
-    """The holder of an invitation or reset link sets a password. The link is used up,
-    every other session of the account ends, and a lock is lifted. Commits."""
-    user, token = check_token(raw)
+    """set_password_with_link, given the raw token (scripts and tests). Commits."""
+    return set_password_with_link(check_token(raw)[1].id, password, ip)
+
+
+def set_password_with_link(token_id: int | None, password: str, ip: str | None) -> User:
+    """The holder of an invitation or reset link (exchanged for `token_id` in their
+    session) sets a password. The link is used up, every other session of the account
+    ends, and a lock is lifted. Commits."""
+    user, token = check_link(token_id)
     _check_password(user.email, user.name, password)
     now = clock.now()
     used = db.session.execute(update(AccountToken).where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
@@ -255,13 +389,30 @@ def change_password(actor: Actor, current_password: str, new_password: str, keep
 
 # --- signing in and sessions -----------------------------------------------------------
 
+def _claim_attempt(user_id: int, now) -> int | None:
+    """Count a sign-in attempt before its password is checked: one atomic UPDATE takes
+    one of the LOCKOUT_THRESHOLD tries an unlocked account has, and gives the count
+    (or None: locked, or every try already taken by attempts still running). However
+    many workers try at once, no more passwords are checked than the threshold before
+    the account locks. Committed at once, so the count holds whatever happens next."""
+    attempt = db.session.execute(
+        update(User).where(User.id == user_id, User.status == AccountStatus.ACTIVE,
+                           or_(User.locked_until.is_(None), User.locked_until <= now),
+                           User.failed_logins < rules.LOCKOUT_THRESHOLD)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)).scalar_one_or_none()
+    db.session.commit()
+    return attempt
+
+
 def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
     """Check the password and open a session. Returns the user and the new session id
     for the cookie; raises SignInFailed with the same message whatever went wrong.
     Commits (a failure is recorded too)."""
     now = clock.now()
     user = find_by_email(email)
-    if user is None or user.status != AccountStatus.ACTIVE or rules.is_locked(user.locked_until, now):
+    attempt = _claim_attempt(user.id, now) if user is not None and user.status == AccountStatus.ACTIVE else None
+    if attempt is None:
         verify_password(None, password)  # same work as a real check: timing tells nothing
         reason = ("unknown email" if user is None else
                   "account disabled" if user.status != AccountStatus.ACTIVE else "account locked")
@@ -270,15 +421,12 @@ def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
         db.session.commit()
         raise SignInFailed()
     if not verify_password(user.password_hash, password):
-        # One atomic UPDATE, so concurrent wrong guesses each count (no lost update).
-        failures = db.session.execute(
-            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)).scalar_one()
         actor = Actor.for_user(user, ip)
         record(actor, "auth.sign_in", target=user.email, outcome="failure",
                detail="no password set yet" if user.password_hash is None else "wrong password")
-        _, locked_until = rules.after_failed_sign_in(failures - 1, now)
+        _, locked_until = rules.after_failed_sign_in(attempt - 1, now)
         if locked_until is not None:
+            # Unless a right password came in meanwhile (it set the count back to 0).
             db.session.execute(update(User).where(User.id == user.id, User.failed_logins >= rules.LOCKOUT_THRESHOLD)
                                .values(failed_logins=0, locked_until=locked_until))
             record(actor, "auth.locked", target=user.email,
@@ -359,8 +507,12 @@ def _active_admins_other_than(user_id: int) -> int:
     )
 
 
-def set_roles(actor: Actor, user_id: int, roles) -> None:
-    """An administrator changes an account's roles. Commits."""
+def set_roles(actor: Actor, user_id: int, roles) -> set[Role]:
+    """An administrator changes an account's roles. Removing a role, and giving the
+    officer role, take effect at once; a privileged role (administrator, HR, clinician)
+    is asked for and waits for a second administrator (core.services.grants), also
+    when an administrator asks for it for themselves. Returns the roles asked for.
+    Commits."""
     actor.require(Role.ADMIN)
     user = get_user(user_id)
     new = {Role(r) for r in roles}
@@ -371,15 +523,16 @@ def set_roles(actor: Actor, user_id: int, roles) -> None:
         raise DomainError("This is the last active administrator; make someone else an administrator first.")
     if Role.OFFICER in new and user.officer_id is None:
         raise DomainError("The officer role needs the account to be tied to a roster row.")
-    if actor.user_id == user.id and (new - old) & {Role.HR, Role.CLINICIAN}:
-        raise DomainError("You cannot give yourself access to health information (HR or clinician): "
-                          "another administrator must.")
-    if new == old:
-        return
-    user.role_rows = [UserRole(role=r) for r in sorted(new)]
-    record(actor, "account.roles_changed", target=user.email,
-           detail=f"{', '.join(sorted(old))} → {', '.join(sorted(new))}")
+    asked = set() if actor.is_system else (new - old) & PRIVILEGED
+    given = new - asked
+    if given != old:
+        user.role_rows = [UserRole(role=r) for r in sorted(given)]
+        record(actor, "account.roles_changed", target=user.email,
+               detail=f"{', '.join(sorted(old))} → {', '.join(sorted(given))}")
+        _granted_at_the_server(actor, user, (given - old) & PRIVILEGED)
+    _ask_for_grants(actor, user, asked)
     db.session.commit()
+    return asked
 
 
 def disable_account(actor: Actor, user_id: int, reason: str = "") -> None:

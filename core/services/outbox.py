@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import any_, bindparam, func, literal, select, update
+from sqlalchemy import any_, bindparam, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql as pg
 
 from core import clock, rules
@@ -29,7 +29,7 @@ from core.csvsafe import cell
 from core.db import db, get_or_404, upsert_insert
 from core.errors import DomainError
 from core.mailer import SMTPConnection, build_email
-from core.models import OutboxMessage, OutboxStatus, Role
+from core.models import PRIVILEGED, GrantStatus, OutboxMessage, OutboxStatus, Role, RoleGrant, User
 from core.pagination import paginate
 
 
@@ -428,11 +428,39 @@ def retry(actor: Actor, message_id: int) -> None:
     db.session.commit()
 
 
+def hour_of(value: datetime | None) -> datetime | None:
+    return value.replace(minute=0, second=0, microsecond=0) if value is not None else None
+
+
+def shown_time(message: OutboxMessage, value: datetime | None) -> datetime | None:
+    """A time of `message` as administrators see it (pages, the CSV): to the hour for
+    a health-related one, so it cannot be matched to a sign-in or any other event in
+    the audit log; to the microsecond for the others."""
+    return hour_of(value) if message.private else value
+
+
+def _hour(column):
+    """`column` cut to its UTC hour, in SQL, for an order that tells no finer time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour", func.timezone("UTC", column))
+    return func.substr(column, 1, 13)  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
+
+
+def _admin_order(descending: bool):
+    """Hour by hour; within an hour the health-related messages come first, in the
+    order of their random Message-IDs, then the others by id. Ordering by id alone
+    would place a private message between two others whose times are shown exactly."""
+    hour = _hour(OutboxMessage.created_at)
+    by_id = OutboxMessage.id.desc() if descending else OutboxMessage.id
+    return (hour.desc() if descending else hour, OutboxMessage.private.desc(),
+            case((OutboxMessage.private, OutboxMessage.message_id), else_=""), by_id)
+
+
 def list_messages(actor: Actor, *, status: str | None = None, recipient: str | None = None,
                   page: int = 1, per_page: int = 50):
-    """The outbox for admins, newest first."""
+    """The outbox for admins, newest hour first (see _admin_order)."""
     actor.require(Role.ADMIN)
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    query = select(OutboxMessage).order_by(*_admin_order(descending=True))
     if status == UNDELIVERED:
         query = query.where(OutboxMessage.status.in_(PENDING))
     elif status:
@@ -452,8 +480,21 @@ def body_visible(message: OutboxMessage) -> bool:
     if message.private:
         return False
     if declared(message.kind).signs_in:
-        return not smtp_configured() and current_app.config["BEACON_ENV"] != "production"
+        return (not smtp_configured() and current_app.config["BEACON_ENV"] != "production"
+                and not _privileged_recipient(message.recipient))
     return not smtp_configured()
+
+
+def _privileged_recipient(email: str) -> bool:
+    """Whether `email` is an account that holds, or waits for, a privileged role (or
+    no role yet): its sign-in links stay unread even in the demo, so no administrator
+    can take over an account that reaches health information or runs the system."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        return False
+    waiting = db.session.scalar(select(func.count()).select_from(RoleGrant).where(
+        RoleGrant.user_id == user.id, RoleGrant.status == GrantStatus.PENDING))
+    return bool(waiting or not user.roles or user.roles & PRIVILEGED)
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
 UNDELIVERED = "undelivered"  # the outbox filter for PENDING
 EXPIRED_SHOWN_DAYS = 7
@@ -496,8 +537,12 @@ def delivery_summary(actor: Actor) -> dict:
     kind is shown (the text can name the recipient)."""
     actor.require(Role.ADMIN)
     now = clock.now()
-    waiting, oldest = db.session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(PENDING))).one()
+    waiting, oldest, oldest_private = db.session.execute(
+        select(func.count(), func.min(case((OutboxMessage.private, None), else_=OutboxMessage.created_at)),
+               func.min(case((OutboxMessage.private, OutboxMessage.created_at), else_=None)))
+        .where(OutboxMessage.status.in_(PENDING))).one()
+    # A health-related message's wait counts from its hour, as its time is shown.
+    oldest = min((t for t in (oldest, hour_of(oldest_private)) if t is not None), default=None)
     latest = db.session.execute(
         select(OutboxMessage.last_error, OutboxMessage.private)
         .where(OutboxMessage.status.in_(PENDING), OutboxMessage.last_error.is_not(None))
@@ -517,7 +562,9 @@ def delivery_summary(actor: Actor) -> dict:
 
 def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     """Admins export every message created in a date range (department dates, both ends
-    included) for records requests: recipients, subjects, times, outcome. Audited."""
+    included) for records requests: recipients, subjects, times, outcome. Audited.
+    Of a health-related message: no id, no recipient or subject, times to the hour,
+    and an order that tells no finer time (see _admin_order)."""
     actor.require(Role.ADMIN)
     if date_to < date_from:
         raise DomainError("The end date is before the start date.")
@@ -531,12 +578,14 @@ def export_csv(actor: Actor, date_from, date_to, zone) -> str:
     count = 0
     for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.created_at >= start,
                                                             OutboxMessage.created_at < end)
-                                .order_by(OutboxMessage.id)).yield_per(2000):
+                                .order_by(*_admin_order(descending=False))).yield_per(2000):
         recipient, kind, subject = (WITHHELD, "private", WITHHELD) if m.private else (m.recipient, m.kind, m.subject)
-        writer.writerow([m.id, m.created_at.isoformat(), m.sent_at.isoformat() if m.sent_at else "", cell(recipient),
+
+        def at(value, m=m):
+            return shown_time(m, value).isoformat() if value else ""
+        writer.writerow(["" if m.private else m.id, at(m.created_at), at(m.sent_at), cell(recipient),
                          kind, cell(subject), m.status.value, m.attempts, m.message_id,
-                         m.expires_at.isoformat() if m.expires_at else "",
-                         m.expired_at.isoformat() if m.expired_at else ""])
+                         at(m.expires_at), at(m.expired_at)])
         count += 1
     record(actor, "outbox.exported", detail=f"{date_from} to {date_to}: {count} message(s)")
     db.session.commit()

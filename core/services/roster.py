@@ -10,10 +10,11 @@ from core.audit import Actor, record
 from core.db import db, get_or_404
 from core.models import Officer, OfficerStatus, Role, Unit, User
 from core.pagination import paginate
-from core.services import accounts, imports
+from core.services import accounts, email_changes, imports
 from core.services.imports import CHUNK
 
 UPDATABLE = ("first_name", "last_name", "email", "rank", "hire_date")
+EMAIL_CHANGES_KEPT = 1000   # listed by name on the import job's page (all are counted and audited)
 
 
 @dataclass
@@ -25,6 +26,8 @@ class ImportReport:
     separated: list[str] = field(default_factory=list)
     unchanged: int = 0
     accounts_disabled: int = 0
+    # [badge, name, roster email, new email, the account's sign-in email or None], in file order
+    email_changes: list[list] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -35,7 +38,8 @@ class ImportReport:
         short list HR checks before confirming)."""
         return {"added": len(self.added), "updated": len(self.updated), "separated": len(self.separated),
                 "unchanged": self.unchanged, "accounts_disabled": self.accounts_disabled,
-                "separated_badges": self.separated[:200]}
+                "separated_badges": self.separated[:200], "email_change_count": len(self.email_changes),
+                "email_changes": self.email_changes[:EMAIL_CHANGES_KEPT]}
 
 
 def _chunks(items, size=CHUNK):
@@ -65,8 +69,7 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
     new_emails: dict[int, str] = {}   # officer id -> the email the file gives them
     for chunk in imports.batches(scan.rows(data, lambda line: progress("checking", min(line, total_lines),
                                                                        total_lines))):
-        if not scan.errors:   # counting is wasted on a file that will be refused
-            _count_changes(chunk, report, new_emails)
+        _count_changes(chunk, report, new_emails, scan.errors)
     scan.against_roster(_roster_links())
     gc.collect()
     if not scan.ok:
@@ -114,10 +117,12 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
             db.session.execute(set_boss, moves)
         done += len(badges)
         progress("writing", done, total)
-    _follow_email_changes(new_emails)
     for badges in _chunks(report.separated):
         ids = list(db.session.scalars(select(table.c.id).where(table.c.badge_number.in_(badges))))
         report.accounts_disabled += accounts.disable_separated(actor, ids)
+    # Sign-in emails follow only once the new address confirms (after the separations:
+    # a disabled account is not asked).
+    email_changes.request_from_roster(actor, new_emails, filename)
     record(actor, "roster.import", target=filename, detail=_summary(report))
     imports.settle(finish, report)
     return report
@@ -133,9 +138,13 @@ def _roster_links():
         yield tuple(row)
 
 
-def _count_changes(chunk: list[rules.RosterRow], report: ImportReport, new_emails: dict[int, str]) -> None:
-    """Compare one chunk of good rows with the same officers on the roster (one query):
-    counted on `report`; the officers whose email changes go to `new_emails`."""
+def _count_changes(chunk: list[rules.RosterRow], report: ImportReport, new_emails: dict[int, str],
+                   errors: list[rules.LineError]) -> None:
+    """Compare one chunk of good rows with the same officers on the roster (one query,
+    and two more when emails change): counted on `report`; the officers whose email
+    changes go to `new_emails` and, by name, to the report. A new email that is the
+    sign-in email of another account is an error of its line: an import never moves
+    a sign-in address from one account to another."""
     boss = aliased(Officer)
     old = {row[1]: row for row in db.session.execute(
         select(Officer.id, Officer.badge_number, Officer.first_name, Officer.last_name, Officer.email, Unit.name,
@@ -158,6 +167,26 @@ def _count_changes(chunk: list[rules.RosterRow], report: ImportReport, new_email
             report.unchanged += 1
         if email != row.email:
             new_emails[officer_id] = row.email
+    _check_email_changes([(row, old[row.badge_number]) for row in chunk
+                          if row.badge_number in old and old[row.badge_number][4] != row.email], report, errors)
+
+
+def _check_email_changes(changed, report: ImportReport, errors: list[rules.LineError]) -> None:
+    """(row, the officer's roster row) of the officers whose email the file changes."""
+    if not changed:
+        return
+    signs_in = dict(db.session.execute(select(User.officer_id, User.email)
+                                       .where(User.officer_id.in_([was[0] for _, was in changed]))).all())
+    holders = dict(db.session.execute(select(User.email, User.officer_id)
+                                      .where(User.email.in_([row.email for row, _ in changed]))).all())
+    for row, was in changed:
+        officer_id, old_email = was[0], was[4]
+        if row.email in holders and holders[row.email] != officer_id:
+            errors.append(rules.LineError(row.line, f"email {row.email} is already the sign-in email of another "
+                                                    f"Beacon account; officer {row.badge_number} cannot be given it"))
+            continue
+        report.email_changes.append([row.badge_number, f"{row.first_name} {row.last_name}", old_email, row.email,
+                                     signs_in.get(officer_id)])
 
 
 def _writes(chunk: list[rules.RosterRow], unit_ids: dict[str, int]) -> tuple[list[dict], list[dict]]:
@@ -193,33 +222,10 @@ def _unit_ids(names: set[str]) -> dict[str, int]:
     return units
 
 
-def _follow_email_changes(new_emails: dict[int, str]) -> None:
-    """An officer's new roster email becomes their account's email too (invitations,
-    resets and reminders must reach the same address), unless another account
-    already uses it. `new_emails`: officer id -> new email."""
-    users: dict[int, int] = {}
-    for ids in _chunks(list(new_emails)):
-        users.update(db.session.execute(select(User.officer_id, User.id).where(User.officer_id.in_(ids))).all())
-    if not users:
-        return
-    wanted = [new_emails[o] for o in users]
-    taken = set()
-    for emails in _chunks(wanted):
-        taken.update(e for e, officer_id in db.session.execute(
-            select(User.email, User.officer_id).where(User.email.in_(emails))) if officer_id not in users)
-    moves = [{"user_id": users[o], "new_email": new_emails[o]} for o in users if new_emails[o] not in taken]
-    table = User.__table__
-    by_id = table.c.id == bindparam("user_id")
-    for chunk in _chunks(moves):
-        db.session.execute(update(table).where(by_id).values(email=bindparam("temporary")),
-                           [dict(m, temporary=f"moving-{m['user_id']}@invalid") for m in chunk])
-    for chunk in _chunks(moves):
-        db.session.execute(update(table).where(by_id).values(email=bindparam("new_email")), chunk)
-
-
 def _summary(report: ImportReport) -> str:
     return (f"{len(report.added)} added, {len(report.updated)} updated, {len(report.separated)} separated, "
-            f"{report.unchanged} unchanged, {report.accounts_disabled} account(s) disabled")
+            f"{report.unchanged} unchanged, {report.accounts_disabled} account(s) disabled, "
+            f"{len(report.email_changes)} email change(s)")
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 import csv
 import io
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.csvsafe import cell
-from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, RolesForm
+from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, GrantRejectForm, RolesForm
 from core.models import Role
-from core.services import accounts, audit_log, roster
+from core.services import accounts, audit_log, grants, roster
 from core.web import (
     FieldError,
     actor,
@@ -49,7 +49,9 @@ def account_new():
         return accounts.create_account(actor(), email=form.email.data, name=form.name.data, roles=form.roles.data,
                                        officer_id=officer_ids[0] if officer_ids else None)
     return handle(form, create, field=lambda exc: form.email if "already exists" in str(exc) else form.roles,
-                  success=lambda user: f"Account created; an invitation was sent to {user.email}.",
+                  success=lambda user: f"Account created; an invitation was sent to {user.email}." if user.roles
+                  else f"Account created for {user.email}. Its role waits for a second administrator's approval; "
+                       "the invitation is sent then.",
                   redirect_to=lambda user: url_for("admin.account_detail", user_id=user.id)) \
         or (render_template("admin/account_new.html", form=form), form_status())
 
@@ -61,7 +63,7 @@ def account_detail(user_id):
     roles_form = RolesForm(roles=sorted(user.roles))
     return render_template("admin/account_detail.html", user=user, roles_form=roles_form,
                            disable_form=DisableForm(), action_form=ActionForm(),
-                           locked=accounts.is_locked(user))
+                           locked=accounts.is_locked(user), pending_grants=grants.for_account(actor(), user.id))
 
 
 def _detail(user_id):
@@ -72,7 +74,11 @@ def _detail(user_id):
 @roles_required(Role.ADMIN)
 def account_roles(user_id):
     form = RolesForm()
-    submit(form, lambda: accounts.set_roles(actor(), user_id, form.roles.data), "Roles saved.")
+    asked = set()
+    if submit(form, lambda: asked.update(accounts.set_roles(actor(), user_id, form.roles.data)), "Roles saved.") \
+            and asked:
+        flash(f"Asked for {', '.join(sorted(asked))}: it takes effect when another administrator approves it.",
+              "info")
     return redirect(_detail(user_id))
 
 
@@ -102,6 +108,28 @@ def account_unlock(user_id):
 def account_invite(user_id):
     return button_back(lambda: accounts.resend_invitation(actor(), user_id), "A new invitation was sent.",
                        _detail(user_id))
+
+
+@bp.get("/grants")
+@roles_required(Role.ADMIN)
+def grants_pending():
+    return render_template("admin/grants.html", pending=grants.pending(actor()), recent=grants.recent(actor()),
+                           reject_form=GrantRejectForm())
+
+
+@bp.post("/grants/<int:grant_id>/approve")
+@roles_required(Role.ADMIN)
+def grant_approve(grant_id):
+    return button_back(lambda: grants.approve(actor(), grant_id), "Approved: the role is given.",
+                       url_for("admin.grants_pending"))
+
+
+@bp.post("/grants/<int:grant_id>/reject")
+@roles_required(Role.ADMIN)
+def grant_reject(grant_id):
+    form = GrantRejectForm()
+    submit(form, lambda: grants.reject(actor(), grant_id, form.reason.data), "Rejected; the request is kept.")
+    return redirect(url_for("admin.grants_pending"))
 
 
 @bp.get("/access-review")

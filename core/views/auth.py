@@ -1,15 +1,44 @@
 """Signing in and out, and setting passwords through one-time links."""
+import logging
+import re
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from core.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
+from core.forms import ChangePasswordForm, ForgotPasswordForm, LinkCodeForm, LoginForm, SetPasswordForm
+from core import ratelimit
 from core.services import accounts
 from core.web import actor, form_status, handle, safe_next
 
 bp = Blueprint("auth", __name__)
 
+LINK = "password_link"  # the session key holding the id of the link this browser exchanged
+OLD_LINK = re.compile(r"(/password/set/)[^\s?#\"]+")
+
+
+class WithheldTokens(logging.Filter):
+    """Request lines of old-style links (`/password/set/<token>`, mailed before tokens
+    left the address) are logged without the token, by the development server
+    ("werkzeug") and gunicorn's access log ("gunicorn.access") alike."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        if "/password/set/" in message:
+            record.msg, record.args = OLD_LINK.sub(r"\1(withheld)", message), None
+        return True
+
+
+WITHHELD_TOKENS = WithheldTokens()
+
+
+@bp.record_once
+def _withhold_tokens_in_request_logs(state):
+    for name in ("werkzeug", "gunicorn.access"):
+        logging.getLogger(name).addFilter(WITHHELD_TOKENS)  # one filter, however many apps
+
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimit.limited("LOGIN")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -41,6 +70,7 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@ratelimit.limited("FORGOT")
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -51,16 +81,59 @@ def forgot_password():
     return render_template("auth/forgot.html", form=form)
 
 
-@bp.route("/password/set/<token>", methods=["GET", "POST"])
-def set_password(token):
+def _link_invalid(exc):
+    return render_template("auth/link_invalid.html", reason=str(exc)), 410
+
+
+def _bind(link):
+    """The link is this browser's now: the form that follows finds it in the session,
+    so the token itself is never in an address."""
+    session[LINK] = link.id
+    return redirect(url_for("auth.set_password"), 303)
+
+
+@bp.route("/password/link", methods=["GET", "POST"])
+@ratelimit.limited("LINK")
+def link_page():
+    """Where an emailed link lands (`/password/link#t=<token>`). The fragment never
+    reaches the server; the page's script posts it here, and without JavaScript the
+    person pastes the code the email also gives."""
+    form = LinkCodeForm()
+    if form.validate_on_submit():
+        try:
+            _, link = accounts.check_token(form.code.data.strip())
+        except accounts.TokenInvalid as exc:
+            return _link_invalid(exc)
+        return _bind(link)
+    return render_template("auth/link.html", form=form), form_status()
+
+
+@bp.get("/password/set/<token>")
+@ratelimit.limited("LINK", methods=("GET",))
+def old_link(token):
+    """Links mailed before tokens left the address (they lapse within 72 hours of the
+    change): exchanged the same way, so the token is in this one request line only."""
     try:
-        user, link = accounts.check_token(token)
+        _, link = accounts.check_token(token)
     except accounts.TokenInvalid as exc:
-        return render_template("auth/link_invalid.html", reason=str(exc)), 410
+        return _link_invalid(exc)
+    return _bind(link)
+
+
+@bp.route("/password/set", methods=["GET", "POST"])
+@ratelimit.limited("LINK")
+def set_password():
+    if LINK not in session:
+        return redirect(url_for("auth.link_page"))
+    try:
+        user, link = accounts.check_link(session[LINK])
+    except accounts.TokenInvalid as exc:
+        session.pop(LINK, None)
+        return _link_invalid(exc)
     form = SetPasswordForm()
 
     def set_it():
-        accounts.set_password_with_token(token, form.password.data, request.remote_addr)
+        accounts.set_password_with_link(link.id, form.password.data, request.remote_addr)
         if current_user.is_authenticated:
             logout_user()
         session.clear()
@@ -71,7 +144,8 @@ def set_password(token):
             or (render_template("auth/set_password.html", form=form, user=user, purpose=link.purpose.value),
                 form_status())
     except accounts.TokenInvalid as exc:  # used or expired while the form was open
-        return render_template("auth/link_invalid.html", reason=str(exc)), 410
+        session.pop(LINK, None)
+        return _link_invalid(exc)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -31,7 +31,7 @@ def index():
     return render_template("outbox/outbox.html", page=page, status=status, recipient=recipient,
                            statuses=[services.UNDELIVERED, *[s.value for s in OutboxStatus]],
                            smtp_configured=services.smtp_configured(),
-                           withheld=services.WITHHELD, action_form=ActionForm())
+                           withheld=services.WITHHELD, action_form=ActionForm(), shown=services.shown_time)
 
 
 @bp.get("/export.csv")
@@ -57,7 +57,7 @@ def message(message_id):
     message = services.get_message(actor(), message_id)
     return render_template("outbox/message.html", message=message, withheld=services.WITHHELD,
                            body_visible=services.body_visible(message), smtp_configured=services.smtp_configured(),
-                           action_form=ActionForm())
+                           action_form=ActionForm(), shown=services.shown_time)
 
 
 @bp.post("/<int:message_id>/retry")

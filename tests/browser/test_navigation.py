@@ -16,7 +16,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 MENUS = {
     "hr": ["Home", "Roster", "Wellness", "Reviews", "Notices"],
-    "admin": ["Home", "Roster", "Notices", "Accounts", "Access review", "Audit log", "Outbox"],
+    "admin": ["Home", "Roster", "Notices", "Accounts", "Role approvals", "Access review", "Audit log", "Outbox"],
     "officer": ["Home", "My appointments", "My reviews"],
     "clinician": ["Home", "Appointments", "My hours"],
 }

@@ -27,6 +27,7 @@ def test_each_audited_action_writes_who_what_when_where_and_outcome(auth, client
     auth.post("/admin/accounts/new", {"email": "lee.park@pd.test", "name": "Lee Park", "roles": ["hr"]},
               form_page="/admin/accounts/new")                    # account created + invitation
     lee = db.session.scalar(select(factories.User).where(factories.User.email == "lee.park@pd.test"))
+    factories.approve_grants(lee.email)                           # grant approved by a second admin + invitation
     auth.post(f"/admin/accounts/{lee.id}/roles", {"roles": ["hr", "admin"]}, form_page=f"/admin/accounts/{lee.id}")
     auth.post(f"/admin/accounts/{lee.id}/disable", {"reason": "left"}, form_page=f"/admin/accounts/{lee.id}")
     auth.post(f"/admin/accounts/{lee.id}/enable", {}, form_page=f"/admin/accounts/{lee.id}")
@@ -43,15 +44,16 @@ def test_each_audited_action_writes_who_what_when_where_and_outcome(auth, client
     client.get("/admin/audit")                                    # denied
     found = [(e.action, e.outcome) for e in entries()]
     for expected in [("auth.sign_in", "failure"), ("auth.sign_in", "success"), ("account.created", "success"),
-                     ("account.invite_sent", "success"), ("account.roles_changed", "success"),
+                     ("account.invite_sent", "success"), ("grant.requested", "success"),
+                     ("grant.approved", "success"),
                      ("account.disabled", "success"), ("account.enabled", "success"),
                      ("access_review.exported", "success"), ("auth.sign_out", "success"),
                      ("roster.import", "success"), ("auth.password_changed", "success"),
                      ("access.denied", "denied")]:
         assert expected in found, expected
-    roles = entries("account.roles_changed")[0]
+    roles = entries("grant.requested")[-1]  # adding admin is asked for, not given
     assert roles.actor_label == admin.email and roles.target == "lee.park@pd.test"
-    assert roles.detail == "hr → admin, hr" and roles.ip == "127.0.0.1"
+    assert roles.detail.startswith("admin (request ") and roles.ip == "127.0.0.1"
     assert roles.at == datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
     assert entries("roster.import")[0].actor_id == hr.id
     assert "4 added" in entries("roster.import")[0].detail

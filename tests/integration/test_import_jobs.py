@@ -164,9 +164,9 @@ def test_metrics_with_nul_or_dates_out_of_range_are_refused_by_line(app, auth):
 
 
 def test_a_write_that_fails_leaves_nothing_and_the_job_says_so(hr, auth, monkeypatch):
-    def broken(new_emails):
+    def broken(*args):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(roster_services, "_follow_email_changes", broken)
+    monkeypatch.setattr(roster_services.email_changes, "request_from_roster", broken)
     response = send(auth, roster(3), preview=False)
     imports.work()
     page = auth.client.get(response.headers["Location"]).get_data(as_text=True)

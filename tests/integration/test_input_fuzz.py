@@ -58,6 +58,7 @@ VALID = {
                             "scope": "all", "peers": "2", "threshold": "3"},
     "/admin/accounts/{user}/disable": {"reason": "Left the department"},
     "/notices/{notice}/reject": {"reason": "Not department business"},
+    "/admin/grants/{grant}/reject": {"reason": "Not on the HR staff list"},
     "/wellness/appointments/{appointment}/decline": {"reason": "Away that week"},
     "/wellness/attention/{item}/keep": {"note": "Earliest the officer can attend"},
 }
@@ -71,7 +72,7 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                 "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                 "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                "<int:item_id>": "{item}", "<token>": "not-a-real-token"}
+                "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
 
 

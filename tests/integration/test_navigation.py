@@ -17,7 +17,7 @@ EXPECTED = {
            "/wellness/clinicians",
            "/admin/outbox/reminders", "/wellness/audit", "/reviews/cycles", "/notices/",
            "/account/password"},
-    "admin": {HOME, "/roster/", "/notices/", "/admin/accounts", "/admin/access-review", "/admin/audit",
+    "admin": {HOME, "/roster/", "/notices/", "/admin/accounts", "/admin/grants", "/admin/access-review", "/admin/audit",
               "/admin/outbox/", "/account/password"},
     "officer": {HOME, "/wellness/me", "/reviews/", "/account/password"},
     "clinician": {HOME, "/wellness/clinic", "/wellness/clinic/hours", "/account/password"},

@@ -19,6 +19,12 @@ ROUTES = [
     ("POST", "/password/forgot", PUBLIC),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/password/forgot", PUBLIC),
+    ("GET", "/password/link", PUBLIC),
+    ("POST", "/password/link", PUBLIC),
+    ("GET", "/password/set", PUBLIC),   # without a link exchanged in this browser: back to /password/link
+    ("POST", "/password/set", PUBLIC),
+    ("GET", "/account/email/confirm", PUBLIC),    # the code rides in the fragment, posted by the page
+    ("POST", "/account/email/confirm", PUBLIC),
     ("GET", "/", SIGNED_IN),
     ("GET", "/account/password", SIGNED_IN),
     ("POST", "/account/password", SIGNED_IN),
@@ -36,6 +42,9 @@ ROUTES = [
     ("POST", "/admin/accounts/new", {"admin"}),
     ("GET", "/admin/accounts/{user}", {"admin"}),
     ("POST", "/admin/accounts/{user}/roles", {"admin"}),
+    ("GET", "/admin/grants", {"admin"}),
+    ("POST", "/admin/grants/{grant}/approve", {"admin"}),
+    ("POST", "/admin/grants/{grant}/reject", {"admin"}),
     ("POST", "/admin/accounts/{user}/disable", {"admin"}),
     ("POST", "/admin/accounts/{user}/enable", {"admin"}),
     ("POST", "/admin/accounts/{user}/unlock", {"admin"}),
@@ -141,7 +150,8 @@ ROUTES = [
     ("POST", "/reviews/activities/{activity}/verify", set()),
     ("POST", "/reviews/activities/{activity}/reject", set()),
 ]
-# Routes reached with a one-time token rather than a role (tested in test_tokens.py).
+# Routes reached with a one-time token rather than a role: old-style links, mailed before
+# tokens left the address (tested in test_no_giveaways.py).
 TOKEN_ROUTES = {"/password/set/<token>"}
 
 
@@ -155,7 +165,7 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                     "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                     "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                    "<int:item_id>": "{item}"}
+                    "<int:item_id>": "{item}", "<int:grant_id>": "{grant}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -219,7 +229,12 @@ def targets(app):
     from core.services import imports
     uploads = {"roster_import": imports.submit(hr_actor, "roster", b"badge_number\n", "r.csv", confirmed=False).id,
                "metrics_import": imports.submit(hr_actor, "metrics", b"badge_number\n", "m.csv", confirmed=False).id}
+    from core.models import RoleGrant
+    grant = RoleGrant.ask(user.id, "clinician", Actor.for_user(factories.user(roles=["admin"])), clock.now())
+    db.session.add(grant)
+    db.session.commit()
     return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id,
+            "grant": grant.id,
             "message": message.id, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id, "item": item.id}

@@ -12,7 +12,7 @@ from core import clock
 from core.audit import Actor
 from core.db import db
 from core.errors import DomainError
-from core.models import OfficerStatus
+from core.models import OfficerStatus, User
 from core.models import OutboxMessage
 from tests import factories
 from wellness.models import (Appointment, AppointmentStatus, EvaluationKind, EvaluationStatus, IncidentType,
@@ -439,6 +439,11 @@ def test_hr_adds_a_clinician_publishes_hours_and_creates_the_account(auth, clien
     days = {s.astimezone(clinicians.settings().zone).date() for s, _ in clinicians.free_slots(clinician)}
     assert date(2026, 3, 3) in days and date(2026, 3, 5) not in days  # Thursday 5th blocked
     assert {d.weekday() for d in days} == {1, 3}
+    # The clinician role waits for an administrator: no invitation until it is approved.
+    assert db.session.get(User, clinician.user_id).roles == set()
+    assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "lena.park@clinic.test")) is None
+    factories.approve_grants("lena.park@clinic.test")
+    assert db.session.get(User, clinician.user_id).roles == {"clinician"}
     invite = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "lena.park@clinic.test"))
     assert invite.kind == "invite"
 
