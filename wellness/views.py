@@ -395,33 +395,35 @@ def move(appointment_id):
                                      url_for("wellness.move", appointment_id=appointment_id), appointment)
 
 
+def _officer_or_hr_button(appointment_id, do, success):
+    """A button on an appointment that the officer (their own) or HR presses, then back
+    to where they came from: the officer's page or the officer's record."""
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    button(lambda: do(me, appointment), success)
+    return redirect(_after_booking(me, appointment.officer_id))
+
+
 @bp.post("/appointments/<int:appointment_id>/accept")
 @roles_required(Role.HR, Role.OFFICER)
 def accept_proposal(appointment_id):
-    me = actor()
-    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
-    button(lambda: appointments.accept_proposal(me, appointment),
-           "Accepted: the appointment is confirmed at the proposed time.")
-    return redirect(_after_booking(me, appointment.officer_id))
+    return _officer_or_hr_button(appointment_id, appointments.accept_proposal,
+                                 "Accepted: the appointment is confirmed at the proposed time.")
 
 
 @bp.post("/appointments/<int:appointment_id>/refuse")
 @roles_required(Role.HR, Role.OFFICER)
 def refuse_proposal(appointment_id):
-    me = actor()
-    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
-    button(lambda: appointments.refuse_proposal(me, appointment),
-           "The clinician has been told you cannot make that time. The appointment keeps its time.")
-    return redirect(_after_booking(me, appointment.officer_id))
+    return _officer_or_hr_button(appointment_id, appointments.refuse_proposal,
+                                 "The clinician has been told you cannot make that time. "
+                                 "The appointment keeps its time.")
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @roles_required(Role.HR, Role.OFFICER)
 def cancel(appointment_id):
-    me = actor()
-    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
-    button(lambda: appointments.cancel(me, appointment), "Cancelled; the evaluation is open for a new booking.")
-    return redirect(_after_booking(me, appointment.officer_id))
+    return _officer_or_hr_button(appointment_id, appointments.cancel,
+                                 "Cancelled; the evaluation is open for a new booking.")
 
 
 # --- the officer's own page ---------------------------------------------------------------
