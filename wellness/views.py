@@ -139,6 +139,15 @@ def incident_type_add():
     return redirect(url_for("wellness.incident_list"))
 
 
+def _officers_by_badge(field) -> list[int]:
+    """The officers named by badge numbers (separated by commas or spaces) in `field`;
+    any not on the roster are refused beside it."""
+    officer_ids, unknown = roster.officer_ids_by_badge((field.data or "").replace(",", " ").split())
+    if unknown:
+        raise FieldError(field, "Not on the roster: " + ", ".join(unknown))
+    return officer_ids
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def incident_new():
@@ -148,9 +157,7 @@ def incident_new():
     form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in units]
 
     def record():
-        officer_ids, unknown = roster.officer_ids_by_badge((form.badges.data or "").replace(",", " ").split())
-        if unknown:
-            raise FieldError(form.badges, "Not on the roster: " + ", ".join(unknown))
+        officer_ids = _officers_by_badge(form.badges)
         return incidents.record_incident(actor(), type_id=form.type_id.data, occurred_on=form.occurred_on.data,
                                          description=form.description.data, officer_ids=officer_ids,
                                          unit_ids=form.unit_ids.data or [])
@@ -217,9 +224,7 @@ def incident_add_affected(incident_id):
     form.unit_ids.choices = [SelectChoice(u.id, u.name) for u in roster.units()]
 
     def add():
-        officer_ids, unknown = roster.officer_ids_by_badge((form.badges.data or "").replace(",", " ").split())
-        if unknown:
-            raise FieldError(form.badges, "Not on the roster: " + ", ".join(unknown))
+        officer_ids = _officers_by_badge(form.badges)
         return incidents.add_affected(actor(), incident_id, officer_ids=officer_ids, unit_ids=form.unit_ids.data or [])
     return handle(form, add, field=lambda exc: form.unit_ids if "unit" in str(exc) else form.badges,
                   success=lambda result: f"{result.added} officer(s) added: {result.created} evaluation(s) opened, "
