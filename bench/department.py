@@ -50,6 +50,8 @@ from wellness.services.common import settings
 PASSWORD = "bench quartz meadow lantern"
 ADMIN_EMAIL = "bench.admin@beacon-pd.example"
 HR_EMAIL = "bench.hr@beacon-pd.example"
+# The authenticator of every staff account (the harness signs in with its code).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SEARCH_LAST_NAME = "Garcia"  # one of LAST: about N / len(LAST) officers carry it
 
 OFFICERS_PER_UNIT = 12
@@ -218,6 +220,9 @@ def build(n: int, now: datetime, seed: int = 2026) -> Department:
             "last_login_at": last_login,
             "password_changed_at": None if never else now - timedelta(days=HISTORY_DAYS + 1),
             "disabled_at": now - timedelta(days=rng.randint(1, 60)) if separated else None,
+            # Administrators, HR and clinicians have two-step sign-in, as their role requires.
+            "totp_secret": TOTP_SECRET if officer is None else None,
+            "totp_enrolled_at": last_login if officer is None else None,
         })
         roles.extend({"user_id": uid, "role": r} for r in role_list)
 

@@ -15,7 +15,7 @@ from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
 from core.services import grants, home, imports, outbox, roster as roster_services
-from core.views import admin, auth, email_change, home as home_views, outbox as outbox_views, roster
+from core.views import admin, auth, email_change, home as home_views, outbox as outbox_views, roster, two_step
 
 STAFF = (Role.HR, Role.ADMIN)
 
@@ -23,7 +23,7 @@ STAFF = (Role.HR, Role.ADMIN)
 def init_app(app) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = web.BeaconRequest
-    for blueprint in (auth.bp, email_change.bp, home_views.bp, admin.bp, roster.bp, outbox_views.bp):
+    for blueprint in (auth.bp, two_step.bp, email_change.bp, home_views.bp, admin.bp, roster.bp, outbox_views.bp):
         app.register_blueprint(blueprint)
     app.after_request(web.security_headers)
     # A failed statement is logged without its values, wherever it is logged from.

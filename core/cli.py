@@ -13,7 +13,7 @@ from core.audit import Actor
 from core.cli_types import now_option
 from core.errors import DomainError
 from core.models import Role
-from core.services import accounts, demo, grants, imports, outbox, roster
+from core.services import accounts, demo, grants, imports, outbox, roster, two_step
 
 users_cli = AppGroup("users", help="Manage accounts.")
 roster_cli = AppGroup("roster", help="The officer roster.")
@@ -84,6 +84,34 @@ def users_grant(email, role):
                + (f"; request {closed.id} by {closed.requested_by_label} is closed" if closed else ""))
 
 
+@users_cli.command("reset-two-step")
+@click.argument("email")
+def users_reset_two_step(email):
+    """Reset an account's two-step sign-in at once (a lost phone and lost recovery
+    codes), without a second administrator: as `users grant`, for a department with a
+    single administrator. The owner sets up a new authenticator at their next sign-in
+    and is emailed. Audited as done by the command line."""
+    try:
+        grants.reset_at_command_line(email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"reset two-step sign-in of {accounts.normalise_email(email)} at the command line (audited); "
+               "its sessions have ended")
+
+
+@users_cli.command("demo-code")
+@click.argument("email")
+def users_demo_code(email):
+    """Development only: the code a demo account's authenticator would show now, so the
+    demo can be tried without a phone. Refused outside BEACON_ENV=development."""
+    if current_app.config["BEACON_ENV"] != "development":
+        raise click.ClickException("demo-code works only with BEACON_ENV=development")
+    user = accounts.find_by_email(email)
+    if user is None or not user.two_step_on:
+        raise click.ClickException(f"{email} has no authenticator set up")
+    click.echo(two_step.code_at(user.totp_secret, clock.now()))
+
+
 @roster_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and report without writing anything.")
@@ -118,6 +146,9 @@ def seed_demo(if_empty):
     click.echo("Demo department ready. Sign in at the address Beacon runs on with:")
     for role, email, password in logins:
         click.echo(f"  {role:<10} {email:<34} password: {password}")
+    click.echo(f"admin, hr and clinician also ask for a two-step code: add the setup key {demo.DEMO_TOTP_SECRET} "
+               "to an authenticator app, or print the current code with "
+               "`flask --app app users demo-code EMAIL`.")
 
 
 @imports_cli.command("work")

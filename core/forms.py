@@ -131,6 +131,31 @@ class LinkCodeForm(Form):
     submit = SubmitField("Continue")
 
 
+class SecondStepForm(Form):
+    """The second step of signing in: the authenticator's code, or a recovery code."""
+    code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off",
+                                  "autocorrect": "off"})
+    submit = SubmitField("Verify")
+
+
+class AuthenticatorCodeForm(Form):
+    """A code from the authenticator app, and nothing else (setting up, turning off,
+    new recovery codes): six digits."""
+    code = StringField("6-digit code from the app", validators=[DataRequired("Enter the code."), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false",
+                                  "autocorrect": "off"})
+    submit = SubmitField("Confirm")
+
+
+class MoveAuthenticatorForm(AuthenticatorCodeForm):
+    """Setting up a new phone when one is set up already: a code from the old one too."""
+    current_code = StringField("Code from your old app, or a recovery code",
+                               validators=[DataRequired("Enter a code from your old app, or a recovery code."),
+                                           Length(max=40)],
+                               render_kw={"autocomplete": "off", "spellcheck": "false", "autocorrect": "off"})
+
+
 class ChangePasswordForm(SetPasswordForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})

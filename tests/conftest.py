@@ -226,9 +226,26 @@ class Auth:
     def __init__(self, client):
         self.client = client
 
-    def login(self, email, password=factories.PASSWORD):
+    def login(self, email, password=factories.PASSWORD, second_step=True, next=None):
+        """Sign in (asking to go to `next` afterwards); when the account asks for a
+        second step, give its authenticator's code (setting it up first, as a first
+        sign-in does) unless `second_step=False`. Returns the last response."""
         token = csrf_token(self.client, "/login")
-        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+        response = self.client.post("/login", query_string={"next": next} if next is not None else None,
+                                    data={"email": email, "password": password, "csrf_token": token})
+        step = response.headers.get("Location", "") if response.status_code == 303 else ""
+        if not second_step or not step.endswith(("/login/code", "/login/setup")):
+            return response
+        if step.endswith("/login/setup"):
+            page = self.client.get("/login/setup")  # draws the secret to set up
+            token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+            response = self.client.post("/login/setup", data={"code": factories.authenticator_code(email),
+                                                              "csrf_token": token})
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
+            return response
+        token = csrf_token(self.client, "/login/code")
+        return self.client.post("/login/code", data={"code": factories.authenticator_code(email),
+                                                     "csrf_token": token})
 
     def logout(self):
         token = csrf_token(self.client, "/account/password")

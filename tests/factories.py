@@ -5,10 +5,13 @@ from datetime import date
 from core import clock
 from core.db import db
 from evaluations.models import ReviewCycle  # noqa: F401,E402
-from core.models import AccountStatus, AuditEntry, Officer, OfficerStatus, Role, Unit, User, UserRole  # noqa: F401
+from core.models import (PRIVILEGED, AccountStatus, AuditEntry, Officer, OfficerStatus, Role, Unit, User,  # noqa: F401
+                         UserRole)
 from core.passwords import hash_password
 
 PASSWORD = "quartz meadow lantern ripple"
+# The authenticator of every account these factories give two-step sign-in.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = itertools.count(1)
 _hash = None
 
@@ -45,9 +48,15 @@ def officer(badge=None, first="Pat", last=None, unit_name="1st District", rank="
     return o
 
 
-def user(roles=(Role.OFFICER,), email=None, name=None, password=True, officer_row=None, status=AccountStatus.ACTIVE):
+def user(roles=(Role.OFFICER,), email=None, name=None, password=True, officer_row=None, status=AccountStatus.ACTIVE,
+         two_step=None):
+    """An account. Administrators, HR and clinicians have two-step sign-in set up with
+    TOTP_SECRET (as after their first sign-in) unless `two_step=False`; others only
+    with `two_step=True`."""
     n = next(_seq)
     roles = [Role(r) for r in roles]
+    if two_step is None:
+        two_step = bool(set(roles) & PRIVILEGED)
     if Role.OFFICER in roles and officer_row is None:
         officer_row = officer()
     u = User(email=email or (officer_row.email if officer_row else f"user{n}@pd.test"),
@@ -55,9 +64,26 @@ def user(roles=(Role.OFFICER,), email=None, name=None, password=True, officer_ro
              password_hash=_password_hash() if password else None, status=status,
              officer_id=officer_row.id if officer_row else None, created_at=clock.now(), failed_logins=0)
     u.role_rows = [UserRole(role=r) for r in roles]
+    if two_step:
+        u.totp_secret, u.totp_enrolled_at = TOTP_SECRET, clock.now()
     db.session.add(u)
     db.session.commit()
     return u
+
+
+def authenticator_code(email: str) -> str:
+    """What the account's authenticator shows now: from its secret, or from the one
+    being set up. A test shortcut: the account forgets the last code it accepted, so a
+    test may sign the same person in several times within 30 seconds (the rule that a
+    code is accepted once has its own tests)."""
+    from sqlalchemy import select, update
+
+    from core.services import two_step
+    email = email.strip().lower()
+    row = db.session.execute(select(User.totp_secret, User.totp_pending_secret).where(User.email == email)).one()
+    db.session.execute(update(User).where(User.email == email).values(totp_last_step=None))
+    db.session.commit()
+    return two_step.code_at(row.totp_secret or row.totp_pending_secret, clock.now())
 
 
 # --- wellness ----------------------------------------------------------------------------

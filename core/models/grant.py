@@ -1,4 +1,6 @@
-"""Requests to give an account a privileged role, decided by a second administrator."""
+"""Requests decided by a second administrator: giving an account a privileged role, or
+resetting its two-step sign-in (which gives whoever holds the password a fresh
+enrolment, so it is as strong a grant as a role)."""
 import enum
 from datetime import timedelta
 
@@ -19,6 +21,11 @@ class SecondPersonRequired(DomainError):
     """The requester, or the person a role is for, tried to decide on it."""
 
 
+class GrantAction(enum.StrEnum):
+    ROLE = "role"                      # give `role`
+    RESET_TWO_STEP = "reset_two_step"  # forget the authenticator and recovery codes
+
+
 class GrantStatus(enum.StrEnum):
     PENDING = "pending"    # asked for, waiting for a second administrator
     APPROVED = "approved"  # the role was given
@@ -27,7 +34,8 @@ class GrantStatus(enum.StrEnum):
 
 
 class RoleGrant(db.Model):
-    """One request to give `user` the privileged `role`. It takes effect only when an
+    """One request to give `user` the privileged `role` (action "role"), or to reset
+    their two-step sign-in (action "reset_two_step", no role). It takes effect only when an
     active administrator other than the requester (and other than the person it is
     for) approves it; the database refuses any other decider, as it does for notices.
 
@@ -39,14 +47,20 @@ class RoleGrant(db.Model):
     __table_args__ = (
         CheckConstraint("decided_by_id IS NULL OR (decided_by_id <> requested_by_id AND decided_by_id <> user_id)",
                         name="second_person"),
+        CheckConstraint("(action = 'role') = (role IS NOT NULL)", name="role_given_for_role"),
         Index("uq_role_grants_pending", "user_id", "role", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("uq_role_grants_pending_reset", "user_id", unique=True,
+              sqlite_where=text("status = 'pending' AND action = 'reset_two_step'"),
+              postgresql_where=text("status = 'pending' AND action = 'reset_two_step'")),
         Index("ix_role_grants_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(enum_of(Role, "role"))
+    action: Mapped[GrantAction] = mapped_column(enum_of(GrantAction, "grant_action"), default=GrantAction.ROLE,
+                                                server_default=GrantAction.ROLE.value)
+    role: Mapped[Role | None] = mapped_column(enum_of(Role, "role"))
     status: Mapped[GrantStatus] = mapped_column(enum_of(GrantStatus, "grant_status"), default=GrantStatus.PENDING)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_by_label: Mapped[str] = mapped_column(String(254))
@@ -66,8 +80,26 @@ class RoleGrant(db.Model):
         """A new pending request by the actor `by`, lapsing after GRANT_LIFETIME."""
         if role not in PRIVILEGED:
             raise DomainError(f"The {role} role needs no approval.")
-        return cls(user_id=user_id, role=role, status=GrantStatus.PENDING, requested_by_id=by.user_id,
-                   requested_by_label=by.label, requested_at=now, expires_at=now + GRANT_LIFETIME)
+        return cls(user_id=user_id, action=GrantAction.ROLE, role=role, status=GrantStatus.PENDING,
+                   requested_by_id=by.user_id, requested_by_label=by.label, requested_at=now,
+                   expires_at=now + GRANT_LIFETIME)
+
+    @classmethod
+    def ask_reset(cls, user_id: int, by, now) -> "RoleGrant":
+        """A new pending request to reset `user_id`'s two-step sign-in."""
+        return cls(user_id=user_id, action=GrantAction.RESET_TWO_STEP, role=None, status=GrantStatus.PENDING,
+                   requested_by_id=by.user_id, requested_by_label=by.label, requested_at=now,
+                   expires_at=now + GRANT_LIFETIME)
+
+    @property
+    def what(self) -> str:
+        """What is asked for, in words: "the hr role", "a two-step sign-in reset"."""
+        return f"the {self.role.value} role" if self.action == GrantAction.ROLE else "a two-step sign-in reset"
+
+    @property
+    def short(self) -> str:
+        """For lists and the audit log: "hr", "two-step reset"."""
+        return self.role.value if self.action == GrantAction.ROLE else "two-step reset"
 
     def lapsed(self, now) -> bool:
         return self.status == GrantStatus.PENDING and now >= self.expires_at
@@ -86,10 +118,10 @@ class RoleGrant(db.Model):
 
     def _decide(self, status: GrantStatus, by, now, reason: str = "") -> None:
         if by.user_id == self.requested_by_id:
-            raise SecondPersonRequired("You asked for this role: another administrator must approve or reject it.")
+            raise SecondPersonRequired("You asked for this: another administrator must approve or reject it.")
         if by.user_id == self.user_id:
-            raise SecondPersonRequired("This request gives you a role: another administrator must approve or "
-                                       "reject it.")
+            raise SecondPersonRequired("This request is about your own account: another administrator must approve "
+                                       "or reject it.")
         if self.status != GrantStatus.PENDING:
             raise DomainError(f"This request is already {self.status.value}.")
         if self.lapsed(now):

@@ -44,6 +44,15 @@ class User(UserMixin, db.Model):
     last_login_at = mapped_column(UTCDateTime)
     password_changed_at = mapped_column(UTCDateTime)
     disabled_at = mapped_column(UTCDateTime)
+    # Two-step sign-in (core.services.two_step): the authenticator's secret once the
+    # person confirmed a code from it, the one being set up until then, the last time
+    # step a code was accepted for (a code is never accepted twice), and the wrong
+    # codes in a row (counted apart from wrong passwords, locking the same way).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role_rows: Mapped[list["UserRole"]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
@@ -56,6 +65,10 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def two_step_on(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account is never signed in
@@ -99,4 +112,17 @@ class AccountToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at = mapped_column(UTCDateTime, nullable=False)
     expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator once (a lost phone).
+    Ten are given at enrolment and shown once; only their hashes are kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, nullable=False)
     used_at = mapped_column(UTCDateTime)

@@ -177,13 +177,19 @@ def _ask_for_grants(actor: Actor, user: User, roles) -> list[RoleGrant]:
     db.session.add_all(grants)
     db.session.flush()
     for grant in grants:
-        record(actor, "grant.requested", target=user.email, detail=f"{grant.role} (request {grant.id})")
-        for approver in approvers(actor.user_id, user.id):
-            outbox.enqueue(kind=GRANT_REQUESTED, recipient=approver.email,
-                           subject="Beacon: a role waits for your approval",
-                           body=outbox.render_email("grant_requested.txt", grant=grant, user=user, approver=approver),
-                           dedup_key=f"grant:{grant.id}:asked:{approver.id}", expires_at=grant.expires_at)
+        record(actor, "grant.requested", target=user.email, detail=f"{grant.short} (request {grant.id})")
+        tell_approvers(actor, user, grant)
     return grants
+
+
+def tell_approvers(actor: Actor, user: User, grant: RoleGrant) -> None:
+    """Email every active administrator who may decide `grant` (in the caller's transaction)."""
+    subject = ("Beacon: a role waits for your approval" if grant.role is not None
+               else "Beacon: a two-step sign-in reset waits for your approval")
+    for approver in approvers(actor.user_id, user.id):
+        outbox.enqueue(kind=GRANT_REQUESTED, recipient=approver.email, subject=subject,
+                       body=outbox.render_email("grant_requested.txt", grant=grant, user=user, approver=approver),
+                       dedup_key=f"grant:{grant.id}:asked:{approver.id}", expires_at=grant.expires_at)
 
 
 def expire_lapsed_grants(now, user_id: int | None = None) -> int:
@@ -196,7 +202,7 @@ def expire_lapsed_grants(now, user_id: int | None = None) -> int:
     for grant in lapsed:
         grant.expire(now)
         record(Actor.system("grants sweep"), "grant.expired", target=grant.user.email,
-               detail=f"{grant.role} (request {grant.id}), asked by {grant.requested_by_label}, not decided in 7 days")
+               detail=f"{grant.short} (request {grant.id}), asked by {grant.requested_by_label}, not decided in 7 days")
     db.session.flush()
     return len(lapsed)
 
@@ -211,6 +217,8 @@ def privileged_role_given(actor: Actor, user: User, role: Role) -> None:
         user.role_rows.append(UserRole(role=role))
     if first:
         _expire_links(user.id, clock.now())
+        if not user.two_step_on:  # the role needs two-step sign-in: set up at the next sign-in
+            end_sessions(user.id, clock.now())
         if user.password_hash is None:
             _send_link(actor, user, TokenPurpose.INVITE)
 
@@ -364,7 +372,7 @@ def set_password_with_link(token_id: int | None, password: str, ip: str | None) 
     user.password_changed_at = now
     user.failed_logins = 0
     user.locked_until = None
-    _end_sessions(user.id, now)
+    end_sessions(user.id, now)
     record(Actor.for_user(user, ip), "auth.password_set", target=user.email, detail=f"via {token.purpose.value} link")
     db.session.commit()
     return user
@@ -382,7 +390,7 @@ def change_password(actor: Actor, current_password: str, new_password: str, keep
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
     _expire_links(user.id, now)
-    _end_sessions(user.id, now, keep=_hash(keep_sid) if keep_sid else None)
+    end_sessions(user.id, now, keep=_hash(keep_sid) if keep_sid else None)
     record(actor, "auth.password_changed", target=user.email)
     db.session.commit()
 
@@ -405,10 +413,10 @@ def _claim_attempt(user_id: int, now) -> int | None:
     return attempt
 
 
-def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
-    """Check the password and open a session. Returns the user and the new session id
-    for the cookie; raises SignInFailed with the same message whatever went wrong.
-    Commits (a failure is recorded too)."""
+def check_password(email: str, password: str, ip: str | None) -> User:
+    """The first step of signing in: the password. Returns the account; raises
+    SignInFailed with the same message whatever went wrong. Opens no session (see
+    sign_in, and views.auth for the second step). Commits (a failure is recorded too)."""
     now = clock.now()
     user = find_by_email(email)
     attempt = _claim_attempt(user.id, now) if user is not None and user.status == AccountStatus.ACTIVE else None
@@ -436,14 +444,30 @@ def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
         raise SignInFailed()
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    db.session.commit()
+    return user
+
+
+def open_session(user: User, ip: str | None, how: str = "") -> str:
+    """Sign `user` in: a new server-side session, audited with `how` the second step was
+    done, if there was one. Returns the session id for the cookie. Commits."""
+    now = clock.now()
+    user.last_login_at = now
     raw_sid = secrets.token_urlsafe(32)
     db.session.add(LoginSession(sid_hash=_hash(raw_sid), user_id=user.id, created_at=now, last_seen_at=now, ip=ip))
-    record(Actor.for_user(user, ip), "auth.sign_in", target=user.email)
+    record(Actor.for_user(user, ip), "auth.sign_in", target=user.email,
+           detail=f"password and {how}" if how else "password")
     db.session.commit()
-    return user, raw_sid
+    return raw_sid
+
+
+def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
+    """Sign in to an account that takes one step (scripts, and accounts without
+    two-step sign-in): check_password, then open_session."""
+    user = check_password(email, password, ip)
+    return user, open_session(user, ip)
 
 
 def _session_limits():
@@ -491,7 +515,9 @@ def _expire_links(user_id: int, now) -> None:
                                                   AccountToken.expires_at > now).values(expires_at=now))
 
 
-def _end_sessions(user_id: int, now, keep: str | None = None) -> None:
+def end_sessions(user_id: int, now, keep: str | None = None) -> None:
+    """End every open session of the account (but `keep`, a session id's hash), in the
+    caller's transaction."""
     query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
     if keep:
         query = query.where(LoginSession.sid_hash != keep)
@@ -553,7 +579,7 @@ def disable_account(actor: Actor, user_id: int, reason: str = "") -> None:
 def _disable(user: User, now) -> None:
     user.status = AccountStatus.DISABLED
     user.disabled_at = now
-    _end_sessions(user.id, now)
+    end_sessions(user.id, now)
 
 
 def disable_separated(actor: Actor, officer_ids) -> int:

@@ -8,10 +8,14 @@ from core import clock
 from core.audit import Actor
 from core.db import db
 from core.errors import DomainError
-from core.models import Officer, Role, User
+from core.models import PRIVILEGED, Officer, Role, User
 from core.services import accounts, roster
 
 DEMO_PASSWORD = "lantern orbit kettle meadow"
+# The demo's administrator, HR and clinician already have an authenticator, with this
+# published key (as the password is published): add it to an app, or print the current
+# code with `flask --app app users demo-code EMAIL` (development only).
+DEMO_TOTP_SECRET = "BEACONDEMOSECRETFORTRYINGITOUT23"
 UNITS = ["1st District Patrol", "2nd District Patrol", "3rd District Patrol", "Community Engagement Unit",
          "Investigations"]
 FIRST = ["James", "Maria", "Darnell", "Aisha", "Kevin", "Rosa", "Tyrone", "Emily", "Marcus", "Keisha", "Luis",
@@ -71,8 +75,10 @@ def seed(seed_value: int = 7, extensions=()) -> list[tuple[str, str, str]]:
     logins = []
 
     def login(role_label, email, name, roles, officer=None):
-        accounts.add_account(actor, email=email, name=name, roles=roles,
-                             officer_id=officer.id if officer else None, password=DEMO_PASSWORD)
+        user = accounts.add_account(actor, email=email, name=name, roles=roles,
+                                    officer_id=officer.id if officer else None, password=DEMO_PASSWORD)
+        if roles & PRIVILEGED:
+            user.totp_secret, user.totp_enrolled_at = DEMO_TOTP_SECRET, clock.now()
         logins.append((role_label, email, DEMO_PASSWORD))
 
     login("admin", "admin@beacon-pd.example", "Dana Whitfield", {Role.ADMIN})

@@ -18,8 +18,8 @@ from core import clock
 from core.audit import Actor, record
 from core.db import db, get_or_404
 from core.errors import DomainError
-from core.models import PRIVILEGED, AccountStatus, GrantStatus, Role, RoleGrant, UserRole
-from core.services import accounts
+from core.models import PRIVILEGED, AccountStatus, GrantAction, GrantStatus, Role, RoleGrant, UserRole
+from core.services import accounts, two_step
 
 COMMAND_LINE = Actor.system("command line")
 
@@ -54,9 +54,12 @@ def approve(actor: Actor, grant_id: int) -> RoleGrant:
         db.session.rollback()
         raise DomainError("This account is disabled; enable it before giving it a role.")
     _flush_decision()
-    accounts.privileged_role_given(actor, grant.user, grant.role)
+    if grant.action == GrantAction.RESET_TWO_STEP:
+        two_step.reset(actor, grant.user, asked_by=grant.requested_by_label, request=grant.id)
+    else:
+        accounts.privileged_role_given(actor, grant.user, grant.role)
     record(actor, "grant.approved", target=grant.user.email,
-           detail=f"{grant.role} (request {grant.id}), asked by {grant.requested_by_label}")
+           detail=f"{grant.short} (request {grant.id}), asked by {grant.requested_by_label}")
     db.session.commit()
     return grant
 
@@ -69,9 +72,54 @@ def reject(actor: Actor, grant_id: int, reason: str) -> RoleGrant:
     grant.reject(actor, reason, clock.now())
     _flush_decision()
     record(actor, "grant.rejected", target=grant.user.email,
-           detail=f"{grant.role} (request {grant.id}), asked by {grant.requested_by_label}: {grant.reason}")
+           detail=f"{grant.short} (request {grant.id}), asked by {grant.requested_by_label}: {grant.reason}")
     db.session.commit()
     return grant
+
+
+def ask_reset(actor: Actor, user_id: int) -> RoleGrant:
+    """An administrator asks for an account's two-step sign-in to be reset (a lost
+    phone and lost recovery codes). Whoever then holds the password could set up a new
+    authenticator, so it waits for a second administrator like a privileged role; the
+    other administrators are emailed. Commits."""
+    actor.require(Role.ADMIN)
+    user = accounts.get_user(user_id)
+    if not user.two_step_on:
+        raise DomainError("Two-step sign-in is not set up on this account: there is nothing to reset.")
+    now = clock.now()
+    accounts.expire_lapsed_grants(now, user_id=user.id)
+    if db.session.scalar(select(RoleGrant.id).where(RoleGrant.user_id == user.id,
+                                                    RoleGrant.status == GrantStatus.PENDING,
+                                                    RoleGrant.action == GrantAction.RESET_TWO_STEP)) is not None:
+        raise DomainError("A reset of this account's two-step sign-in already waits for a second administrator.")
+    grant = RoleGrant.ask_reset(user.id, actor, now)
+    db.session.add(grant)
+    db.session.flush()
+    record(actor, "grant.requested", target=user.email, detail=f"{grant.short} (request {grant.id})")
+    accounts.tell_approvers(actor, user, grant)
+    db.session.commit()
+    return grant
+
+
+def reset_at_command_line(email: str) -> None:
+    """`flask users reset-two-step EMAIL`: the reset at once, for a department with a
+    single administrator (who holds the server). Audited as the command line's. Commits."""
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise DomainError(f"No account for {accounts.normalise_email(email)}.")
+    if not user.two_step_on:
+        raise DomainError(f"Two-step sign-in is not set up for {user.email}.")
+    now = clock.now()
+    accounts.expire_lapsed_grants(now, user_id=user.id)
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.user_id == user.id,
+                                                      RoleGrant.status == GrantStatus.PENDING,
+                                                      RoleGrant.action == GrantAction.RESET_TWO_STEP))
+    if grant is not None:  # a request waiting in the web pages is closed as approved here
+        grant.status, grant.decided_by_label, grant.decided_at = GrantStatus.APPROVED, COMMAND_LINE.label, now
+        db.session.flush()
+    two_step.reset(COMMAND_LINE, user, asked_by=grant.requested_by_label if grant else COMMAND_LINE.label,
+                   request=grant.id if grant else None)
+    db.session.commit()
 
 
 def grant_at_command_line(email: str, role: str) -> RoleGrant | None:

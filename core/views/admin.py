@@ -9,7 +9,7 @@ from core import clock
 from core.csvsafe import cell
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, GrantRejectForm, RolesForm
 from core.models import Role
-from core.services import accounts, audit_log, grants, roster
+from core.services import accounts, audit_log, grants, roster, two_step
 from core.web import (
     FieldError,
     actor,
@@ -63,7 +63,8 @@ def account_detail(user_id):
     roles_form = RolesForm(roles=sorted(user.roles))
     return render_template("admin/account_detail.html", user=user, roles_form=roles_form,
                            disable_form=DisableForm(), action_form=ActionForm(),
-                           locked=accounts.is_locked(user), pending_grants=grants.for_account(actor(), user.id))
+                           locked=accounts.is_locked(user), pending_grants=grants.for_account(actor(), user.id),
+                           two_step_required=two_step.required(user))
 
 
 def _detail(user_id):
@@ -101,6 +102,13 @@ def account_enable(user_id):
 @roles_required(Role.ADMIN)
 def account_unlock(user_id):
     return button_back(lambda: accounts.unlock_account(actor(), user_id), "Account unlocked.", _detail(user_id))
+
+
+@bp.post("/accounts/<int:user_id>/two-step-reset")
+@roles_required(Role.ADMIN)
+def account_two_step_reset(user_id):
+    return button_back(lambda: grants.ask_reset(actor(), user_id),
+                       "Reset asked for: it takes effect when another administrator approves it.", _detail(user_id))
 
 
 @bp.post("/accounts/<int:user_id>/invite")

@@ -3,11 +3,12 @@ import logging
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from core.forms import ChangePasswordForm, ForgotPasswordForm, LinkCodeForm, LoginForm, SetPasswordForm
 from core import ratelimit
-from core.services import accounts
+from core.services import accounts, two_step
+from core.views import two_step as two_step_views
 from core.web import actor, form_status, handle, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -46,15 +47,14 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user, sid = accounts.sign_in(form.email.data, form.password.data, request.remote_addr)
+            user = accounts.check_password(form.email.data, form.password.data, request.remote_addr)
         except accounts.SignInFailed as exc:
             error = str(exc)
         else:
             next_url = safe_next(request.args.get("next"))
-            session.clear()  # a new session at sign-in: nothing from before carries over
-            login_user(user)
-            session["sid"] = sid
-            session.permanent = True
+            if two_step.asked_for(user):
+                return two_step_views.start(user, next_url)
+            two_step_views.sign_in_browser(user)
             return redirect(next_url)
     return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
 

@@ -16,6 +16,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -28,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_MISSING = "Chromium not installed at /usr/bin/chromium: apt-get install chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 TIMEOUT_MS = 10_000  # auto-waiting limit: a broken page fails in seconds, not after 30
+WIDTHS = (390, 1280)  # a phone in a patrol car, and a desk
 
 
 def require_chromium():
@@ -180,15 +182,30 @@ def page(context, console):
 
 
 class SignIn:
-    """Sign in through the real form, as a person would."""
+    """Sign in through the real form, as a person would: the password, then, for an
+    account that asks for it, the code its authenticator shows (read from the
+    database, as a phone would compute it)."""
 
-    def __init__(self, page):
+    def __init__(self, page, app):
         self.page = page
+        self.app = app
 
-    def fill(self, email: str, password: str = factories.PASSWORD):
+    def fill(self, email: str, password: str = factories.PASSWORD, second_step: bool = True):
         self.page.get_by_label("Email", exact=True).fill(email)
         self.page.get_by_label("Password", exact=True).fill(password)
         self.page.get_by_role("button", name="Sign in", exact=True).click()
+        self.page.wait_for_load_state()
+        if second_step and self.page.url.endswith("/login/code"):
+            self.page.get_by_label("Code", exact=True).fill(self.code(email))
+            self.page.get_by_role("button", name="Verify").click()
+        elif second_step and self.page.url.endswith("/login/setup"):
+            self.page.get_by_label("6-digit code from the app").fill(self.code(email))
+            self.page.get_by_role("button", name="Turn on two-step sign-in").click()
+            self.page.get_by_role("link", name="I have saved them — continue").click()
+
+    def code(self, email: str) -> str:
+        with self.app.app_context():
+            return factories.authenticator_code(email)
 
     def __call__(self, account: Account, password: str = factories.PASSWORD):
         self.page.goto("/login")
@@ -196,8 +213,8 @@ class SignIn:
 
 
 @pytest.fixture
-def sign_in(page):
-    return SignIn(page)
+def sign_in(page, live_server):
+    return SignIn(page, live_server.app)
 
 
 @pytest.fixture
@@ -216,7 +233,7 @@ def sign_in_as(browser, live_server, console):
         ctx.on("weberror", lambda web_error: console.on_page_error(web_error.error))
         page = ctx.new_page()
         page.goto("/login")
-        SignIn(page).fill(person.email)
+        SignIn(page, live_server.app).fill(person.email)
         from playwright.sync_api import expect  # imported once Chromium is known to be there
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {person.name}")
         return page
@@ -224,3 +241,20 @@ def sign_in_as(browser, live_server, console):
     yield open_for
     for ctx in contexts:
         ctx.close()
+
+
+def looked_at(page, name):
+    """The page fits 390 and 1280 pixels without sideways scrolling; screenshots kept
+    under BEACON_SCREENSHOTS when set."""
+    keep = os.environ.get("BEACON_SCREENSHOTS")
+    original = page.viewport_size
+    try:
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(keep) / f"{name}-{width}.png"), full_page=True)
+            assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the window"
+    finally:
+        page.set_viewport_size(original)

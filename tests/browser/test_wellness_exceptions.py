@@ -18,12 +18,10 @@ the live app pointed at the SMTP server for the test only.
 Set BEACON_SCREENSHOTS=<directory> to keep screenshots (390 and 1280 pixels wide) of
 the pages a person decides on; each must fit both widths without sideways scrolling.
 """
-import os
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +31,7 @@ from core import clock
 from core.db import db
 from core.services import outbox
 from tests import factories
-from tests.browser.conftest import require_chromium
+from tests.browser.conftest import looked_at, require_chromium
 from tests.smtp import SMTPServer
 from wellness.models import Appointment, WeeklyHours
 from wellness.services import appointments, attention
@@ -46,7 +44,6 @@ from playwright.sync_api import expect  # noqa: E402
 MONDAY = date(2026, 3, 2)
 TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in (1, 2, 3, 4))
 BASE_URL = "http://beacon.test"  # tests.conftest.BASE_CONFIG: the links in mail
-WIDTHS = (390, 1280)
 LATE_SLOT = "Friday 06 March at 09:00, after the due date"  # the first time of the clinician seen late
 
 
@@ -214,23 +211,6 @@ def attention_on_dashboard(page) -> int:
     match = re.search(r"Needs attention: (\d+) evaluation\(s\)", counts.inner_text())
     assert match, counts.inner_text()
     return int(match.group(1))
-
-
-def looked_at(page, name):
-    """The page fits 390 and 1280 pixels without sideways scrolling; screenshots kept
-    under BEACON_SCREENSHOTS when set."""
-    keep = os.environ.get("BEACON_SCREENSHOTS")
-    original = page.viewport_size
-    try:
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 900})
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            if keep:
-                Path(keep).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(keep) / f"{name}-{width}.png"), full_page=True)
-            assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the window"
-    finally:
-        page.set_viewport_size(original)
 
 
 def words(moment: datetime, zone) -> str:

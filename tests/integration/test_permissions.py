@@ -25,6 +25,15 @@ ROUTES = [
     ("POST", "/password/set", PUBLIC),
     ("GET", "/account/email/confirm", PUBLIC),    # the code rides in the fragment, posted by the page
     ("POST", "/account/email/confirm", PUBLIC),
+    ("GET", "/login/code", PUBLIC),     # without a password given in this browser: back to /login
+    ("POST", "/login/code", PUBLIC),
+    ("GET", "/login/setup", PUBLIC),
+    ("POST", "/login/setup", PUBLIC),
+    ("GET", "/account/two-step", SIGNED_IN),
+    ("GET", "/account/two-step/setup", SIGNED_IN),
+    ("POST", "/account/two-step/setup", SIGNED_IN),
+    ("POST", "/account/two-step/recovery-codes", SIGNED_IN),
+    ("POST", "/account/two-step/off", SIGNED_IN),
     ("GET", "/", SIGNED_IN),
     ("GET", "/account/password", SIGNED_IN),
     ("POST", "/account/password", SIGNED_IN),
@@ -49,6 +58,7 @@ ROUTES = [
     ("POST", "/admin/accounts/{user}/enable", {"admin"}),
     ("POST", "/admin/accounts/{user}/unlock", {"admin"}),
     ("POST", "/admin/accounts/{user}/invite", {"admin"}),
+    ("POST", "/admin/accounts/{user}/two-step-reset", {"admin"}),
     ("GET", "/admin/access-review", {"admin"}),
     ("GET", "/admin/access-review.csv", {"admin"}),
     ("GET", "/admin/audit", {"admin"}),

@@ -304,14 +304,12 @@ def test_a_filter_with_a_nul_is_ignored_with_a_note(auth, client):
 
 def test_sign_in_never_sends_anyone_to_another_site(client):
     user = factories.user(roles=["hr"])
-    from tests.conftest import csrf_token
+    from tests.conftest import Auth
+    auth = Auth(client)
     for target in ("/\\evil.test", "//evil.test", "http://evil.test", "/x\x00"):
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
-        response = client.post("/login?" + __import__("urllib.parse").parse.urlencode({"next": target}),
-                               data={"email": user.email, "password": factories.PASSWORD,
-                                     "csrf_token": csrf_token(client, "/login")})
+        response = auth.login(user.email, next=target)  # the password, then the code
         assert response.status_code == 302 and response.headers["Location"] == "/", target
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")})
+        auth.logout()
 
 
 @pytest.mark.parametrize("command", [["wellness", "sweep"], ["reminders", "run"]])

@@ -111,6 +111,22 @@ def test_the_overall_limit_counts_every_address_but_not_refused_requests(client)
     assert "for everyone" in text
 
 
+def test_the_second_step_shares_the_sign_in_limit(client, app):
+    hr = factories.user(roles=["hr"])
+    assert sign_in(client, hr.email, factories.PASSWORD).status_code == 303  # to /login/code
+    token = csrf_token(client, "/login/code")  # showing the code page is free
+
+    def code(value="000000"):
+        return client.post("/login/code", data={"code": value, "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert code().status_code == 422
+    assert code().status_code == 422
+    assert_too_many(code())
+    assert_too_many(code(factories.authenticator_code(hr.email)))  # even the right one waits for the window
+    db.session.expire_all()
+    assert db.session.get(User, hr.id).failed_codes == 2  # refused requests check no code
+
+
 def test_forgot_password_is_limited(client):
     for _ in range(2):
         token = csrf_token(client, "/password/forgot")
@@ -273,6 +289,49 @@ def test_thirty_concurrent_wrong_passwords_check_at_most_five(gunicorn):
             assert [e.action for e in entries].count("auth.locked") == 1
             assert len([e for e in entries if e.action == "auth.sign_in"]) == 30
             assert user.locked_until is not None
+    finally:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def test_thirty_concurrent_wrong_codes_check_at_most_five(gunicorn):
+    """Someone with the password tries codes from 30 addresses at once, in the session
+    the password opened: no more codes are checked than the lockout allows."""
+    base, _, url = gunicorn
+    email = f"coded-{uuid.uuid4().hex[:8]}@pd.test"
+    app = make_app(url)
+    with app.app_context():
+        factories.user(email=email, roles=["hr"])
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect)
+
+    def send(path, ip, data=None):
+        request = urllib.request.Request(f"{base}{path}", headers={"X-Forwarded-For": ip},
+                                         data=urllib.parse.urlencode(data).encode() if data else None)
+        try:
+            with browser.open(request, timeout=30) as response:
+                return response.status, response.read().decode(), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), error.headers
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', send("/login", "198.19.0.1")[1]).group(1)
+    status, _, headers = send("/login", "198.19.0.1", {"email": email, "password": factories.PASSWORD,
+                                                        "csrf_token": token})
+    assert status == 303 and headers["Location"].endswith("/login/code")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', send("/login/code", "198.19.0.1")[1]).group(1)
+    try:
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(lambda n: send("/login/code", f"198.19.1.{n + 1}",
+                                                    {"code": "000000", "csrf_token": token})[0], range(30)))
+        assert set(statuses) <= {422, 302}, statuses  # wrong, or sent back to the password once locked
+        with app.app_context():
+            entries = db.session.execute(sa.select(AuditEntry.action, AuditEntry.detail)
+                                         .where(AuditEntry.target == email)).all()
+            checked = [e for e in entries if e.action == "auth.second_step" and e.detail == "wrong code"]
+            assert 1 <= len(checked) <= 5
+            assert [e.action for e in entries].count("auth.locked") == 1
+            assert db.session.scalar(sa.select(User.locked_until).where(User.email == email)) is not None
     finally:
         with app.app_context():
             db.session.remove()

@@ -85,7 +85,7 @@ def test_the_requester_cannot_approve_their_own_request_in_the_service_or_the_da
     page = client.get("/admin/grants").get_data(as_text=True)
     assert "You asked for this" in page and f"/admin/grants/{grant.id}/approve" not in page
     response = auth.post(f"/admin/grants/{grant.id}/approve", form_page="/admin/grants", follow_redirects=True)
-    assert "You asked for this role: another administrator must approve or reject it." in \
+    assert "You asked for this: another administrator must approve or reject it." in \
         response.get_data(as_text=True)
     with pytest.raises(DomainError, match="another administrator must"):
         grants.approve(Actor.for_user(requester), grant.id)
@@ -106,7 +106,7 @@ def test_the_person_a_role_is_for_cannot_approve_it_either(auth):
                          form_page=f"/admin/accounts/{colleague.id}", follow_redirects=True)
     assert "Asked for hr: it takes effect when another administrator approves it." in response.get_data(as_text=True)
     [grant] = grant_rows()
-    with pytest.raises(DomainError, match="This request gives you a role"):
+    with pytest.raises(DomainError, match="This request is about your own account"):
         grants.approve(Actor.for_user(colleague), grant.id)
     db.session.rollback()
     with pytest.raises(IntegrityError):
