@@ -57,3 +57,10 @@ class OutboxMessage(db.Model):
     # message stops being true. Not delivered by then, it is expired, never sent late.
     expires_at = mapped_column(UTCDateTime)
     expired_at = mapped_column(UTCDateTime)
+
+    @property
+    def ref(self) -> str:
+        """How administrators' pages address the message: the random part of its
+        Message-ID (uuid4), never the sequential id, whose order would place a
+        health-related message between others to the second."""
+        return self.message_id.strip("<>").split("@", 1)[0]

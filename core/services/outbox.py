@@ -12,6 +12,7 @@ delivered or expires (at the `expires_at` its caller gave): nothing is given up 
 """
 import csv
 import io
+import re
 import smtplib
 import uuid
 from collections import Counter
@@ -26,8 +27,8 @@ from sqlalchemy.dialects import postgresql as pg
 from core import clock, rules
 from core.audit import Actor, record
 from core.csvsafe import cell
-from core.db import db, get_or_404, upsert_insert
-from core.errors import DomainError
+from core.db import db, upsert_insert
+from core.errors import DomainError, NotFound
 from core.mailer import SMTPConnection, build_email
 from core.models import PRIVILEGED, GrantStatus, OutboxMessage, OutboxStatus, Role, RoleGrant, User
 from core.pagination import paginate
@@ -91,12 +92,16 @@ def _msgid_domain() -> str:
     return mail_from.rsplit("@", 1)[-1].strip(" >") or "beacon.local"
 
 
+def _msgid_of(random_part: str, domain: str | None = None) -> str:
+    return f"<{random_part}@{domain or _msgid_domain()}>"
+
+
 def _msgid(domain: str | None = None) -> str:
     """A Message-ID, fixed at queue time. From the OS's randomness (uuid4), not
     email.utils.make_msgid: that one draws on the `random` module, whose state a test
     runner (hypothesis) or any library may seed, and two equal ids break the outbox's
     unique index."""
-    return f"<{uuid.uuid4().hex}@{domain or _msgid_domain()}>"
+    return _msgid_of(uuid.uuid4().hex, domain)
 
 
 def enqueue(*, kind: str, recipient: str, subject: str, body: str, dedup_key: str,
@@ -409,12 +414,11 @@ def reconcile(now=None) -> int:
     return requeued + len(settled)
 
 
-def retry(actor: Actor, message_id: int) -> None:
+def retry(actor: Actor, ref: str) -> None:
     """An admin has a failed message tried at the next delivery run instead of at its
     next retry time. An expired one is never sent late: it is refused (and marked
     expired if its time passed since the last delivery run). Commits."""
-    actor.require(Role.ADMIN)
-    message = get_or_404(OutboxMessage, message_id, "No such message.")
+    message = get_message(actor, ref)
     now = clock.now()
     if message.status == OutboxStatus.FAILED and rules.message_expired(message.expires_at, now):
         _expire(message, now)
@@ -424,7 +428,7 @@ def retry(actor: Actor, message_id: int) -> None:
     if message.status != OutboxStatus.FAILED:
         raise DomainError("Only a failed message can be retried.")
     message.next_attempt_at = now
-    record(actor, "outbox.retry", target=f"message {message.id}")
+    record(actor, "outbox.retry", target=f"message {message.ref}")
     db.session.commit()
 
 
@@ -524,10 +528,23 @@ def reminder_kinds() -> list[MessageKind]:
         OutboxMessage.kind.in_(reminder_kind_names())).order_by(OutboxMessage.kind))]
 
 
-def get_message(actor: Actor, message_id: int) -> OutboxMessage:
-    """Administrators: one message (its body only as body_visible allows). Changes nothing."""
+REF = re.compile(r"[0-9a-f]{32}")
+
+
+def get_message(actor: Actor, ref: str) -> OutboxMessage:
+    """Administrators: one message by its `ref` (OutboxMessage.ref), its body only as
+    body_visible allows. Changes nothing."""
     actor.require(Role.ADMIN)
-    return get_or_404(OutboxMessage, message_id, "No such message.")
+    if not REF.fullmatch(ref or ""):
+        raise NotFound("No such message.")
+    # The unique index finds it by the whole Message-ID; a message queued before the
+    # sender's domain changed is found by its random part alone (a scan, but rare).
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == _msgid_of(ref))) \
+        or db.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id.startswith(f"<{ref}@",
+                                                                                             autoescape=True)))
+    if message is None:
+        raise NotFound("No such message.")
+    return message
 
 
 def delivery_summary(actor: Actor) -> dict:

@@ -51,17 +51,17 @@ def export():
     return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@bp.get("/<int:message_id>")
+@bp.get("/m/<ref>")
 @roles_required(Role.ADMIN)
-def message(message_id):
-    message = services.get_message(actor(), message_id)
+def message(ref):
+    message = services.get_message(actor(), ref)
     return render_template("outbox/message.html", message=message, withheld=services.WITHHELD,
                            body_visible=services.body_visible(message), smtp_configured=services.smtp_configured(),
                            action_form=ActionForm(), shown=services.shown_time)
 
 
-@bp.post("/<int:message_id>/retry")
+@bp.post("/m/<ref>/retry")
 @roles_required(Role.ADMIN)
-def retry(message_id):
-    button(lambda: services.retry(actor(), message_id), "The message is back in the queue.")
-    return redirect(url_for("outbox.message", message_id=message_id))
+def retry(ref):
+    button(lambda: services.retry(actor(), ref), "The message is back in the queue.")
+    return redirect(url_for("outbox.message", ref=ref))

@@ -128,7 +128,7 @@ def test_an_expired_message_cannot_be_retried_by_hand(app, auth, runner, smtp_se
     message = message_to("a@pd.test")
     assert message.status == OutboxStatus.FAILED
     auth.as_role("admin")
-    page = auth.post(f"/admin/outbox/{message.id}/retry", {}, form_page=f"/admin/outbox/{message.id}",
+    page = auth.post(f"/admin/outbox/m/{message.ref}/retry", {}, form_page=f"/admin/outbox/m/{message.ref}",
                      follow_redirects=True).get_data(as_text=True)
     assert "never sent late" in page and "expired" in page
     assert message_to("a@pd.test").status == OutboxStatus.EXPIRED

@@ -72,7 +72,8 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                 "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                 "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}"}
+                "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}",
+                "<ref>": "{message}"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
 
 

@@ -88,7 +88,12 @@ def test_admin_outbox_page_and_csv_show_private_times_only_to_the_hour(app, auth
     # Within its hour the private message comes first, not between the two it was queued between.
     assert page.index("(health-related)") < page.index("Range open") < page.index("Range closed")
 
-    detail = client.get(f"/admin/outbox/{private.id}").get_data(as_text=True)
+    # Pages address a message by the random part of its Message-ID, never by its
+    # sequential id (whose order would place it between the others to the second).
+    assert f"/admin/outbox/m/{private.ref}" in page and not re.search(r"/admin/outbox/\d", page)
+    assert client.get(f"/admin/outbox/{private.id}").status_code == 404
+    assert client.get(f"/admin/outbox/m/{private.id}").status_code == 404
+    detail = client.get(f"/admin/outbox/m/{private.ref}").get_data(as_text=True)
     assert local(private.created_at) not in detail and local(private.sent_at) not in detail
     assert "2026-03-02 09:00" in detail  # 15:00 UTC in Chicago
 

@@ -95,7 +95,7 @@ def test_admin_sees_failed_message_and_retries_it_by_hand(app, auth, client, smt
     listing = client.get("/admin/outbox/?status=failed").get_data(as_text=True)
     assert "person0@pd.test" in listing and "451" in listing
     message = messages()[0]
-    assert auth.post(f"/admin/outbox/{message.id}/retry", {}, form_page="/admin/outbox/").status_code == 302
+    assert auth.post(f"/admin/outbox/m/{message.ref}/retry", {}, form_page="/admin/outbox/").status_code == 302
     result = runner.invoke(args=["outbox", "deliver"])
     assert "sent 1" in result.output and len(smtp_server.messages) == 1
 
@@ -108,7 +108,7 @@ def test_without_smtp_messages_stay_in_the_outbox_for_admins(app, auth, client, 
     assert messages()[0].status == OutboxStatus.QUEUED
     admin = factories.user(roles=["admin"])
     auth.login(admin.email)
-    page = client.get(f"/admin/outbox/{messages()[0].id}").get_data(as_text=True)
+    page = client.get(f"/admin/outbox/m/{messages()[0].ref}").get_data(as_text=True)
     assert "Hello 0" in page and "demo mode" in page
 
 
@@ -116,7 +116,7 @@ def test_body_is_hidden_from_admins_once_mail_really_goes_out(app, auth, client)
     queue(1)
     admin = factories.user(roles=["admin"])
     auth.login(admin.email)
-    page = client.get(f"/admin/outbox/{messages()[0].id}").get_data(as_text=True)
+    page = client.get(f"/admin/outbox/m/{messages()[0].ref}").get_data(as_text=True)
     assert "Hello 0" not in page
 
 

@@ -63,8 +63,8 @@ ROUTES = [
     ("GET", "/admin/access-review.csv", {"admin"}),
     ("GET", "/admin/audit", {"admin"}),
     ("GET", "/admin/outbox/", {"admin"}),
-    ("GET", "/admin/outbox/{message}", {"admin"}),
-    ("POST", "/admin/outbox/{message}/retry", {"admin"}),
+    ("GET", "/admin/outbox/m/{message}", {"admin"}),
+    ("POST", "/admin/outbox/m/{message}/retry", {"admin"}),
     ("GET", "/admin/outbox/reminders", {"hr"}),
     ("GET", "/wellness/audit", {"hr"}),
     ("GET", "/admin/outbox/export.csv", {"admin"}),
@@ -175,7 +175,7 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                     "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
                     "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                    "<int:item_id>": "{item}", "<int:grant_id>": "{grant}"}
+                    "<int:item_id>": "{item}", "<int:grant_id>": "{grant}", "<ref>": "{message}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -245,7 +245,7 @@ def targets(app):
     db.session.commit()
     return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id,
             "grant": grant.id,
-            "message": message.id, "incident": incident.id,
+            "message": message.ref, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,
             "evaluation": appointment.evaluation_id, "appointment": appointment.id, "item": item.id}
 

@@ -45,7 +45,7 @@ def test_administrators_never_see_who_has_a_wellness_appointment(booked, auth, c
                  client.get("/admin/audit?person=wes.private").get_data(as_text=True)]
         private = db.session.scalars(select(OutboxMessage).where(OutboxMessage.private.is_(True))).all()
         assert private, "the booking queued private messages"
-        pages += [client.get(f"/admin/outbox/{m.id}").get_data(as_text=True) for m in private]
+        pages += [client.get(f"/admin/outbox/m/{m.ref}").get_data(as_text=True) for m in private]
         assert client.get("/admin/outbox/reminders").status_code == 403
     for text in pages:
         assert "Dr. Hidden" not in text and "dr.hidden@clinic.test" not in text

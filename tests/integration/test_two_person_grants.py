@@ -306,7 +306,7 @@ def test_the_demo_puts_no_sign_in_link_of_a_privileged_account_where_an_admin_ca
     officer_link = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == officer.email))
     assert not outbox.body_visible(hr_link) and outbox.body_visible(officer_link)
     auth.login("admin@beacon-pd.example", "lantern orbit kettle meadow")
-    assert "Hello Priya Raman" not in client.get(f"/admin/outbox/{hr_link.id}").get_data(as_text=True)
+    assert "Hello Priya Raman" not in client.get(f"/admin/outbox/m/{hr_link.ref}").get_data(as_text=True)
 
 
 def test_no_invitation_can_be_sent_again_before_the_role_is_approved(auth):
