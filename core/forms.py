@@ -142,7 +142,7 @@ class SecondStepForm(Form):
 class AuthenticatorCodeForm(Form):
     """A code from the authenticator app, and nothing else (setting up, turning off,
     new recovery codes): six digits."""
-    code = StringField("6-digit code from the app", validators=[DataRequired("Enter the code."), Length(max=12)],
+    code = StringField("6-digit code from the app", validators=[DataRequired("Enter the code."), Length(max=40)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false",
                                   "autocorrect": "off"})
     submit = SubmitField("Confirm")

@@ -2,7 +2,7 @@
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_of
@@ -98,6 +98,9 @@ class LoginSession(db.Model):
     last_seen_at = mapped_column(UTCDateTime, nullable=False)
     ended_at = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(45))
+    # Opened with the second step (or proved by a code since): an account that takes two
+    # steps is never served by a session opened with its password alone.
+    second_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AccountToken(db.Model):

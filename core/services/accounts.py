@@ -456,18 +456,35 @@ def open_session(user: User, ip: str | None, how: str = "") -> str:
     now = clock.now()
     user.last_login_at = now
     raw_sid = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(sid_hash=_hash(raw_sid), user_id=user.id, created_at=now, last_seen_at=now, ip=ip))
+    db.session.add(LoginSession(sid_hash=_hash(raw_sid), user_id=user.id, created_at=now, last_seen_at=now, ip=ip,
+                                second_step=bool(how)))
     record(Actor.for_user(user, ip), "auth.sign_in", target=user.email,
            detail=f"password and {how}" if how else "password")
     db.session.commit()
     return raw_sid
 
 
+def takes_two_steps(user: User) -> bool:
+    """Does signing in to `user` take a code after the password? (Its two-step sign-in
+    is on, or its role requires it: see core.services.two_step.)"""
+    return user.totp_secret is not None or bool(user.roles & PRIVILEGED)
+
+
 def sign_in(email: str, password: str, ip: str | None) -> tuple[User, str]:
-    """Sign in to an account that takes one step (scripts, and accounts without
-    two-step sign-in): check_password, then open_session."""
+    """Sign in to an account that takes one step (scripts): check_password, then
+    open_session. Refused, as a failed sign-in, for an account that takes two."""
     user = check_password(email, password, ip)
+    if takes_two_steps(user):
+        raise SignInFailed()
     return user, open_session(user, ip)
+
+
+def mark_second_step(raw_sid: str | None) -> None:
+    """This browser's session has just proved a code (two-step sign-in set up while
+    signed in): it goes on serving the account. Caller commits."""
+    if raw_sid:
+        db.session.execute(update(LoginSession).where(LoginSession.sid_hash == _hash(raw_sid))
+                           .values(second_step=True))
 
 
 def _session_limits():
@@ -489,6 +506,8 @@ def resume_session(user_id: int, raw_sid: str | None) -> User | None:
     user = db.session.get(User, user_id)
     if reason is None and user.status != AccountStatus.ACTIVE:
         reason = "account disabled"
+    if reason is None and not row.second_step and takes_two_steps(user):
+        reason = "opened with the password alone; this account takes two steps"
     if reason:
         row.ended_at = now
         record(Actor.for_user(user, row.ip), "auth.session_ended", target=user.email, detail=reason)

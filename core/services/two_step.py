@@ -111,11 +111,22 @@ def code_at(secret: str, now) -> str:
 
 # --- setting up -----------------------------------------------------------------------
 
-def begin(user: User) -> str:
-    """The secret being set up for `user`: kept on the account until a code from it is
-    confirmed, so reloading the page shows the same QR code. Commits a new one."""
-    if user.totp_pending_secret is None:
+def key_mark(secret: str | None) -> str:
+    """What a browser keeps of the key it was shown (views.two_step): a hash, so the
+    key itself is never in the session cookie."""
+    return hashlib.sha256((secret or "").encode()).hexdigest()[:32]
+
+
+def begin(user: User, shown: str | None) -> str:
+    """The key to set up, for the browser that holds `shown` (key_mark of the key it
+    was shown, or None). That browser sees its key again (reloading the page keeps the
+    QR code); any other gets a new one, and the key shown before stops working, so
+    nobody who glimpsed a setup page keeps a key its owner goes on to confirm. Commits
+    a new key."""
+    if user.totp_pending_secret is None or not hmac.compare_digest(key_mark(user.totp_pending_secret), shown or ""):
         user.totp_pending_secret = pyotp.random_base32()
+        record(Actor.for_user(user), "two_step.setup_shown", target=user.email,
+               detail="a new key to set up was shown; any shown before stops working")
         db.session.commit()
     return user.totp_pending_secret
 
@@ -137,21 +148,19 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def confirm(user: User, code: str, ip: str | None, current_code: str | None = None) -> list[str]:
-    """Finish setting up: `code` must come from the pending secret. The secret becomes
-    the account's, earlier recovery codes stop working and ten new ones are returned
-    (to be shown once); the owner is emailed. Replacing an authenticator that is
-    already set up takes `current_code` from it (or a recovery code) first. Commits."""
+def confirm(user: User, code: str, ip: str | None, shown: str | None, current_code: str | None = None) -> list[str]:
+    """Finish setting up: `code` must come from the pending key, the one this browser
+    was shown (`shown`, see begin). The key becomes the account's, earlier recovery
+    codes stop working and ten new ones are returned (to be shown once); the owner is
+    emailed. Replacing an authenticator that is already set up also takes
+    `current_code` from it (or a recovery code), checked after the new code so a typo
+    in the new one uses nothing up. Commits."""
     now = clock.now()
     actor = Actor.for_user(user, ip)
-    if user.two_step_on:
-        try:
-            _check_own_code(actor, user, current_code, "two_step.enrolled")
-        except CodeRejected as exc:
-            raise CodeRejected(str(exc), about_current=True) from None
     secret = user.totp_pending_secret
-    if secret is None:
-        raise CodeRejected("Start setting up again: the code to scan has changed.")
+    if secret is None or not hmac.compare_digest(key_mark(secret), shown or ""):
+        raise CodeRejected("The key to set up has changed (it was opened elsewhere since). Scan the new QR code "
+                           "on this page and enter the code it gives.")
     step = matching_step(secret, code, now)
     if step is None:
         record(actor, "two_step.enrolled", target=user.email, outcome="failure", detail="wrong code from the new app")
@@ -159,8 +168,18 @@ def confirm(user: User, code: str, ip: str | None, current_code: str | None = No
         raise CodeRejected("That code is not right. Check that the app shows “Beacon” with your email, and enter "
                            "the 6 digits it shows now.")
     again = user.two_step_on
-    user.totp_secret, user.totp_pending_secret = secret, None
-    user.totp_enrolled_at, user.totp_last_step, user.failed_codes = now, step, 0
+    if again:
+        try:
+            _check_own_code(actor, user, current_code, "two_step.enrolled")
+        except CodeRejected as exc:
+            raise CodeRejected(str(exc), about_current=True) from None
+    # Only if the key is still the one checked: of two confirmations at once, one lands.
+    if db.session.execute(update(User).where(User.id == user.id, User.totp_pending_secret == secret)
+                          .values(totp_secret=secret, totp_pending_secret=None, totp_enrolled_at=now,
+                                  totp_last_step=step, failed_codes=0)).rowcount != 1:
+        db.session.rollback()
+        raise CodeRejected("Two-step sign-in was just set up from another page.")
+    db.session.refresh(user)
     codes = _new_recovery_codes(user, now)
     record(actor, "two_step.enrolled", target=user.email,
            detail=("a new authenticator replaces the old one" if again else "authenticator set up")
@@ -252,6 +271,21 @@ def _use(user: User, code: str, now) -> tuple[str, str | None]:
     return "recovery code", None if used else "wrong or used recovery code"
 
 
+def password_given(user: User, ip: str | None) -> None:
+    """The password was right and the code is asked for next: audited, so a password
+    given and no code after it is on record. Commits."""
+    record(Actor.for_user(user, ip), "auth.password_checked", target=user.email,
+           detail="right password; waiting for the " + ("code" if user.two_step_on else "authenticator to be set up"))
+    db.session.commit()
+
+
+def stamp(user: User) -> str:
+    """What the note kept between the two steps must still match: it changes when the
+    password changes, two-step sign-in is set up or reset, or the account signs in, so
+    a note from before any of these (a copied cookie, a reset meanwhile) is void."""
+    return hashlib.sha256(f"{user.password_hash}|{user.totp_secret}|{user.last_login_at}".encode()).hexdigest()[:32]
+
+
 def _lock(user: User, actor: Actor, now) -> None:
     """Too many wrong codes: the account locks as for wrong passwords, unless a right
     code came in meanwhile; whoever got this far had the password, so the owner is told."""
@@ -274,6 +308,8 @@ def _check_own_code(actor: Actor, user: User, code: str, action: str) -> str:
     now = clock.now()
     attempt = _claim(user.id, now)
     if attempt is None:
+        record(actor, action, target=user.email, outcome="failure", detail="account locked")
+        db.session.commit()
         raise SecondStepLocked()
     how, why = _use(user, code, now)
     if why:

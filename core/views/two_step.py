@@ -21,13 +21,15 @@ from core.web import actor, form_status
 bp = Blueprint("two_step", __name__)
 
 WAITING = "second_step"  # the session key of the note kept between the two steps
+SHOWN = "two_step_key"   # the session key of the mark of the key this browser was shown
 
 
 def start(user: User, next_url: str):
     """The password was right and the account takes a second step: remember who, for
     SECOND_STEP_WINDOW, and go to the code page (or to setting up, the first time)."""
+    two_step.password_given(user, request.remote_addr)
     session.clear()
-    session[WAITING] = {"user": user.id, "next": next_url,
+    session[WAITING] = {"user": user.id, "next": next_url, "stamp": two_step.stamp(user),
                         "until": (clock.now() + two_step.SECOND_STEP_WINDOW).timestamp()}
     return redirect(url_for("two_step.code" if user.two_step_on else "two_step.setup_at_sign_in"), 303)
 
@@ -43,13 +45,16 @@ def sign_in_browser(user: User, how: str = "") -> None:
 
 def _waiting() -> tuple[User | None, str]:
     """The account between its two steps in this browser, and where it goes next; None
-    when there is none, it has lapsed, or the account is no longer active."""
+    when there is none, it has lapsed, or the account is no longer active, is locked,
+    or has changed since the password was given (its password, its two-step sign-in,
+    a sign-in since: see two_step.stamp)."""
     note = session.get(WAITING)
     if not isinstance(note, dict) or not isinstance(note.get("user"), int) \
             or not isinstance(note.get("until"), (int, float)) or note["until"] < clock.now().timestamp():
         return None, ""
     user = db.session.get(User, note["user"])
-    if user is None or user.status != AccountStatus.ACTIVE:
+    if user is None or user.status != AccountStatus.ACTIVE or accounts.is_locked(user) \
+            or note.get("stamp") != two_step.stamp(user):
         return None, ""
     return user, note.get("next") or url_for("home.index")
 
@@ -109,7 +114,7 @@ def setup_at_sign_in():
     form = AuthenticatorCodeForm()
     if form.validate_on_submit():
         try:
-            codes = two_step.confirm(user, form.code.data, request.remote_addr)
+            codes = two_step.confirm(user, form.code.data, request.remote_addr, session.get(SHOWN))
         except two_step.CodeRejected as exc:
             form.code.errors = [*form.code.errors, str(exc)]
         else:
@@ -119,7 +124,8 @@ def setup_at_sign_in():
 
 
 def _setup_page(user: User, form, at_sign_in: bool):
-    secret = two_step.begin(user)
+    secret = two_step.begin(user, session.get(SHOWN))
+    session[SHOWN] = two_step.key_mark(secret)
     return render_template("auth/two_step_setup.html", form=form, user=user, at_sign_in=at_sign_in,
                            qr=two_step.qr_svg(two_step.provisioning_uri(user, secret)),
                            secret=two_step.grouped(secret), required=two_step.required(user)), \
@@ -145,7 +151,7 @@ def setup():
     form = MoveAuthenticatorForm() if user.two_step_on else AuthenticatorCodeForm()
     if form.validate_on_submit():
         try:
-            codes = two_step.confirm(user, form.code.data, request.remote_addr,
+            codes = two_step.confirm(user, form.code.data, request.remote_addr, session.get(SHOWN),
                                      current_code=form.current_code.data if user.two_step_on else None)
         except two_step.SecondStepLocked as exc:
             flash(str(exc), "danger")
@@ -154,6 +160,8 @@ def setup():
             target = form.current_code if exc.about_current else form.code
             target.errors = [*target.errors, str(exc)]
         else:
+            accounts.mark_second_step(session.get("sid"))  # this session has just proved a code
+            db.session.commit()
             return _show_codes(codes, url_for("two_step.account"), first=False)
     return _setup_page(user, form, at_sign_in=False)
 

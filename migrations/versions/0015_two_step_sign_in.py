@@ -31,6 +31,10 @@ def upgrade():
         batch_op.add_column(sa.Column('totp_enrolled_at', core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('failed_codes', sa.Integer(), server_default='0', nullable=False))
+    # Sessions open at the upgrade were opened with a password alone: those of accounts
+    # that now take two steps end at their next request (accounts.resume_session).
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('second_step', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     op.create_table('recovery_codes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -74,6 +78,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
     op.drop_table('recovery_codes')
 
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_column('second_step')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('failed_codes')
         batch_op.drop_column('totp_last_step')

@@ -60,7 +60,7 @@ def enrol(user) -> list[str]:
     """Set up an authenticator with TOTP_SECRET as the pages do; the recovery codes."""
     user.totp_pending_secret = factories.TOTP_SECRET
     db.session.commit()
-    return two_step.confirm(user, now_code(), "127.0.0.1")
+    return two_step.confirm(user, now_code(), "127.0.0.1", two_step.key_mark(factories.TOTP_SECRET))
 
 
 # --- required for privileged roles ----------------------------------------------------------
@@ -366,3 +366,93 @@ def test_no_page_or_mail_gives_the_secret_away_after_setup(client, auth, smtp_se
         assert factories.TOTP_SECRET not in page and two_step.grouped(factories.TOTP_SECRET) not in page, path
     for message in mail(smtp_server, hr.email) + mail(smtp_server, admin.email):
         assert factories.TOTP_SECRET not in message
+
+
+# --- what a glimpse, a copied cookie or an old session cannot do ---------------------------------
+
+def test_a_setup_key_seen_in_another_browser_stops_working(app, client):
+    hr = factories.user(roles=["hr"], two_step=False)
+    thief, owner = app.test_client(), client
+
+    def setup_page(browser):
+        password_step(browser, hr.email)
+        page = browser.get("/login/setup").get_data(as_text=True)
+        return CSRF_RE.search(page).group(1), db.session.scalar(select(User.totp_pending_secret)
+                                                                .where(User.id == hr.id))
+    thief_token, glimpsed = setup_page(thief)
+    owner_token, owners = setup_page(owner)  # the owner's page draws a key of its own
+    assert owners != glimpsed
+    refused = thief.post("/login/setup", data={"code": two_step.code_at(glimpsed, clock.now()),
+                                               "csrf_token": thief_token})
+    assert refused.status_code == 422 and "The key to set up has changed" in refused.get_data(as_text=True)
+    assert not signed_in(thief)
+    # The thief's page drew yet another key, so the owner's page says so; a reload shows a fresh one.
+    stale = owner.post("/login/setup", data={"code": two_step.code_at(owners, clock.now()), "csrf_token": owner_token})
+    assert "The key to set up has changed" in stale.get_data(as_text=True)
+    fresh = db.session.scalar(select(User.totp_pending_secret).where(User.id == hr.id))
+    done = owner.post("/login/setup", data={"code": two_step.code_at(fresh, clock.now()), "csrf_token": owner_token})
+    assert done.status_code == 200
+    assert db.session.get(User, hr.id).totp_secret == fresh not in (glimpsed, None)
+
+
+def test_the_note_between_the_steps_is_void_after_a_sign_in_a_reset_or_a_new_password(app, client, frozen_clock):
+    hr = factories.user(roles=["hr"])
+    password_step(client, hr.email)
+    copied = client.get_cookie("beacon_session").value
+    assert code_step(client, now_code()).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("beacon_session", copied)
+    assert replay.get("/login/code").status_code == 302  # back to the password: the account has signed in since
+
+    other = app.test_client()
+    password_step(other, hr.email)
+    grants_reset = __import__("core.services.grants", fromlist=["x"])
+    grants_reset.reset_at_command_line(hr.email)
+    assert other.get("/login/code").status_code == 302  # reset meanwhile: no setting up from this note
+    assert other.get("/login/setup").status_code == 302
+
+    third = app.test_client()
+    password_step(third, hr.email)
+    accounts.change_password(__import__("core.audit", fromlist=["x"]).Actor.for_user(hr), factories.PASSWORD,
+                             "sapphire lantern meadow oak", None)
+    assert third.get("/login/setup").status_code == 302
+
+
+def test_a_session_opened_with_the_password_alone_ends_once_the_account_takes_two_steps(app, client, auth,
+                                                                                        frozen_clock):
+    officer = factories.user(roles=["officer"])
+    shared_pc = Auth(app.test_client())
+    shared_pc.login(officer.email)
+    assert signed_in(shared_pc.client)
+    auth.login(officer.email)
+    client.get("/account/two-step/setup")
+    secret = db.session.scalar(select(User.totp_pending_secret).where(User.id == officer.id))
+    auth.post("/account/two-step/setup", {"code": two_step.code_at(secret, clock.now())},
+              form_page="/account/two-step/setup")
+    assert signed_in(client)               # this browser proved a code
+    assert not signed_in(shared_pc.client)  # the one that did not is signed out
+
+
+def test_a_wrong_new_code_uses_up_nothing_when_moving_to_a_new_phone(client, auth, frozen_clock):
+    hr = factories.user(roles=["hr"], two_step=False)
+    codes = enrol(hr)
+    frozen_clock.advance(timedelta(seconds=30))
+    auth.login(hr.email)
+    client.get("/account/two-step/setup")
+    new_secret = db.session.scalar(select(User.totp_pending_secret).where(User.id == hr.id))
+    wrong = auth.post("/account/two-step/setup", {"code": "000000", "current_code": codes[0]},
+                      form_page="/account/two-step/setup")
+    assert wrong.status_code == 422
+    assert two_step.recovery_codes_left(hr.id) == 10  # the recovery code is still good
+    moved = auth.post("/account/two-step/setup", {"code": two_step.code_at(new_secret, clock.now()),
+                                                   "current_code": codes[0]}, form_page="/account/two-step/setup")
+    assert moved.status_code == 200 and len(CODES_RE.findall(moved.get_data(as_text=True))) == 10
+
+
+def test_a_recovery_code_gets_new_recovery_codes(client, auth, frozen_clock):
+    hr = factories.user(roles=["hr"], two_step=False)
+    codes = enrol(hr)
+    frozen_clock.advance(timedelta(seconds=30))
+    auth.login(hr.email)
+    response = auth.post("/account/two-step/recovery-codes", {"code": codes[1]}, form_page="/account/two-step")
+    assert len(CODES_RE.findall(response.get_data(as_text=True))) == 10
