@@ -125,7 +125,7 @@ class RoleGrant(db.Model):
         if self.status != GrantStatus.PENDING:
             raise DomainError(f"This request is already {self.status.value}.")
         if self.lapsed(now):
-            raise DomainError("This request has expired (after 7 days); ask for the role again.")
+            raise DomainError("This request has expired (after 7 days); ask again if it is still needed.")
         if status == GrantStatus.REJECTED and not reason:
             raise DomainError("Give the requester a reason.")
         self.status = status

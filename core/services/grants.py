@@ -39,7 +39,7 @@ def _get_pending(grant_id: int) -> RoleGrant:
     if grant.lapsed(clock.now()):  # lazily: the sweep may not have run yet
         accounts.expire_lapsed_grants(clock.now(), user_id=grant.user_id)
         db.session.commit()
-        raise DomainError("This request has expired (after 7 days); ask for the role again.")
+        raise DomainError("This request has expired (after 7 days); ask again if it is still needed.")
     return grant
 
 
@@ -53,6 +53,10 @@ def approve(actor: Actor, grant_id: int) -> RoleGrant:
     if grant.user.status != AccountStatus.ACTIVE:
         db.session.rollback()
         raise DomainError("This account is disabled; enable it before giving it a role.")
+    if grant.action == GrantAction.RESET_TWO_STEP and not _reset_still_needed(grant):
+        db.session.rollback()
+        raise DomainError(f"{grant.user.name} has set up a new authenticator since this reset was asked for, so it "
+                          "is no longer needed; reject it with that reason.")
     _flush_decision()
     if grant.action == GrantAction.RESET_TWO_STEP:
         two_step.reset(actor, grant.user, asked_by=grant.requested_by_label, request=grant.id)
@@ -77,6 +81,12 @@ def reject(actor: Actor, grant_id: int, reason: str) -> RoleGrant:
     return grant
 
 
+def _reset_still_needed(grant: RoleGrant) -> bool:
+    """A reset approved after its owner moved to a new phone would wipe the new setup."""
+    enrolled = grant.user.totp_enrolled_at
+    return grant.user.totp_secret is not None and (enrolled is None or enrolled <= grant.requested_at)
+
+
 def ask_reset(actor: Actor, user_id: int) -> RoleGrant:
     """An administrator asks for an account's two-step sign-in to be reset (a lost
     phone and lost recovery codes). Whoever then holds the password could set up a new
@@ -97,6 +107,7 @@ def ask_reset(actor: Actor, user_id: int) -> RoleGrant:
     db.session.flush()
     record(actor, "grant.requested", target=user.email, detail=f"{grant.short} (request {grant.id})")
     accounts.tell_approvers(actor, user, grant)
+    two_step.reset_asked(user, grant)
     db.session.commit()
     return grant
 

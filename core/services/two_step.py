@@ -374,6 +374,12 @@ def reset(actor: Actor, user: User, *, asked_by: str, request: int | None) -> No
           approver=actor.label, again=required(user))
 
 
+def reset_asked(user: User, grant) -> None:
+    """The owner hears of a reset request before a second administrator decides, so
+    they can object (or say they have found the phone). In the caller's transaction."""
+    _tell(user, "Beacon: a reset of your two-step sign-in was asked for", "two_step_reset_asked.txt", grant=grant)
+
+
 def _tell(user: User, subject: str, template: str, **context) -> None:
     """Mail the owner about their own account (never kept private from themselves;
     nothing in it is a secret)."""

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core import clock, rules
 from core.db import db
 from core.models import AuditEntry, LoginSession, RecoveryCode, RoleGrant, User
+from core.errors import DomainError
 from core.services import accounts, outbox, two_step
 from tests import factories
 from tests.conftest import CSRF_RE, Auth, csrf_token
@@ -311,6 +312,8 @@ def test_a_reset_needs_a_second_administrator(app, client, smtp_server, frozen_c
     assert grant.role is None and grant.short == "two-step reset"
     [ask] = mail(smtp_server, sam.email)
     assert "asked for the two-step sign-in of Priya Raman" in ask and "http://beacon.test/admin/grants" in ask
+    [told] = [m for m in mail(smtp_server, hr.email) if "asked for the two-step sign-in of your Beacon account" in m]
+    assert dana.email in told  # the owner can object before anyone approves
 
     # The requester cannot approve it; nothing changed.
     refused = dana_browser.post(f"/admin/grants/{grant.id}/approve", form_page="/admin/grants")
@@ -456,3 +459,20 @@ def test_a_recovery_code_gets_new_recovery_codes(client, auth, frozen_clock):
     auth.login(hr.email)
     response = auth.post("/account/two-step/recovery-codes", {"code": codes[1]}, form_page="/account/two-step")
     assert len(CODES_RE.findall(response.get_data(as_text=True))) == 10
+
+
+def test_a_reset_asked_for_before_a_new_phone_is_no_longer_approved(app, client, frozen_clock):
+    from core.audit import Actor
+    from core.services import grants
+    hr = factories.user(roles=["hr"])
+    dana, sam = factories.user(roles=["admin"]), factories.user(roles=["admin"])
+    grant = grants.ask_reset(Actor.for_user(dana), hr.id)
+    frozen_clock.advance(timedelta(hours=1))
+    db.session.get(User, hr.id).totp_pending_secret = factories.TOTP_SECRET.replace("J", "K")
+    db.session.commit()
+    hr_user = db.session.get(User, hr.id)
+    two_step.confirm(hr_user, two_step.code_at(hr_user.totp_pending_secret, clock.now()), None,
+                     two_step.key_mark(hr_user.totp_pending_secret), current_code=now_code())
+    with pytest.raises(DomainError, match="has set up a new authenticator since"):
+        grants.approve(Actor.for_user(sam), grant.id)
+    assert db.session.get(User, hr.id).totp_secret is not None
