@@ -14,7 +14,7 @@ from core import cli, models, ratelimit, scheduler, web  # noqa: F401  (models: 
 from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
-from core.services import grants, home, imports, outbox, roster as roster_services
+from core.services import audit_log, grants, home, imports, outbox, roster as roster_services
 from core.views import admin, auth, email_change, home as home_views, outbox as outbox_views, roster, two_step
 
 STAFF = (Role.HR, Role.ADMIN)
@@ -68,5 +68,7 @@ def init_app(app) -> None:
                       seconds=app.config["SCHEDULER_IMPORT_SECONDS"])
     # Requests for a privileged role lapse after 7 days: once a day (and lazily when looked at).
     scheduler.add_job(app, "grants-expire", grants.sweep, "cron", hour=3, minute=17)
+    # The audit log's hash chains are walked once a day; administrators hear of a break.
+    scheduler.add_job(app, "audit-verify", audit_log.check_chain, "cron", hour=4, minute=7)
     imports.add_kind(app, "roster", roster_services.import_roster)
     cli.register(app)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.db import db
 from core.errors import Forbidden
+from core import audit_chain  # noqa: F401  (seals every transaction's entries into the hash chain)
 from core.models import AuditEntry, Role
 
 

@@ -1,5 +1,5 @@
 """Core models, one module per entity."""
-from core.models.audit import AuditEntry
+from core.models.audit import AuditChainHead, AuditEntry
 from core.models.email_change import EmailChange, EmailChangeStatus
 from core.models.grant import PRIVILEGED, GrantAction, GrantStatus, RoleGrant
 from core.models.import_job import ImportJob, ImportState
@@ -9,8 +9,8 @@ from core.models.user import (AccountStatus, AccountToken, LoginSession, Recover
                               UserRole)
 
 __all__ = [
-    "AccountStatus", "AccountToken", "AuditEntry", "GrantAction", "GrantStatus", "ImportJob", "ImportState",
-    "LoginSession",
+    "AccountStatus", "AccountToken", "AuditChainHead", "AuditEntry", "GrantAction", "GrantStatus", "ImportJob",
+    "ImportState", "LoginSession",
     "EmailChange", "EmailChangeStatus", "Officer", "OfficerStatus",
     "OutboxMessage", "OutboxStatus", "PRIVILEGED", "RecoveryCode",
     "Role", "RoleGrant", "TokenPurpose", "Unit", "User", "UserRole",

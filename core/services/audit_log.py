@@ -3,10 +3,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from core.audit import REFUSALS, REFUSED_FILTER, REPEATED, Actor
+from core import audit_chain, clock
+from core.audit import REFUSALS, REFUSED_FILTER, REPEATED, Actor, record
 from core.db import db
 from core.pagination import paginate
-from core.models import AuditEntry, Role
+from core.models import AccountStatus, AuditEntry, Role, User, UserRole
+from core.services import outbox
 
 LAST_DAY = date(9998, 12, 31)
 
@@ -41,3 +43,40 @@ def actions(private: bool = False) -> list[str]:
     if any(a in (*REFUSALS, REPEATED) for a in found):
         return [REFUSED_FILTER, *found]
     return list(found)
+
+
+# --- the chain ----------------------------------------------------------------------------
+
+CHAIN_BROKEN = outbox.kind("audit_chain_broken", label="audit log check failed")
+
+
+def check_chain() -> audit_chain.Report:
+    """Walk both chains (the daily job, `flask audit verify`). The result is itself
+    audited; when a chain does not hold, every active administrator is emailed which
+    entry breaks it (administrators see the general log; the wellness log's entry is
+    named by its id and place only). Commits."""
+    report = audit_chain.verify(db.session.connection())
+    counts = ", ".join(f"{log.log} {log.entries} entries" for log in report.logs)
+    broken = report.first_problem()
+    if broken is None:
+        record(Actor.system("audit check"), "audit.verified", detail=f"chains hold: {counts}")
+    else:
+        where = f"entry {broken.entry_id}" if broken.entry_id else "its head"
+        record(Actor.system("audit check"), "audit.verified", outcome="failure",
+               detail=f"the {broken.log} log breaks at {where}: {broken.problem}")
+        admins = db.session.scalars(select(User).where(User.status == AccountStatus.ACTIVE,
+                                                       User.role_rows.any(UserRole.role == Role.ADMIN))).all()
+        for admin in admins:
+            outbox.enqueue(kind=CHAIN_BROKEN, recipient=admin.email, subject="Beacon: the audit log check failed",
+                           body=outbox.render_email("audit_chain_broken.txt", admin=admin, log=broken,
+                                                    where=where, checked_at=clock.now()),
+                           dedup_key=f"audit-chain:{clock.now():%Y-%m-%d}:{admin.id}")
+    db.session.commit()
+    return report
+
+
+def read(actor: Actor, action: str, target: str = "", detail: str = "", private: bool = False) -> None:
+    """Audit a read: an administrator (or HR) opened personnel data, the access review,
+    the audit log or the outbox. Commits (the page then only reads)."""
+    record(actor, action, target=target, detail=detail[:500], private=private)
+    db.session.commit()

@@ -60,6 +60,7 @@ def account_new():
 @roles_required(Role.ADMIN)
 def account_detail(user_id):
     user = accounts.get_user(user_id)
+    audit_log.read(actor(), "account.viewed", target=user.email)
     roles_form = RolesForm(roles=sorted(user.roles))
     return render_template("admin/account_detail.html", user=user, roles_form=roles_form,
                            disable_form=DisableForm(), action_form=ActionForm(),
@@ -144,6 +145,10 @@ def grant_reject(grant_id):
 @roles_required(Role.ADMIN)
 def access_review():
     flagged_only = flag_arg("flagged")
+    # Each read is logged before it is made: the log's commit would otherwise expire
+    # what the page has loaded (one query per row to load it again).
+    audit_log.read(actor(), "access_review.viewed", detail=f"page {page_number()}"
+                   + (", flagged only" if flagged_only else ""))
     page = accounts.access_review(actor(), flagged_only=flagged_only, page=page_number())
     return render_template("admin/access_review.html", page=page, flagged_only=flagged_only)
 
@@ -174,6 +179,11 @@ def audit_page(private: bool, title: str, note: str):
     form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a, a) for a in audit_log.actions(private)]
     page = None
     if form.validate():
+        asked = [f"{name} {value}" for name, value in (("person", form.person.data), ("action", form.action.data),
+                                                        ("from", form.date_from.data), ("to", form.date_to.data))
+                 if value]
+        audit_log.read(actor(), "audit.searched", private=private,
+                       detail=(", ".join(asked) or "everything") + f"; page {page_number()}")
         page = audit_log.search(actor(), person=form.person.data or "", action=form.action.data or "",
                                 date_from=form.date_from.data, date_to=form.date_to.data, page=page_number(),
                                 private=private)

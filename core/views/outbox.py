@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired
 from core.errors import DomainError
 from core.forms import ActionForm, Form
 from core.models import OutboxStatus, Role
-from core.services import outbox as services
+from core.services import audit_log, outbox as services
 from core.web import actor, button, choice_arg, page_number, roles_required, search_arg
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -27,6 +27,8 @@ class ExportForm(Form):
 def index():
     status = choice_arg("status", [services.UNDELIVERED, *[s.value for s in OutboxStatus]])
     recipient = search_arg("recipient")
+    audit_log.read(actor(), "outbox.viewed", detail=", ".join(  # before reading: see admin.access_review
+        f"{name} {value}" for name, value in (("status", status), ("recipient", recipient)) if value) or "all")
     page = services.list_messages(actor(), status=status, recipient=recipient, page=page_number())
     return render_template("outbox/outbox.html", page=page, status=status, recipient=recipient,
                            statuses=[services.UNDELIVERED, *[s.value for s in OutboxStatus]],
@@ -55,6 +57,7 @@ def export():
 @roles_required(Role.ADMIN)
 def message(ref):
     message = services.get_message(actor(), ref)
+    audit_log.read(actor(), "outbox.message_viewed", target=f"message {message.ref}")
     return render_template("outbox/message.html", message=message, withheld=services.WITHHELD,
                            body_visible=services.body_visible(message), smtp_configured=services.smtp_configured(),
                            action_form=ActionForm(), shown=services.shown_time)

@@ -3,7 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.forms import ActionForm, RosterImportForm
 from core.models import OfficerStatus, Role
-from core.services import roster
+from core.services import audit_log, roster
 from core.web import ImportPages, actor, bounded_int, choice_arg, int_arg, page_number, roles_required, search_arg
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
@@ -26,6 +26,7 @@ def index():
 @roles_required(Role.HR, Role.ADMIN)
 def officer(officer_id):
     officer = roster.get_officer(actor(), officer_id)
+    audit_log.read(actor(), "roster.officer_viewed", target=f"badge {officer.badge_number}")
     return render_template("roster/officer.html", officer=officer,
                            chain=roster.chain_of_command(officer), reports=roster.direct_reports(officer),
                            account=roster.account_for(officer), action_form=ActionForm())

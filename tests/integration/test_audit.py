@@ -123,4 +123,32 @@ def test_no_page_or_command_can_edit_the_log(app, auth, client):
     for method in (client.post, client.put, client.delete):
         assert method("/admin/audit").status_code in (400, 405)
     names = {c for c in app.cli.list_commands(None)}
-    assert not any("audit" in name for name in names)
+    # The one audit command reads the log (it appends the record of its own check).
+    assert [name for name in names if "audit" in name] == ["audit"]
+    assert app.cli.get_command(None, "audit").list_commands(None) == ["verify"]
+
+
+def test_administrators_reads_are_audited(app, auth, client):
+    """Opening an account, the access review, a search of the log, the outbox and one of
+    its messages, an officer's roster page: each leaves an entry naming what was read."""
+    from core.services import outbox
+    admin = auth.as_role("admin")
+    other = factories.user(roles=["officer"])
+    outbox.enqueue(kind="test", recipient="x@pd.test", subject="s", body="b", dedup_key="read-audit")
+    db.session.commit()
+    from core.models import OutboxMessage
+    message = db.session.scalars(select(OutboxMessage)).one()
+    client.get(f"/admin/accounts/{other.id}")
+    client.get("/admin/access-review?flagged=1")
+    client.get("/admin/audit?person=someone%40pd.test")
+    client.get("/admin/outbox/?status=failed")
+    client.get(f"/admin/outbox/m/{message.ref}")
+    client.get(f"/roster/{other.officer_id}")
+    reads = {e.action: e for e in db.session.scalars(select(AuditEntry).where(AuditEntry.actor_id == admin.id))}
+    assert reads["account.viewed"].target == other.email
+    assert reads["access_review.viewed"].detail == "page 1, flagged only"
+    assert reads["audit.searched"].detail == "person someone@pd.test; page 1"
+    assert reads["outbox.viewed"].detail == "status failed"
+    assert reads["outbox.message_viewed"].target == f"message {message.ref}"
+    assert reads["roster.officer_viewed"].target.startswith("badge ")
+    assert not any(e.private for e in reads.values())
