@@ -52,6 +52,13 @@ def _weights(raw):
     return weights
 
 
+def _driver_url(url):
+    """psycopg 3 is the driver we ship; plain postgresql:// URLs from hosting platforms mean it."""
+    if url and url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
 def _dev_secret_key(instance_path):
     """A development secret, generated once and kept under instance/ so sessions
     survive restarts of the demo."""
@@ -73,10 +80,7 @@ def load(instance_path, env=None):
         # A typo ("prod") must not quietly give a development server with demo powers.
         raise RuntimeError(f"BEACON_ENV must be 'development' or 'production', got {env.get('BEACON_ENV')!r}")
     production = beacon_env == "production"
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'beacon.db'}"
-    if database_url.startswith("postgresql://"):
-        # psycopg 3 is the driver we ship; plain URLs from hosting platforms mean it.
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    database_url = _driver_url(env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'beacon.db'}")
     secret_key = env.get("SECRET_KEY") or (None if production else _dev_secret_key(instance_path))
     return {
         "BEACON_ENV": "production" if production else "development",
@@ -84,6 +88,9 @@ def load(instance_path, env=None):
         "DEMO_ALLOWED": beacon_env == "development",
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The owner role `flask db upgrade` and `flask db-roles grant` connect as (core.db_roles);
+        # unset (None): the same as DATABASE_URL.
+        "MIGRATIONS_DATABASE_URL": _driver_url(env.get("MIGRATIONS_DATABASE_URL")) or None,
         # hide_parameters: a failed statement's error (and so the server log) never holds
         # the values it carried: names, notes, emails stay out of logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -100,6 +107,11 @@ def load(instance_path, env=None):
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _int(env, "SESSION_MAX_HOURS", 12),
         "ACCESS_REVIEW_IDLE_DAYS": _int(env, "ACCESS_REVIEW_IDLE_DAYS", 90),
+        # The daily backup (core.backup.daily): where, how many to keep, and the
+        # passphrase that encrypts them (empty: not encrypted).
+        "BACKUP_DIR": env.get("BACKUP_DIR", ""),
+        "BACKUP_KEEP": _int(env, "BACKUP_KEEP", 14),
+        "BACKUP_PASSPHRASE": env.get("BACKUP_PASSPHRASE", ""),
         # One account (or one IP, signed out) refused this many times within this many
         # minutes gets one "repeated refusals" entry in the audit log: probing for ids.
         "REFUSAL_ALERT_COUNT": _int(env, "REFUSAL_ALERT_COUNT", 10),

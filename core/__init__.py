@@ -10,7 +10,7 @@ import logging
 
 from flask_wtf.csrf import CSRFError
 
-from core import cli, models, ratelimit, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
+from core import backup, cli, db_roles, models, ratelimit, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
 from core.converters import BoundedIntConverter
 from core.errors import Forbidden, NotFound
 from core.models import Role
@@ -70,5 +70,8 @@ def init_app(app) -> None:
     scheduler.add_job(app, "grants-expire", grants.sweep, "cron", hour=3, minute=17)
     # The audit log's hash chains are walked once a day; administrators hear of a break.
     scheduler.add_job(app, "audit-verify", audit_log.check_chain, "cron", hour=4, minute=7)
+    # A daily backup into BACKUP_DIR, when it is set (core.backup.daily).
+    scheduler.add_job(app, "backup", lambda: backup.daily(app), "cron", hour=2, minute=30)
     imports.add_kind(app, "roster", roster_services.import_roster)
     cli.register(app)
+    app.cli.add_command(db_roles.db_roles_cli)  # flask db-roles grant ROLE

@@ -92,14 +92,18 @@ def _note_new_entries(session, flush_context):
 
 @event.listens_for(Session, "before_commit")
 def _seal_before_commit(session):
-    if session.info.pop(_DIRTY, False) or any(isinstance(obj, AuditEntry) for obj in session.new):
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the outermost commit seals (what is still there then)
+    if session.info.get(_DIRTY) or any(isinstance(obj, AuditEntry) for obj in session.new):
         session.flush()
         seal(session.connection())
+        session.info.pop(_DIRTY, None)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session):
-    session.info.pop(_DIRTY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction):
+    if transaction.parent is None:  # the whole transaction ended (a savepoint's rollback does not count)
+        session.info.pop(_DIRTY, None)
 
 
 # --- verifying --------------------------------------------------------------------------

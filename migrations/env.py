@@ -1,9 +1,12 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.pool import NullPool
 
 from alembic import context
+from core import db_roles
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -16,8 +19,19 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
+_migrations_engine = None
+
+
 def get_engine():
-    return current_app.extensions['migrate'].db.engine
+    """The owner's engine: MIGRATIONS_DATABASE_URL when set (the app itself connects as
+    a runtime role that cannot change the schema: core.db_roles), else the app's."""
+    global _migrations_engine
+    url = current_app.config.get('MIGRATIONS_DATABASE_URL')
+    if not url:
+        return current_app.extensions['migrate'].db.engine
+    if _migrations_engine is None:
+        _migrations_engine = sa.create_engine(url, poolclass=NullPool)
+    return _migrations_engine
 
 
 def get_engine_url():
@@ -90,20 +104,41 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # Note each revision applied, so that the runtime role's grants are reapplied after
+    # a migration (not after `db current` and the like).
+    applied = []
+    on_version_apply = conf_args.get("on_version_apply")
+
+    def note_applied(**kw):
+        applied.append(kw["step"])
+        if on_version_apply is not None:
+            on_version_apply(**kw)
+
     connectable = get_engine()
 
     with connectable.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{**conf_args, "on_version_apply": note_applied}
         )
 
         with context.begin_transaction():
             context.run_migrations()
+            # The migrations may have made tables the runtime role has no grants on:
+            # reapply them, in the same transaction (core.db_roles).
+            role = db_roles.runtime_role(current_app.config)
+            if role and applied:
+                done, message = db_roles.after_migrations(connection, role)
+                (logger.info if done else logger.warning)(message)
 
 
 if context.is_offline_mode():
     run_migrations_offline()
 else:
-    run_migrations_online()
+    try:
+        run_migrations_online()
+    finally:
+        if _migrations_engine is not None:
+            _migrations_engine.dispose()
+            _migrations_engine = None

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from app import create_app
-from core import clock
+from core import clock, db_roles
 from core.db import db
 from tests import factories
 
@@ -41,7 +41,9 @@ BASE_CONFIG = {
 
 
 def make_app(database_url, **overrides):
-    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    # On PostgreSQL the app connects as the runtime role; its migrations run as the owner.
+    owner = {"MIGRATIONS_DATABASE_URL": _owner_urls[database_url]} if database_url in _owner_urls else {}
+    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **owner, **overrides})
 
 
 def migrate_to_head(database_url):
@@ -62,7 +64,10 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_database():
-    """A fresh PostgreSQL database for this run, migrated to head; dropped at the end."""
+    """A fresh PostgreSQL database for this run, migrated to head by the owner (the
+    server's user, TEST_POSTGRES_URL); the URL given connects as a runtime role made for
+    this run (core.db_roles: it owns nothing and cannot change the audit log), so the
+    whole suite runs as the app does in production. Both are dropped at the end."""
     if "postgresql" not in BACKENDS:
         pytest.skip("PostgreSQL is not in BEACON_TEST_DATABASES")
     server = sa.make_url(PG_URL)
@@ -78,17 +83,32 @@ def postgres_database():
         pytest.skip(f"PostgreSQL tests skipped: no server at {server.render_as_string(hide_password=True)} "
                     f"({str(exc.orig).strip().splitlines()[0]})")
     url = server.set(database=name).render_as_string(hide_password=False)
+    role, password = f"beacon_rt_{os.getpid()}_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     try:
         migrate_to_head(url)
         _remember_reference_rows(url)
-        yield url
+        owner_engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            db_roles.apply(owner_engine, role, password)
+        finally:
+            owner_engine.dispose()
+        runtime_url = server.set(database=name, username=role, password=password).render_as_string(
+            hide_password=False)
+        _owner_urls[runtime_url] = url
+        yield runtime_url
     finally:
         with admin_engine.connect() as conn:
+            with contextlib.suppress(sa.exc.OperationalError, sa.exc.ProgrammingError):
+                with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as owned:
+                    owned.execute(sa.text(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER'))
+                    owned.execute(sa.text(f'DROP OWNED BY "{role}"'))
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
         admin_engine.dispose()
 
 
 _reference_rows: dict[str, list[dict]] = {}
+_owner_urls: dict[str, str] = {}  # the runtime role's URL -> the owner's, for the same database
 
 
 def _remember_reference_rows(url):
@@ -104,14 +124,18 @@ def _remember_reference_rows(url):
 
 
 def _truncate_all(url):
-    engine = sa.create_engine(url)
+    # As the owner (the runtime role may not TRUNCATE), with triggers off for this
+    # transaction (the audit log's refuse TRUNCATE): only a superuser may do this.
+    engine = sa.create_engine(_owner_urls.get(url, url))
     with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         tables = [t.name for t in db.metadata.sorted_tables]
         conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         for table in db.metadata.sorted_tables:
             rows = _reference_rows.get(table.name)
             if rows:
                 conn.execute(table.insert(), rows)
+            if rows and "id" in table.c:  # audit_chain_heads is keyed by its log's name
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                      f"(SELECT max(id) FROM \"{table.name}\"))"))
     engine.dispose()
