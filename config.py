@@ -112,6 +112,10 @@ def load(instance_path, env=None):
         "BACKUP_DIR": env.get("BACKUP_DIR", ""),
         "BACKUP_KEEP": _int(env, "BACKUP_KEEP", 14),
         "BACKUP_PASSPHRASE": env.get("BACKUP_PASSPHRASE", ""),
+        # How long records are kept, in days (core.retention; README says why).
+        **{name: _int(env, name, default) for name, default in (
+            ("RETAIN_SESSIONS_DAYS", 30), ("RETAIN_TOKENS_DAYS", 30), ("RETAIN_OUTBOX_BODY_DAYS", 365),
+            ("RETAIN_OUTBOX_DAYS", 2555), ("RETAIN_AUDIT_DAYS", 2555))},
         # One account (or one IP, signed out) refused this many times within this many
         # minutes gets one "repeated refusals" entry in the audit log: probing for ids.
         "REFUSAL_ALERT_COUNT": _int(env, "REFUSAL_ALERT_COUNT", 10),

@@ -10,8 +10,9 @@ import logging
 
 from flask_wtf.csrf import CSRFError
 
-from core import backup, cli, db_roles, models, ratelimit, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
+from core import backup, cli, db_roles, models, ratelimit, retention, scheduler, web  # noqa: F401  (models: the tables, for Alembic)
 from core.converters import BoundedIntConverter
+from core.db import db as database  # not "db": that name is the submodule core.db
 from core.errors import Forbidden, NotFound
 from core.models import Role
 from core.services import audit_log, grants, home, imports, outbox, roster as roster_services
@@ -72,6 +73,8 @@ def init_app(app) -> None:
     scheduler.add_job(app, "audit-verify", audit_log.check_chain, "cron", hour=4, minute=7)
     # A daily backup into BACKUP_DIR, when it is set (core.backup.daily).
     scheduler.add_job(app, "backup", lambda: backup.daily(app), "cron", hour=2, minute=30)
+    # The retention schedule (core.retention), after the night's backup.
+    scheduler.add_job(app, "retention", lambda: retention.apply(database.engine, app.config), "cron", hour=3, minute=40)
     imports.add_kind(app, "roster", roster_services.import_roster)
     cli.register(app)
     app.cli.add_command(db_roles.db_roles_cli)  # flask db-roles grant ROLE

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from flask import current_app
 from flask.cli import AppGroup
 
-from core import backup, clock, scheduler
+from core import backup, clock, retention, scheduler
 from core.audit import Actor, record
 from core.cli_types import now_option
 from core.db import db
@@ -26,6 +26,7 @@ scheduler_cli = AppGroup("scheduler", help="The scheduler of periodic jobs.")
 reminders_cli = AppGroup("reminders", help="Reminders.")
 audit_cli = AppGroup("audit", help="The audit log.")
 backup_cli = AppGroup("backup", help="Backups: create, verify, restore.")
+retention_cli = AppGroup("retention", help="The records retention schedule.")
 
 CLI = Actor.system("cli")
 
@@ -288,8 +289,24 @@ def backup_restore(path, passphrase_stdin):
                f"{len(m['counts'])} tables match the manifest; the audit chain holds; {result.seconds:.1f} s")
 
 
+@retention_cli.command("run")
+@now_option()
+def retention_run(now):
+    """Apply the retention schedule now, as the database's owner (MIGRATIONS_DATABASE_URL
+    when set): old sessions, links, message texts and messages, and audit entries past
+    RETAIN_AUDIT_DAYS (the chain re-anchored). One audit entry records the run."""
+    engine = _owner_engine()
+    try:
+        run = retention.apply(engine, current_app.config, now)
+    finally:
+        if engine is not db.engine:
+            engine.dispose()
+    click.echo(run.summary())
+
+
 def register(app):
     app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(imports_cli)
