@@ -121,13 +121,14 @@ def test_restore_refuses_a_database_that_is_not_empty(department, tmp_path):
 
 
 def test_the_commands_and_the_daily_job(department, runner, tmp_path, app):
-    if db.engine.dialect.name == "postgresql":
-        pytest.skip("the commands are run on SQLite here; PostgreSQL's path is the functions above")
+    """As the app connects (on PostgreSQL the runtime role: reading every table is all
+    a backup needs)."""
     result = runner.invoke(args=["backup", "create", str(tmp_path / "cli.backup")])
     assert result.exit_code == 0, result.output
     assert "rows in" in result.output
     checked = runner.invoke(args=["backup", "verify", str(tmp_path / "cli.backup")])
-    assert checked.exit_code == 0 and "the audit chain: good" in checked.output
+    assert checked.exit_code == 0 and ("the audit chain: good" in checked.output  # SQLite: read through
+                                       or "pg_restore reads the dump: good" in checked.output)
     assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "backup.created")).one().target \
         == "cli.backup"
 
