@@ -146,16 +146,22 @@ def verify(connection, batch: int = 5000) -> Report:
         if unsealed is not None:
             result.problem, result.entry_id = "entry is not sealed into the chain", unsealed
             continue
+        stray = connection.execute(select(AuditEntry.id).where(
+            AuditEntry.private.is_(private), AuditEntry.entry_hash.is_not(None),
+            (AuditEntry.seq.is_(None)) | (AuditEntry.prev_hash.is_(None))).order_by(AuditEntry.id).limit(1)).scalar()
+        if stray is not None:
+            result.problem, result.entry_id = "entry carries a seal Beacon did not give it (no place)", stray
+            continue
         expected_seq, prev = head.first_seq, head.first_prev
         query = (select(*_COLUMNS, AuditEntry.seq, AuditEntry.prev_hash, AuditEntry.entry_hash)
                  .where(AuditEntry.private.is_(private)).order_by(AuditEntry.seq)
                  .execution_options(yield_per=batch))
         for row in connection.execute(query):
             result.entries += 1
-            if row.seq != expected_seq:
+            if row.seq is None or row.seq != expected_seq:
                 result.problem = (f"entry at place {row.seq} follows place {expected_seq - 1}: "
-                                  + ("entries before it are missing" if row.seq > expected_seq else
-                                     "it repeats a place"))
+                                  + ("entries before it are missing" if (row.seq or 0) > expected_seq else
+                                     "it repeats a place, or comes before the chain's anchor"))
                 result.entry_id = row.id
                 break
             if row.prev_hash != prev:

@@ -20,6 +20,7 @@ anonymous reviews held back until a cycle closes: keep it with the backups, apar
 from them.
 """
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -96,7 +97,10 @@ def decrypt_file(source: Path, target: Path, passphrase: str) -> None:
             size = src.read(4)
             if len(size) < 4:
                 raise BackupError("The backup is cut short: its last part is missing.")
-            sealed = src.read(struct.unpack(">I", size)[0])
+            length = struct.unpack(">I", size)[0]
+            if length > CHUNK + 16:
+                raise BackupError("The backup's encrypted payload is malformed: it was changed.")
+            sealed = src.read(length)
             for last in (False, True):
                 try:
                     out.write(aes.decrypt(prefix + struct.pack(">Q", index), sealed, struct.pack(">Q?", index, last)))
@@ -107,6 +111,37 @@ def decrypt_file(source: Path, target: Path, passphrase: str) -> None:
             index += 1
         if src.read(1):
             raise BackupError("The backup has data after its last part: it was changed.")
+
+
+def _manifest_mac(manifest: dict, passphrase: str) -> str:
+    """An HMAC of the manifest (all but the MAC itself) under a key from the passphrase."""
+    body = json.dumps({k: v for k, v in manifest.items() if k != "manifest_hmac"}, sort_keys=True).encode()
+    key = _key(passphrase, bytes.fromhex(manifest["manifest_salt"]))
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def _write_privately(path: Path, members) -> None:
+    """The archive at `path`, readable by its owner only (it holds password hashes and
+    health records), written beside it, flushed to disk, then moved into place, so a
+    crash never leaves a partial file under the name. A failed write leaves nothing."""
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w") as tar:
+                for source, name in members:
+                    tar.add(source, arcname=name)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _sha256(path: Path) -> str:
@@ -193,12 +228,11 @@ def create(path: Path, engine: sa.engine.Engine, passphrase: str | None = None) 
         manifest = {"format": FORMAT, "created_at": started.isoformat(timespec="seconds"),
                     "database": engine.dialect.name, "payload": stored.name, "encrypted": bool(passphrase),
                     "payload_sha256": _sha256(stored), "payload_bytes": stored.stat().st_size, **facts}
+        if passphrase:  # whoever can write the folder cannot swap in a manifest (or a plain payload) of their own
+            manifest["manifest_salt"] = secrets.token_hex(16)
+            manifest["manifest_hmac"] = _manifest_mac(manifest, passphrase)
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        partial = path.with_name(path.name + ".partial")
-        with tarfile.open(partial, "w") as tar:
-            tar.add(work / MANIFEST, arcname=MANIFEST)
-            tar.add(stored, arcname=stored.name)
-        os.replace(partial, path)
+        _write_privately(path, [(work / MANIFEST, MANIFEST), (stored, stored.name)])
     return Result(path, manifest, (datetime.now(timezone.utc) - started).total_seconds())
 
 
@@ -226,9 +260,15 @@ def _unpack(path: Path, work: Path, passphrase: str | None) -> tuple[dict, Path]
     if _sha256(stored) != manifest["payload_sha256"]:
         raise BackupError("The backup's payload does not match its manifest: the file was damaged or changed.")
     if not manifest["encrypted"]:
+        if passphrase:  # backups made with a passphrase are encrypted: this one may have been swapped
+            raise BackupError("A passphrase was given but this backup is not encrypted: it is not one made with "
+                              "that passphrase (it may have been replaced). Check where it came from.")
         return manifest, stored
     if not passphrase:
         raise BackupError("This backup is encrypted: give its passphrase (--passphrase-stdin).")
+    if not hmac.compare_digest(manifest.get("manifest_hmac", ""), _manifest_mac(manifest, passphrase)) \
+            if "manifest_salt" in manifest else True:
+        raise BackupError("The passphrase is not right, or the backup's manifest was changed.")
     plain = work / stored.name.removesuffix(".enc")
     decrypt_file(stored, plain, passphrase)
     return manifest, plain
@@ -335,7 +375,7 @@ def daily(app) -> Path | None:
     if not folder:
         return None
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"beacon-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}.backup"
     actor = Actor.system("backup")
     try:

@@ -7,7 +7,8 @@ schema (MIGRATIONS_DATABASE_URL); the application connects as a runtime role
 - audit_entries: SELECT, INSERT, and UPDATE of the chain columns only (seq, prev_hash,
   entry_hash: the app seals each entry just before commit, which a trigger allows once,
   while the entry is unsealed); no UPDATE of its content, no DELETE, no TRUNCATE;
-- audit_chain_heads: SELECT, INSERT, UPDATE (no DELETE, no TRUNCATE);
+- audit_chain_heads: SELECT, and UPDATE of (seq, entry_hash) only (the anchor, first_seq
+  and first_prev, moves only by the owner's retention; a trigger keeps heads moving forward);
 - alembic_version: SELECT only;
 - no CREATE on the schema, no ownership, no membership of another role: it cannot
   ALTER or DROP a table or a trigger (only an owner can), nor create a table of its own.
@@ -66,7 +67,7 @@ class Result:
         how = "created" if self.created else ("updated (" + " ".join(self.altered) + ")" if self.altered
                                               else "already there")
         entries = "SELECT, INSERT" + (f", UPDATE ({', '.join(self.chain_columns)})" if self.chain_columns else "")
-        heads = "; audit_chain_heads: SELECT, INSERT, UPDATE" if self.chain_heads else ""
+        heads = "; audit_chain_heads: SELECT, UPDATE (seq, entry_hash)" if self.chain_heads else ""
         return (f"runtime role {self.role} {how}; grants applied to {self.tables} table(s) and "
                 f"{self.sequences} sequence(s) in schema public; audit_entries: {entries}{heads}; "
                 f"no CREATE on the schema, owns nothing.")
@@ -114,8 +115,9 @@ def grant_statements(role: str, database: str, chain_columns=CHAIN_COLUMNS, chai
         statements.append(f"REVOKE UPDATE, DELETE ON public.{AUDIT_ENTRIES} FROM {r}")
         if chain_columns:
             statements.append(f"GRANT UPDATE ({', '.join(chain_columns)}) ON public.{AUDIT_ENTRIES} TO {r}")
-    if chain_heads:
-        statements.append(f"REVOKE DELETE ON public.{CHAIN_HEADS} FROM {r}")
+    if chain_heads:  # sealing moves a head on (its place and hash); the anchor is retention's, as the owner
+        statements.append(f"REVOKE INSERT, UPDATE, DELETE ON public.{CHAIN_HEADS} FROM {r}")
+        statements.append(f"GRANT UPDATE (seq, entry_hash) ON public.{CHAIN_HEADS} TO {r}")
     return statements
 
 

@@ -57,7 +57,7 @@ class Run:
 
     def summary(self) -> str:
         parts = [f"{what} {n}" for what, n in self.counts.items()]
-        parts += [f"{log} log now starts at place {seq} (anchor {prev[:16]}…)" for log, (seq, prev) in
+        parts += [f"{log} log now starts at place {seq} (anchor {prev})" for log, (seq, prev) in
                   self.anchors.items()]
         if self.audit_skipped:
             parts.append(f"audit entries not removed: {self.audit_skipped}")

@@ -205,3 +205,31 @@ def test_entries_written_around_a_rolled_back_savepoint_are_sealed_at_the_commit
     accounts.request_password_reset(db.session.scalars(select(factories.User.email)).first(), "127.0.0.1")
     assert db.session.scalar(select(func.count()).where(AuditEntry.entry_hash.is_(None))) == 0
     assert audit_chain.verify(db.session.connection()).ok
+
+
+def test_an_entry_cannot_be_written_with_a_seal_nor_a_head_moved_back(app):
+    write(3)
+    with pytest.raises(sa.exc.DBAPIError, match="written unsealed|permission denied"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(AuditEntry.__table__).values(
+                at=clock.now(), actor_label="x", action="forged", target="", outcome="success", detail="",
+                private=False, seq=4, prev_hash="0" * 64, entry_hash="f" * 64))
+    with pytest.raises(sa.exc.DBAPIError, match="only moves forward|permission denied"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(AuditChainHead).where(AuditChainHead.log == "general").values(seq=1))
+    with pytest.raises(sa.exc.DBAPIError, match="only moves forward|permission denied"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(AuditChainHead).where(AuditChainHead.log == "general")
+                         .values(first_seq=0))
+    write(1)  # sealing still works
+    assert audit_chain.verify(db.session.connection()).ok
+
+
+def test_an_entry_slipped_in_with_a_seal_is_named_not_a_crash(app):
+    write(2)
+    with owner_engine().begin() as conn:
+        bypassing_triggers(conn, "INSERT INTO audit_entries (at, actor_label, action, target, outcome, detail, "
+                                 "private, entry_hash) VALUES (CURRENT_TIMESTAMP, 'x', 'forged', '', 'success', '', "
+                                 ":p, :h)", p=False, h="f" * 64)
+    broken = audit_chain.verify(db.session.connection()).first_problem()
+    assert broken is not None and "did not give it" in broken.problem

@@ -137,3 +137,32 @@ def test_the_commands_and_the_daily_job(department, runner, tmp_path, app):
     kept = sorted(os.listdir(tmp_path / "daily"))
     assert kept == sorted(p.name for p in made[1:])
     assert len(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "backup.created")).all()) == 4
+
+
+def test_a_backup_is_for_its_owner_only_and_its_manifest_cannot_be_swapped(department, tmp_path):
+    source = owner_engine()
+    plain, secret = tmp_path / "plain.backup", tmp_path / "secret.backup"
+    backup.create(plain, source)
+    backup.create(secret, source, PASSPHRASE)
+    assert oct(plain.stat().st_mode & 0o777) == "0o600" and not list(tmp_path.glob("*.partial"))
+    # Someone who can write the folder swaps in a plain backup of their own making:
+    # given the passphrase, it is refused rather than restored quietly.
+    with pytest.raises(backup.BackupError, match="not encrypted"):
+        backup.verify(plain, PASSPHRASE)
+    # ... or edits the encrypted one's manifest (a count, here): its HMAC no longer holds.
+    import io
+    import json
+    with tarfile.open(secret) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        payload = tar.extractfile(manifest["payload"]).read()
+    manifest["counts"]["officers"] += 1
+    edited = tmp_path / "edited.backup"
+    with tarfile.open(edited, "w") as tar:
+        for name, data in (("manifest.json", json.dumps(manifest).encode()), (manifest["payload"], payload)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(backup.BackupError, match="manifest was changed"):
+        backup.verify(edited, PASSPHRASE)
+    if source is not db.engine:
+        source.dispose()

@@ -168,7 +168,9 @@ def test_the_grant_command_is_idempotent(pg, runner):
     assert audit == {"SELECT", "INSERT"}
     assert {(c, p) for t, c, p in columns if t == "audit_entries" and p == "UPDATE"} == {
         ("seq", "UPDATE"), ("prev_hash", "UPDATE"), ("entry_hash", "UPDATE")}
-    assert {p for t, p in tables if t == "audit_chain_heads"} == {"SELECT", "INSERT", "UPDATE"}
+    assert {p for t, p in tables if t == "audit_chain_heads"} == {"SELECT"}
+    assert {(c, p) for t, c, p in columns if t == "audit_chain_heads" and p == "UPDATE"} == {
+        ("seq", "UPDATE"), ("entry_hash", "UPDATE")}
     assert {p for t, p in tables if t == "users"} == {"SELECT", "INSERT", "UPDATE", "DELETE"}
     assert {p for t, p in tables if t == "alembic_version"} == {"SELECT"}
     assert sequences and all(usage and update for _, usage, update in sequences)
@@ -271,7 +273,7 @@ def test_migrations_run_as_the_owner_and_reapply_the_runtime_grants(pg):
     with owner_engine(pg).connect() as owner:
         tables = privileges(owner, role)[0]
         owners = owner.execute(sa.text("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")).all()
-    assert {p for t, p in tables if t == "audit_chain_heads"} == {"SELECT", "INSERT", "UPDATE"}
+    assert {p for t, p in tables if t == "audit_chain_heads"} == {"SELECT"}
     assert {p for t, p in tables if t == "audit_entries"} == {"SELECT", "INSERT"}
     assert role not in {o for (o,) in owners}
     write_entry()
@@ -302,7 +304,8 @@ def test_the_sql_it_runs_is_there_to_read(tmp_path):
                  'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "beacon_app";',
                  'REVOKE UPDATE, DELETE ON public.audit_entries FROM "beacon_app";',
                  'GRANT UPDATE (seq, prev_hash, entry_hash) ON public.audit_entries TO "beacon_app";',
-                 'REVOKE DELETE ON public.audit_chain_heads FROM "beacon_app";',
+                 'REVOKE INSERT, UPDATE, DELETE ON public.audit_chain_heads FROM "beacon_app";',
+                 'GRANT UPDATE (seq, entry_hash) ON public.audit_chain_heads TO "beacon_app";',
                  "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"):
         assert line in sql
     app = make_app(f"sqlite:///{tmp_path / 'beacon.db'}")
