@@ -333,9 +333,11 @@ def matrix_csv(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_
     w = weights()
     out = io.StringIO()
     writer = csv.writer(out)
+    # Rectangular, as a spreadsheet reads it: every row has every column, the page's
+    # "Difference" included, and the weights the composite used on each row.
+    used = " ".join(f"{k}={v:g}" for k, v in w.items())
     writer.writerow(["rank", "composite", "badge_number", "name", "unit", "rank_title", "self", "supervisor", "peers",
-                     "direct_reports", "community", "years_of_service", "seniority_rank",
-                     "weights: " + " ".join(f"{k}={v:g}" for k, v in w.items())])
+                     "direct_reports", "community", "years_of_service", "seniority_rank", "difference", "weights"])
     for line in lines:
         m = line.group_means
         writer.writerow([line.rank or "", "" if line.composite is None else f"{line.composite:.3f}",
@@ -343,7 +345,7 @@ def matrix_csv(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_
                          *("" if m[g] is None else f"{m[g]:.2f}"
                            for g in ("self", "supervisor", "peer", "direct_report")),
                          "" if line.community is None else f"{line.community:.2f}", f"{line.years:.1f}",
-                         line.seniority_rank])
+                         line.seniority_rank, "" if line.disagreement is None else f"{line.disagreement:+d}", used])
     record(actor, "review.matrix.export", target=f"cycle:{cycle.id}", detail=f"{len(lines)} line(s)")
     db.session.commit()
     return out.getvalue()

@@ -436,5 +436,11 @@ def test_matrix_ranks_by_composite_beside_seniority_and_exports_csv(app, auth):
     assert [int(r["rank"]) for r in rows] == [1, 2, 2, 2, 2]  # equal composites share a rank
     # Ranked first by performance although last by seniority.
     assert int(rows[0]["seniority_rank"]) == max(int(r["seniority_rank"]) for r in rows) > 1
+    # Rectangular, as a spreadsheet reads it, with the page's "Difference" (seniority
+    # rank minus performance rank) and the weights on every row.
+    table = list(csv.reader(io.StringIO(csv_text)))
+    assert {len(r) for r in table} == {len(table[0])} and table[0][-2:] == ["difference", "weights"]
+    assert all(int(r["difference"]) == int(r["seniority_rank"]) - int(r["rank"]) for r in rows)
+    assert "supervisor=0.35" in rows[0]["weights"]
     unit_only = auth.client.get(f"/reviews/cycles/{cycle.id}/matrix.csv?rank=Sergeant").get_data(as_text=True)
     assert len(unit_only.strip().splitlines()) == 2
