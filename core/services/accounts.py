@@ -397,18 +397,19 @@ def change_password(actor: Actor, current_password: str, new_password: str, keep
 
 # --- signing in and sessions -----------------------------------------------------------
 
-def _claim_attempt(user_id: int, now) -> int | None:
-    """Count a sign-in attempt before its password is checked: one atomic UPDATE takes
-    one of the LOCKOUT_THRESHOLD tries an unlocked account has, and gives the count
-    (or None: locked, or every try already taken by attempts still running). However
-    many workers try at once, no more passwords are checked than the threshold before
-    the account locks. Committed at once, so the count holds whatever happens next."""
+def claim_try(user_id: int, now, counter=User.failed_logins) -> int | None:
+    """Count a try before it is checked (a password; with `counter` User.failed_codes,
+    a two-step code): one atomic UPDATE takes one of the LOCKOUT_THRESHOLD tries an
+    unlocked account has, and gives the count (or None: locked, or every try already
+    taken by tries still running). However many workers try at once, no more are
+    checked than the threshold before the account locks. Committed at once, so the
+    count holds whatever happens next."""
     attempt = db.session.execute(
         update(User).where(User.id == user_id, User.status == AccountStatus.ACTIVE,
                            or_(User.locked_until.is_(None), User.locked_until <= now),
-                           User.failed_logins < rules.LOCKOUT_THRESHOLD)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)).scalar_one_or_none()
+                           counter < rules.LOCKOUT_THRESHOLD)
+        .values({counter: counter + 1})
+        .returning(counter)).scalar_one_or_none()
     db.session.commit()
     return attempt
 
@@ -419,7 +420,7 @@ def check_password(email: str, password: str, ip: str | None) -> User:
     sign_in, and views.auth for the second step). Commits (a failure is recorded too)."""
     now = clock.now()
     user = find_by_email(email)
-    attempt = _claim_attempt(user.id, now) if user is not None and user.status == AccountStatus.ACTIVE else None
+    attempt = claim_try(user.id, now) if user is not None and user.status == AccountStatus.ACTIVE else None
     if attempt is None:
         verify_password(None, password)  # same work as a real check: timing tells nothing
         reason = ("unknown email" if user is None else

@@ -35,9 +35,9 @@ from core import clock, rules
 from core.audit import Actor, record
 from core.db import db
 from core.errors import DomainError
-from core.models import PRIVILEGED, AccountStatus, RecoveryCode, User
+from core.models import PRIVILEGED, RecoveryCode, User
 from core.services import outbox
-from core.services.accounts import end_sessions
+from core.services.accounts import claim_try, end_sessions
 
 STEP_SECONDS = 30        # what every authenticator app uses
 DRIFT_STEPS = 1          # a phone's clock may be one step off either way
@@ -205,16 +205,9 @@ def recovery_codes_left(user_id: int) -> int:
 # --- the second step of signing in -------------------------------------------------------
 
 def _claim(user_id: int, now) -> int | None:
-    """As accounts._claim_attempt, for codes: take one of the tries an unlocked account
-    has, atomically, before the code is checked. Committed at once."""
-    attempt = db.session.execute(
-        update(User).where(User.id == user_id, User.status == AccountStatus.ACTIVE,
-                           or_(User.locked_until.is_(None), User.locked_until <= now),
-                           User.failed_codes < rules.LOCKOUT_THRESHOLD)
-        .values(failed_codes=User.failed_codes + 1)
-        .returning(User.failed_codes)).scalar_one_or_none()
-    db.session.commit()
-    return attempt
+    """Take one of the tries at a code an unlocked account has, atomically, before the
+    code is checked (counted apart from wrong passwords). Committed at once."""
+    return claim_try(user_id, now, counter=User.failed_codes)
 
 
 def verify(user_id: int, code: str, ip: str | None) -> tuple[User, str]:
