@@ -113,6 +113,24 @@ def decrypt_file(source: Path, target: Path, passphrase: str) -> None:
             raise BackupError("The backup has data after its last part: it was changed.")
 
 
+def _sqlite_copy(source, target) -> None:
+    """A consistent copy of one SQLite database into another, with SQLite's online
+    backup API (the source may be written meanwhile)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def describe(manifest: dict) -> str:
+    """A backup in a few words, for its audit entry."""
+    return (f"{manifest['payload_bytes']} bytes, {sum(manifest['counts'].values())} rows, "
+            + ("encrypted" if manifest["encrypted"] else "not encrypted"))
+
+
 def _manifest_mac(manifest: dict, passphrase: str) -> str:
     """An HMAC of the manifest (all but the MAC itself) under a key from the passphrase."""
     body = json.dumps({k: v for k, v in manifest.items() if k != "manifest_hmac"}, sort_keys=True).encode()
@@ -198,12 +216,7 @@ def create(path: Path, engine: sa.engine.Engine, passphrase: str | None = None) 
         work = Path(work)
         if engine.dialect.name == "sqlite":
             payload = work / "beacon.sqlite"
-            source = sqlite3.connect(engine.url.database)
-            copy = sqlite3.connect(payload)
-            with copy:
-                source.backup(copy)
-            source.close()
-            copy.close()
+            _sqlite_copy(engine.url.database, payload)
             check = sa.create_engine(f"sqlite:///{payload}")
             with check.connect() as conn:
                 facts = census(conn)
@@ -340,12 +353,7 @@ def restore(path: Path, engine: sa.engine.Engine, passphrase: str | None = None)
             raise BackupError(f"This is a {manifest['database']} backup; the database here is {engine.dialect.name}.")
         if engine.dialect.name == "sqlite":
             engine.dispose()
-            target = sqlite3.connect(engine.url.database)
-            source = sqlite3.connect(payload)
-            with target:
-                source.backup(target)
-            source.close()
-            target.close()
+            _sqlite_copy(payload, engine.url.database)
         else:
             address, env = _libpq(engine.url)
             done = subprocess.run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
@@ -389,8 +397,6 @@ def daily(app) -> Path | None:
     for old in kept[:-max(int(app.config.get("BACKUP_KEEP", 14)), 1)]:
         old.unlink()
     record(actor, "backup.created", target=path.name,
-           detail=f"{result.manifest['payload_bytes']} bytes, {sum(result.manifest['counts'].values())} rows, "
-                  f"{'encrypted' if result.manifest['encrypted'] else 'not encrypted'}; "
-                  f"{min(len(kept), int(app.config.get('BACKUP_KEEP', 14)))} kept")
+           detail=f"{describe(result.manifest)}; {min(len(kept), int(app.config.get('BACKUP_KEEP', 14)))} kept")
     db.session.commit()
     return path

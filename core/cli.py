@@ -241,8 +241,7 @@ def backup_create(path, passphrase_stdin):
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     m = result.manifest
-    record(CLI, "backup.created", target=path.name, detail=f"{m['payload_bytes']} bytes, "
-           f"{sum(m['counts'].values())} rows, {'encrypted' if m['encrypted'] else 'not encrypted'} (command line)")
+    record(CLI, "backup.created", target=path.name, detail=f"{backup.describe(m)} (command line)")
     db.session.commit()
     click.echo(f"wrote {path}: {m['database']}, {sum(m['counts'].values())} rows in {len(m['counts'])} tables, "
                f"{m['payload_bytes']} bytes{', encrypted' if m['encrypted'] else ''}, in {result.seconds:.1f} s")
