@@ -24,6 +24,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +131,8 @@ class ReviewCycle(db.Model):
         CheckConstraint("closes_on >= opens_on", name="dates_in_order"),
         CheckConstraint("threshold >= 2", name="threshold_min"),
         CheckConstraint("peers BETWEEN 0 AND 10", name="peers_range"),
+        CheckConstraint("supervisor_share BETWEEN 1 AND 100", name="supervisor_share_range"),
+        CheckConstraint("metrics_end IS NULL OR metrics_end >= metrics_start", name="metrics_in_order"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +145,19 @@ class ReviewCycle(db.Model):
     peers: Mapped[int] = mapped_column(Integer, default=3)
     threshold: Mapped[int] = mapped_column(Integer, default=3)
     anonymous_peers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Officers may nominate peers for themselves (HR approves) while the cycle is a draft.
+    nominations: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Anyone who supervised a subject for at least this share (%) of the cycle's review
+    # period (from the roster's supervisor history) is a supervisor rater.
+    supervisor_share: Mapped[int] = mapped_column(Integer, default=25, server_default="25")
+    # The community-metrics period the results use, chosen by HR (create or close);
+    # metrics_chosen with no dates means "no community figures".
+    metrics_start: Mapped[date | None] = mapped_column(Date)
+    metrics_end: Mapped[date | None] = mapped_column(Date)
+    metrics_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What the close did with anonymous reviews still held: counts only, never whose.
+    pooled_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discarded_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at = mapped_column(UTCDateTime, nullable=False)
     opened_at = mapped_column(UTCDateTime)
     closed_at = mapped_column(UTCDateTime)
@@ -183,8 +200,8 @@ class ReviewCycleUnit(db.Model):
 
 class ReviewAssignment(db.Model):
     """Rater X reviews subject Y in group G. `status` is all that records a submission;
-    it carries no time. `sealed_draft` is an anonymous review's saved draft, encrypted,
-    deleted when it is submitted."""
+    it carries no time. An anonymous review's draft is never here: it stays in the rater's
+    browser."""
 
     __tablename__ = "review_assignments"
     __table_args__ = (
@@ -200,7 +217,9 @@ class ReviewAssignment(db.Model):
     group: Mapped[RaterGroup] = mapped_column("rater_group", enum_of(RaterGroup, "rater_group"))
     status: Mapped[AssignmentStatus] = mapped_column(enum_of(AssignmentStatus, "assignment_status"),
                                                      default=AssignmentStatus.PENDING)
-    sealed_draft: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Why this rater was chosen, for HR ("same unit and rank band", "supervised 40% of
+    # the period", "nominated by the subject", "added by HR").
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     cycle: Mapped[ReviewCycle] = relationship(lazy="joined", innerjoin=True)
     subject = relationship("Officer", foreign_keys=[subject_id], lazy="joined", innerjoin=True)
@@ -300,3 +319,105 @@ class Activity(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False)
 
     officer = relationship("Officer", lazy="joined", innerjoin=True)
+
+
+class NominationStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class PeerNomination(db.Model):
+    """An officer asks for a peer to review them; HR approves (the peer becomes a peer
+    rater) or declines."""
+
+    __tablename__ = "peer_nominations"
+    __table_args__ = (UniqueConstraint("cycle_id", "subject_id", "nominee_id", name="uq_peer_nominations_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    nominee_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    status: Mapped[NominationStatus] = mapped_column(enum_of(NominationStatus, "nomination_status"),
+                                                     default=NominationStatus.PENDING)
+    note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    decided_at = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    subject = relationship("Officer", foreign_keys=[subject_id], lazy="joined", innerjoin=True)
+    nominee = relationship("Officer", foreign_keys=[nominee_id], lazy="joined", innerjoin=True)
+
+
+class PooledReview(db.Model):
+    """An upward review from a group that stayed under the threshold, released at the
+    close into its unit's pool ("supervisors of this unit") with the other such groups of
+    the unit, once the pool reaches the threshold. No subject, no rater, no time."""
+
+    __tablename__ = "pooled_reviews"
+    __table_args__ = (Index("ix_pooled_reviews_cycle_unit", "cycle_id", "unit_id"), {"sqlite_with_rowid": False})
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    score_total: Mapped[int] = mapped_column(Integer, default=0)
+    score_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultVersion(db.Model):
+    """The results of a published cycle, fixed: version 1 is written at publication,
+    each correction adds the next with its reason. Reports and the matrix read the
+    latest version (or the one asked for), never the live metrics or settings."""
+
+    __tablename__ = "result_versions"
+    __table_args__ = (UniqueConstraint("cycle_id", "number", name="uq_result_versions_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    made_at = mapped_column(UTCDateTime, nullable=False)
+    made_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    metrics_start: Mapped[date | None] = mapped_column(Date)
+    metrics_end: Mapped[date | None] = mapped_column(Date)
+    weights: Mapped[dict] = mapped_column(JSON, default=dict)
+    threshold: Mapped[int] = mapped_column(Integer)
+
+
+class ResultLine(db.Model):
+    """One subject's fixed result in one version: what the matrix row and the subject's
+    report show (group means per criterion, comments as shown, community figures,
+    composite and ranks), with the roster facts as they were at publication."""
+
+    __tablename__ = "result_lines"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("result_versions.id", ondelete="CASCADE"), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(170))
+    badge: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(120))
+    rank_title: Mapped[str] = mapped_column(String(60))
+    years: Mapped[float] = mapped_column(Float)
+    group_means: Mapped[dict] = mapped_column(JSON, default=dict)
+    community: Mapped[dict] = mapped_column(JSON, default=dict)
+    community_score: Mapped[float | None] = mapped_column(Float)
+    composite: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    seniority_rank: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ReportResponse(db.Model):
+    """The subject's acknowledgement of their published report, and their written
+    response, kept with the report."""
+
+    __tablename__ = "report_responses"
+
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    acknowledged_at = mapped_column(UTCDateTime, nullable=False)
+    response: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responded_at = mapped_column(UTCDateTime)

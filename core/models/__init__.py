@@ -3,7 +3,7 @@ from core.models.audit import AuditChainHead, AuditEntry
 from core.models.email_change import EmailChange, EmailChangeStatus
 from core.models.grant import PRIVILEGED, GrantAction, GrantStatus, RoleGrant
 from core.models.import_job import ImportJob, ImportState
-from core.models.officer import Officer, OfficerStatus, Unit
+from core.models.officer import Officer, OfficerStatus, SupervisorSpell, Unit
 from core.models.outbox import OutboxMessage, OutboxStatus
 from core.models.user import (AccountStatus, AccountToken, LoginSession, RecoveryCode, Role, TokenPurpose, User,
                               UserRole)
@@ -13,5 +13,5 @@ __all__ = [
     "ImportState", "LoginSession",
     "EmailChange", "EmailChangeStatus", "Officer", "OfficerStatus",
     "OutboxMessage", "OutboxStatus", "PRIVILEGED", "RecoveryCode",
-    "Role", "RoleGrant", "TokenPurpose", "Unit", "User", "UserRole",
+    "Role", "RoleGrant", "SupervisorSpell", "TokenPurpose", "Unit", "User", "UserRole",
 ]

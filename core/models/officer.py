@@ -58,3 +58,22 @@ class Officer(db.Model):
     @property
     def display_name(self) -> str:
         return f"{self.rank} {self.first_name} {self.last_name} (#{self.badge_number})"
+
+
+class SupervisorSpell(db.Model):
+    """Who supervised an officer, from when to when: the roster import opens a spell
+    when an officer's supervisor changes and ends the one before. A 360 cycle reads it
+    to find everyone who supervised a subject for a good part of its period. A spell
+    with no start began before the history was kept (the first import or migration)."""
+
+    __tablename__ = "supervisor_spells"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR started_on IS NULL OR ended_on >= started_on", name="spell_in_order"),
+        Index("ix_supervisor_spells_officer", "officer_id", "ended_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    started_on: Mapped["Date | None"] = mapped_column(Date)
+    ended_on: Mapped["Date | None"] = mapped_column(Date)
