@@ -2,7 +2,7 @@
 
 Every setting is documented in the README. Tests and `create_app(config=...)` may
 override any of them; `validate()` refuses configurations that would be unsafe in
-production (no SECRET_KEY, insecure cookies).
+production (no SECRET_KEY or REVIEW_SEAL_KEY, insecure cookies).
 """
 import os
 import secrets
@@ -52,6 +52,30 @@ def _weights(raw):
     return weights
 
 
+DEFAULT_RANK_BANDS = ("Officer=1,Police Officer=1,Detective=1,Corporal=1,Sergeant=2,Lieutenant=3,Captain=4,"
+                      "Commander=5,Deputy Chief=5,Chief=6,Chief of Police=6")
+
+
+def _rank_key(rank) -> str:
+    """A roster rank as RANK_BANDS compares it: case and spacing do not matter."""
+    return " ".join(str(rank).split()).casefold()
+
+
+def _rank_bands(raw):
+    """RANK_BANDS: `rank=band` pairs; ranks in one band are peers of each other in a 360
+    cycle. A rank not listed is a band of its own."""
+    bands = {}
+    for pair in filter(None, (p.strip() for p in str(raw).split(","))):
+        name, sep, value = pair.partition("=")
+        if not sep or not _rank_key(name):
+            raise RuntimeError(f"RANK_BANDS: {pair!r} is not in the form rank=band")
+        try:
+            bands[_rank_key(name)] = int(value)
+        except ValueError as exc:
+            raise RuntimeError(f"RANK_BANDS: {name.strip()} needs a whole number, got {value.strip()!r}") from exc
+    return bands
+
+
 def _driver_url(url):
     """psycopg 3 is the driver we ship; plain postgresql:// URLs from hosting platforms mean it."""
     if url and url.startswith("postgresql://"):
@@ -72,6 +96,26 @@ def _dev_secret_key(instance_path):
     return key
 
 
+def _dev_review_seal_key(env):
+    """A development REVIEW_SEAL_KEY, generated once. Not in instance/, where the demo's
+    database and secret_key live: a copy of that folder must not carry the key that
+    opens the anonymous reviews held in it. It goes in the user's configuration folder
+    instead ($XDG_CONFIG_HOME/beacon, else ~/.config/beacon), readable by its owner only."""
+    folder = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "beacon"
+    path = folder / "review_seal_key"
+    if path.exists():
+        return path.read_text().strip()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+    except OSError as exc:
+        raise RuntimeError(f"REVIEW_SEAL_KEY is not set and {path} cannot be written ({exc.strerror}): "
+                           "set REVIEW_SEAL_KEY") from exc
+    return key
+
+
 def load(instance_path, env=None):
     """Settings from `env` (default: os.environ) as a dict for app.config."""
     env = os.environ if env is None else env
@@ -87,6 +131,9 @@ def load(instance_path, env=None):
         # Only an explicit BEACON_ENV=development allows the demo data (`make run` sets it).
         "DEMO_ALLOWED": beacon_env == "development",
         "SECRET_KEY": secret_key,
+        # Seals anonymous reviews while they are held (evaluations/seal.py); its own key, not
+        # derived from SECRET_KEY, and kept apart from the database and its backups.
+        "REVIEW_SEAL_KEY": env.get("REVIEW_SEAL_KEY") or (None if production else _dev_review_seal_key(env)),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # The owner role `flask db upgrade` and `flask db-roles grant` connect as (core.db_roles);
         # unset (None): the same as DATABASE_URL.
@@ -152,6 +199,7 @@ def load(instance_path, env=None):
         "REVIEW_PEERS": _int(env, "REVIEW_PEERS", 3),
         "REVIEW_THRESHOLD": _int(env, "REVIEW_THRESHOLD", 3),
         "REVIEW_WEIGHTS": _weights(env.get("REVIEW_WEIGHTS", DEFAULT_WEIGHTS)),
+        "RANK_BANDS": _rank_bands(env.get("RANK_BANDS", DEFAULT_RANK_BANDS)),
         "SESSION_COOKIE_NAME": "beacon_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -173,8 +221,16 @@ def validate(config):
         raise RuntimeError("SECRET_KEY is not set: production refuses to start without one.")
     if config["BEACON_ENV"] == "production" and len(config["SECRET_KEY"]) < MIN_SECRET_KEY:
         raise RuntimeError(f"SECRET_KEY must be at least {MIN_SECRET_KEY} characters in production "
-                           "(it signs sessions and seals anonymous reviews); "
+                           "(it signs sessions and CSRF tokens); "
                            "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    if not config.get("REVIEW_SEAL_KEY"):
+        raise RuntimeError("REVIEW_SEAL_KEY is not set: production refuses to start without one "
+                           "(it seals anonymous reviews while they are held; keep it apart from the database).")
+    if config["BEACON_ENV"] == "production" and (len(config["REVIEW_SEAL_KEY"]) < MIN_SECRET_KEY
+                                                 or config["REVIEW_SEAL_KEY"] == config["SECRET_KEY"]):
+        raise RuntimeError(f"REVIEW_SEAL_KEY must be at least {MIN_SECRET_KEY} characters in production, and "
+                           "not the same as SECRET_KEY; make one with: "
+                           "python3 -c 'import secrets; print(secrets.token_hex(32))'")
     if config["BEACON_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
         raise RuntimeError("SESSION_COOKIE_SECURE must stay on in production (serve Beacon over HTTPS).")
     if config.get("WELLNESS_FIRST_RULE", "hire") not in ("hire", "immediately"):

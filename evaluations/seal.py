@@ -1,10 +1,12 @@
-"""Sealing anonymous reviews while they wait: AES-GCM under a key derived from
-SECRET_KEY, so someone reading the database alone cannot read a draft or a held
-review, nor tie its content to the transaction that wrote it.
+"""Sealing anonymous reviews while they are held: AES-GCM under a key derived from
+REVIEW_SEAL_KEY, a key of their own (not SECRET_KEY, and kept apart from the database
+and its backups), so someone with the database, even with SECRET_KEY, cannot read a
+held review.
 
 No timestamp goes in (Fernet tokens carry one in clear, so they are not used), and
 every sealed value is padded to the same length, so its size says nothing about the
-comment inside.
+comment inside. A value sealed under another key (the SECRET_KEY-derived key used
+before REVIEW_SEAL_KEY existed, or a key since changed) or altered is Unreadable.
 """
 import json
 import os
@@ -17,17 +19,19 @@ from flask import current_app
 
 SIZE = 16384  # bytes after padding: a 2,000-character comment is at most 12,000 bytes of JSON
 NONCE = 12
+SALT = b"beacon-review-seal"
 
 
 class Unreadable(Exception):
-    """The sealed value was written under another SECRET_KEY (or was altered)."""
+    """The sealed value was written under another REVIEW_SEAL_KEY (or was altered)."""
 
 
 def _key(purpose: str) -> bytes:
-    secret = current_app.config["SECRET_KEY"]
+    secret = current_app.config.get("REVIEW_SEAL_KEY")
+    if not secret:
+        raise RuntimeError("REVIEW_SEAL_KEY is not set")
     secret = secret.encode() if isinstance(secret, str) else secret
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"beacon-reviews",
-                info=purpose.encode()).derive(secret)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=SALT, info=purpose.encode()).derive(secret)
 
 
 def seal(value: dict, purpose: str) -> bytes:
@@ -41,7 +45,8 @@ def seal(value: dict, purpose: str) -> bytes:
 
 def unseal(blob: bytes, purpose: str) -> dict:
     try:
+        blob = bytes(blob or b"")
         padded = AESGCM(_key(purpose)).decrypt(blob[:NONCE], blob[NONCE:], purpose.encode())
-    except (InvalidTag, ValueError) as exc:
+        return json.loads(padded.split(b"\n", 1)[0])
+    except (InvalidTag, ValueError, TypeError) as exc:   # json's errors are ValueErrors too
         raise Unreadable(str(exc) or "invalid tag") from None
-    return json.loads(padded.split(b"\n", 1)[0])

@@ -33,6 +33,7 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migration
 BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret-key-not-for-production",
+    "REVIEW_SEAL_KEY": "test-review-seal-key-not-for-production",
     "BASE_URL": "http://beacon.test",
     "SMTP_HOST": "",
     "MAIL_FROM": "Beacon <beacon@beacon.test>",

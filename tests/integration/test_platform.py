@@ -59,7 +59,8 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     config = settings.load(str(tmp_path), {"BEACON_ENV": "production"})
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         settings.validate(config)
-    ok = settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 40})
+    ok = settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 40,
+                                       "REVIEW_SEAL_KEY": "r" * 40})
     settings.validate(ok)
     assert ok["SESSION_COOKIE_SECURE"] is True
 
@@ -68,7 +69,8 @@ def test_production_refuses_a_short_secret_key_and_an_unknown_environment(tmp_pa
     short = settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 31})
     with pytest.raises(RuntimeError, match="at least 32 characters"):
         settings.validate(short)
-    settings.validate(settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 32}))
+    settings.validate(settings.load(str(tmp_path), {"BEACON_ENV": "production", "SECRET_KEY": "x" * 32,
+                                                    "REVIEW_SEAL_KEY": "r" * 32}))
     with pytest.raises(RuntimeError, match="BEACON_ENV must be"):
         settings.load(str(tmp_path), {"BEACON_ENV": "prod", "SECRET_KEY": "x" * 40})
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from core.db import db
-from core.models import AuditEntry, User
+from core.models import AuditEntry
 from evaluations.models import AnonymousReview, HeldReview
 from evaluations.services import cycles, reports
 from core.models import OutboxMessage
@@ -88,7 +88,7 @@ def test_pages_exports_audit_log_emails_and_logs_do_not_link_a_review_to_its_aut
     caplog.set_level(logging.DEBUG)
     t, cycle, markers = _upward_scene()
     cycles.move(HR, cycle.id, "close")
-    cycles.move(HR, cycle.id, "publish")
+    cycles.move(HR, cycle.id, "publish", period="none")
     # The audit log says that each submitted an upward review in the cycle, and nothing else.
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "review.submit")).all()
     upward = [e for e in entries if "upward" in e.detail]
@@ -106,7 +106,9 @@ def test_pages_exports_audit_log_emails_and_logs_do_not_link_a_review_to_its_aut
     # HR's cycle page lists no per-person state for the anonymous group.
     hr = auth.as_role("hr")
     page = auth.client.get(f"/reviews/cycles/{cycle.id}?group=direct_report").get_data(as_text=True)
-    rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>Direct reports</td><td>([^<]*)</td>", page)
+    # The last cell of each row is the status (a column for why the rater was chosen may come before it).
+    rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>Direct reports</td>(?:<td>[^<]*</td>)*<td>([^<]*)</td>\s",
+                      page)
     assert rows and set(rows) == {"—"}
     for url in (f"/reviews/cycles/{cycle.id}/matrix.csv", f"/reviews/cycles/{cycle.id}/matrix", "/wellness/audit"):
         text = auth.client.get(url).get_data(as_text=True)
@@ -133,7 +135,7 @@ def test_comment_order_does_not_follow_submission_order(app):
         for member, text in zip(members, texts):
             submit(cycle, assignments(cycle, rater_id=member.id, group="direct_report")[0], comment=text)
         cycles.move(HR, cycle.id, "close")
-        cycles.move(HR, cycle.id, "publish")
+        cycles.move(HR, cycle.id, "publish", period="none")
         result = reports.subject_report(HR, cycle.id, t.sergeant.id)
         [upward] = [r for r in result.results if r.group == "direct_report"]
         assert sorted(upward.comments) == sorted(texts)
@@ -148,7 +150,7 @@ def test_comment_order_does_not_follow_submission_order(app):
 def test_below_the_threshold_nothing_shows_and_nothing_counts(app, auth):
     t, cycle, markers = _upward_scene(n=2, threshold=3)
     cycles.move(HR, cycle.id, "close")
-    cycles.move(HR, cycle.id, "publish")
+    cycles.move(HR, cycle.id, "publish", period="none")
     auth.login(t.users[t.sergeant.id].email)
     page = auth.client.get(f"/reviews/cycles/{cycle.id}/subjects/{t.sergeant.id}").get_data(as_text=True)
     assert "Direct reports: <em>not enough responses to keep reviewers anonymous</em>" in page
@@ -165,16 +167,48 @@ def test_below_the_threshold_nothing_shows_and_nothing_counts(app, auth):
     assert line.composite == without
 
 
-def test_a_draft_of_an_upward_review_is_sealed_too(app, auth):
+def _rows_holding(text):
+    """Every stored row, in every table, whose values contain `text`."""
+    found = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(table.select()):
+            if any(text in (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for v in row):
+                found.append(table.name)
+    return found
+
+
+def test_a_draft_of_an_upward_review_never_reaches_the_server(app, auth):
     t = factories.team(reports=3)
     cycle = factories.review_cycle()
     mine = assignments(cycle, rater_id=t.members[0].id, group="direct_report")[0]
     auth.login(t.users[t.members[0].id].email)
     url = f"/reviews/assignments/{mine.id}"
-    assert "How your anonymity is protected" in auth.client.get(url).get_data(as_text=True)
-    auth.post(url, {"comment": "DRAFTWORDS", "save": "1"}, form_page=url)
+    page = auth.client.get(url).get_data(as_text=True)
+    assert "How your anonymity is protected" in page
+    assert "in this browser, on this device only" in page and "write the review in one sitting" in page
+    assert 'value="Save draft"' not in page           # no button that sends a draft to the server
+    assert "js/review-draft.js" in page and f'data-local-draft="beacon-review-draft-{mine.id}"' in page
+    # A POST that asks the server to keep a draft anyway is refused, and nothing is stored.
+    response = auth.post(url, {"comment": "DRAFTWORDS", "save": "1"}, form_page=url)
+    assert response.status_code == 422
+    refused = response.get_data(as_text=True)
+    assert "kept only in your browser, never on Beacon&#39;s server: nothing was saved" in refused
     db.session.refresh(mine)
-    assert mine.sealed_draft and b"DRAFTWORDS" not in mine.sealed_draft
-    assert "DRAFTWORDS" in auth.client.get(url).get_data(as_text=True)       # the rater gets it back
-    user = db.session.scalar(select(User).where(User.officer_id == t.members[0].id))
-    assert user is not None
+    assert mine.status.value == "pending"
+    assert _rows_holding("DRAFTWORDS") == []
+    assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "review.draft")).all()
+    assert "DRAFTWORDS" not in auth.client.get(url).get_data(as_text=True)
+
+
+def test_a_named_review_keeps_its_draft_on_the_server(app, auth):
+    t = factories.team(reports=3)
+    cycle = factories.review_cycle()
+    theirs = assignments(cycle, rater_id=t.sergeant.id, group="supervisor")[0]
+    auth.login(t.users[t.sergeant.id].email)
+    url = f"/reviews/assignments/{theirs.id}"
+    page = auth.client.get(url).get_data(as_text=True)
+    assert 'value="Save draft"' in page and "review-draft.js" not in page
+    response = auth.post(url, {"comment": "NAMEDDRAFT", "save": "1"}, form_page=url)
+    assert response.status_code == 302
+    assert "NAMEDDRAFT" in auth.client.get(url).get_data(as_text=True)
+    assert _rows_holding("NAMEDDRAFT") == ["reviews"]
