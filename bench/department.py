@@ -34,8 +34,9 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 
-from sqlalchemy import JSON, Enum, insert, select, text
+from sqlalchemy import JSON, Enum, func, insert, select, text
 
 from core.db import db
 from core import audit_chain
@@ -139,6 +140,8 @@ class Department:
     review_cycle_id: int = 0    # a published review cycle of every active officer
     reviews: int = 0
     anonymous_reviews: int = 0
+    result_lines: int = 0       # the cycle's fixed results (version 1), made as publication does
+    results_seconds: float = 0.0
 
     def path_values(self) -> dict:
         return {"sergeant_id": self.sergeant_id, "last_name": self.last_name,
@@ -518,8 +521,8 @@ def _reviews(rng: random.Random, now: datetime, officers: list[dict], users: lis
     """A published review cycle of every active officer with an account as rater: self,
     supervisor, REVIEW_PEERS peers from the unit and every direct report; 95% answered.
     Upward reviews go to the anonymous table. Two periods of community metrics each."""
-    from evaluations.models import (AnonymousReview, CommunityMetric, Criterion, CycleStatus, RaterGroup, Review,
-                                    ReviewAssignment, ReviewCycle)
+    from evaluations.models import (AnonymousReview, CommunityMetric, Criterion, CycleStatus, RaterGroup, ResultLine,
+                                    Review, ReviewAssignment, ReviewCycle)
     criteria = db.session.scalars(select(Criterion).where(Criterion.rubric_id == 1)).all()
     asked = {g.value: [str(c.id) for c in criteria if c.answered_by(g.value)] for g in RaterGroup}
     closes = now.date() - timedelta(days=30)
@@ -585,7 +588,18 @@ def _reviews(rng: random.Random, now: datetime, officers: list[dict], users: lis
         for table in ("review_cycles", "review_assignments"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
-    return {"review_cycle_id": cycle.id, "reviews": len(named) + len(anonymous), "anonymous_reviews": len(anonymous)}
+    # Published: HR chose the last quarter, and the results are fixed as version 1, by the
+    # same code as the "Publish reports" button (timed: it is the publish's cost).
+    from core.audit import Actor
+    from evaluations.services import results
+    cycle.metrics_start, cycle.metrics_end, cycle.metrics_chosen = closes - timedelta(days=90), \
+        closes - timedelta(days=1), True
+    started = perf_counter()
+    version = results.make_version(Actor.system("bench"), cycle, "Published")
+    fixed = perf_counter() - started
+    lines = db.session.scalar(select(func.count()).select_from(ResultLine).where(ResultLine.version_id == version.id))
+    return {"review_cycle_id": cycle.id, "reviews": len(named) + len(anonymous), "anonymous_reviews": len(anonymous),
+            "result_lines": lines, "results_seconds": round(fixed, 2)}
 
 
 def write(model, rows: list[dict], chunk: int = 10000) -> None:

@@ -287,7 +287,8 @@ def measure_size(kind: str, n: int, repeat: int, budget: float, show_sql: str | 
                     f"{dept.outbox_messages:,} outbox messages; wellness: {dept.clinicians} clinicians, "
                     f"{dept.evaluations:,} evaluations ({dept.in_progress:,} in progress), "
                     f"{dept.appointments:,} appointments ({dept.active_appointments:,} active), "
-                    f"{dept.incidents} incidents; reviews: {dept.reviews:,} ({dept.anonymous_reviews:,} anonymous)")
+                    f"{dept.incidents} incidents; reviews: {dept.reviews:,} ({dept.anonymous_reviews:,} anonymous); "
+                    f"results fixed at publication: {dept.result_lines:,} lines in {dept.results_seconds:.2f} s")
                 engine = db.engine
                 db.session.remove()
             # Measure as a server process would run: the build's millions of temporary

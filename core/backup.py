@@ -15,9 +15,9 @@ Restoring needs an empty database. It loads the payload (SQLite: the file;
 PostgreSQL: `pg_restore`, which creates the tables, loads the rows, then adds the
 indexes and the audit log's triggers, so rows load without firing them), counts the
 rows again against the manifest and walks the audit chain, whose head must be the one
-the manifest holds. What a backup does not hold is the SECRET_KEY, which seals the
-anonymous reviews held back until a cycle closes: keep it with the backups, apart
-from them.
+the manifest holds. What a backup does not hold is REVIEW_SEAL_KEY, which seals the
+anonymous reviews held back until a cycle closes (and SECRET_KEY, which signs
+sessions): keep them with the backups, apart from them.
 """
 import hashlib
 import hmac

@@ -31,13 +31,13 @@ retention_cli = AppGroup("retention", help="The records retention schedule.")
 CLI = Actor.system("cli")
 
 
-def run_import(kind: str, path: str | Path, dry_run: bool):
+def run_import(kind: str, path: str | Path, dry_run: bool, options: dict | None = None):
     """A CSV import command's work (`roster import`, `metrics import`): the kind's import,
     run here and now. A bad file prints each error as `line N: ...` and exits 1, nothing
     written; a good one gives its report back to be summed up."""
     path = Path(path)
     try:
-        report = imports.run_now(CLI, kind, path.read_bytes(), path.name, dry_run=dry_run)
+        report = imports.run_now(CLI, kind, path.read_bytes(), path.name, dry_run=dry_run, options=options)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     if not report.ok:

@@ -365,8 +365,9 @@ def import_submit(form, kind: str, job_url, default_name: str):
     """A CSV upload (roster, metrics) becomes an import job, stored once; the browser
     goes to the job's page, where the check and the write show their progress."""
     data = form.file.data.read()
+    options = {"replace": True} if getattr(getattr(form, "replace", None), "data", False) else {}
     job = imports.submit(actor(), kind, data, form.file.data.filename or default_name,
-                         confirmed=bool(form.submit.data))
+                         confirmed=bool(form.submit.data), options=options)
     return redirect(job_url(job.id))
 
 

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.forms import Form, MultiCheckboxField, happened
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS
+from evaluations.services.responses import MAX_RESPONSE
 from evaluations.services.reviews import MAX_COMMENT
 
 
@@ -60,11 +61,21 @@ class CycleForm(Form):
         SelectChoice("all", "All active officers"), SelectChoice("units", "Officers of the units chosen below")])
     unit_ids = MultiCheckboxField("Units", coerce=int, choices=[])
     peers = IntegerField("Peers per officer", validators=[InputRequired(), NumberRange(0, 10)],
-                         description="Chosen at random in the officer's unit, avoiding last cycle's pairs.")
+                         description="Chosen at random among officers of the same rank band, in the officer's unit "
+                                     "first, never someone above or below them in the chain of command, avoiding "
+                                     "last cycle's pairs.")
     threshold = IntegerField("Anonymity threshold", validators=[InputRequired(), NumberRange(2, 50)],
                              description="An anonymous group's results show only with at least this many reviews. "
                                          "It cannot be lowered once reviews exist.")
     anonymous_peers = BooleanField("Peer reviews are anonymous too")
+    nominations = BooleanField("Officers may nominate peers",
+                               description="While the cycle is a draft, each officer it reviews may name up to "
+                                           "\"peers per officer\" peers; HR approves or declines each.")
+    supervisor_share = IntegerField("Supervisor share (%)", default=25,
+                                    validators=[Optional(), NumberRange(1, 100)],
+                                    description="Besides the current supervisor and the next level up, anyone who "
+                                                "supervised the officer for at least this share of the year before "
+                                                "the cycle opens (to its close) reviews them as a supervisor.")
     submit = SubmitField("Create cycle")
 
 
@@ -75,6 +86,25 @@ class CycleSettingsForm(Form):
     submit = SubmitField("Save")
 
 
+class MetricsPeriodForm(Form):
+    """The community-metrics period a cycle's results use (choices: results.period_choices)."""
+    period = SelectField("Community-metrics period", choices=[], validate_choice=False,
+                         description="The imported period whose figures go into every report and the matrix. "
+                                     "Later imports never change a published cycle.")
+    submit = SubmitField("Use this period")
+
+
+class CloseCycleForm(MetricsPeriodForm):
+    submit = SubmitField("Close the cycle now")
+
+
+class CorrectResultsForm(Form):
+    period = SelectField("Community-metrics period", choices=[], validate_choice=False)
+    reason = TextAreaField("Why the results are corrected", validators=[DataRequired(), Length(min=10, max=1000)],
+                           filters=[_text], description="Kept with the new version and shown on every report.")
+    submit = SubmitField("Make a corrected version")
+
+
 class AssignmentForm(Form):
     subject_badge = StringField("Subject's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
     rater_badge = StringField("Rater's badge", validators=[DataRequired(), Length(max=20)], filters=[_text])
@@ -82,8 +112,21 @@ class AssignmentForm(Form):
     submit = SubmitField("Add")
 
 
+class PickOfficerForm(Form):
+    """A button beside an officer in a list (nominate them, swap them in)."""
+    officer_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+
+
+class DeclineNominationForm(Form):
+    reason = StringField("Reason (the officer sees it)", validators=[Optional(), Length(max=300)], filters=[_text])
+    submit = SubmitField("Decline")
+
+
 class MetricsImportForm(Form):
     file = FileField("Metrics file (CSV)", validators=[FileRequired()])
+    replace = BooleanField("Replace figures already imported for the same officers and overlapping periods",
+                           description="Without this, a line for a period that overlaps one already imported for "
+                                       "that officer is refused. A period a published cycle used is never replaced.")
     preview = SubmitField("Preview")
     submit = SubmitField("Import")
 
@@ -119,3 +162,18 @@ def review_form(criteria, data=None):
                                                   validators=[Optional()]))
     form = ReviewForm(data=data)
     return form
+
+
+def _response_text(v):
+    return (v or "").replace("\r\n", "\n").strip()
+
+
+class ResponseForm(Form):
+    """The subject's written response to their published report."""
+    response = TextAreaField(
+        "Your response", filters=[_response_text], render_kw={"rows": 6, "maxlength": MAX_RESPONSE},
+        validators=[Optional(), Length(max=MAX_RESPONSE,
+                                       message=f"A response can be at most {MAX_RESPONSE:,} characters.")],
+        description=f"Up to {MAX_RESPONSE:,} characters. It is kept with your report: your supervisor and HR "
+                    "read it there. You can change it later; the earlier text is not kept.")
+    submit = SubmitField("Save response")

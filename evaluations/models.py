@@ -10,7 +10,7 @@ Two kinds of stored review, on purpose:
   so storage order is the key's. Rows arrive only in *batches* of at least the cycle's
   threshold (see `HeldReview`), in shuffled order, in one transaction.
 - `HeldReview`: a submitted anonymous review waiting for its batch, sealed (encrypted
-  with a key derived from SECRET_KEY, see evaluations.seal), with no link to anybody.
+  under REVIEW_SEAL_KEY, see evaluations.seal), with no link to anybody.
 
 Whether someone has submitted is `ReviewAssignment.status`, which has no timestamp and
 no link to the review it produced.

@@ -143,6 +143,7 @@ def _build(FPDF, report, notice: bool, fallbacks=FALLBACKS) -> tuple[bytes, _Fon
             stated += f", corrected: {version.reason}"
         pdf.multi_cell(0, 6, _text(stated), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 6, "Confidential: for the officer, their supervisor and HR.", new_x="LMARGIN", new_y="NEXT")
+    _standing(pdf, _text, getattr(report, "standing", None))
     if notice:
         pdf.set_text_color(*INK)
         pdf.multi_cell(0, 6, NOTICE, new_x="LMARGIN", new_y="NEXT")
@@ -235,3 +236,32 @@ METRIC_LINES = [("Citizen compliments", "compliments"), ("Complaints", "complain
                 ("Problem-solving projects", "problem_solving_projects"),
                 ("Residents' sense of safety (1-5)", "resident_safety_score"),
                 ("Verified activities", "verified_activities"), ("Verified hours", "verified_hours")]
+
+
+def _standing(pdf, _text, standing) -> None:
+    """The subject's acknowledgement and written response, as the report page shows them."""
+    if standing is None:
+        return
+    from core.department import zone
+
+    def when(moment):
+        local = moment.astimezone(zone())
+        return f"{local:%d %B %Y, %H:%M} {local.tzname()}"
+    pdf.set_text_color(*INK)
+    if standing.acknowledged:
+        state = (f"Acknowledged by the officer on {when(standing.acknowledged_at)} "
+                 f"(version {standing.acknowledged_version}).")
+    elif standing.earlier_version:
+        state = (f"Version {standing.version} not yet acknowledged (version {standing.acknowledged_version} was, on "
+                 f"{when(standing.acknowledged_at)}).")
+    else:
+        state = "Not yet acknowledged by the officer."
+    pdf.multi_cell(0, 6, _text(state + " Acknowledging means the officer has read the report, not that they agree "
+                               "with it."), new_x="LMARGIN", new_y="NEXT")
+    if standing.response:
+        pdf.set_font(FONT, "B", 10)
+        pdf.cell(0, 6, _text(f"The officer's response (last saved {when(standing.responded_at)})"),
+                 new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", 10)
+        pdf.multi_cell(0, 5, _text(standing.response), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*MUTED)

@@ -8,9 +8,8 @@ import random
 import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from statistics import mean
 
 from core import rules as core_rules
 from core.rules import LineError
@@ -23,11 +22,14 @@ DEFAULT_THRESHOLD = 3
 
 @dataclass(frozen=True)
 class Member:
-    """What assignment needs to know about one officer on the roster."""
+    """What assignment needs to know about one officer on the roster. `active`: can
+    write a review (active, with an account); inactive members still count for the
+    chain of command."""
     id: int
     unit_id: int
     supervisor_id: int | None
     active: bool = True
+    rank: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,43 +37,238 @@ class Assignment:
     subject_id: int
     rater_id: int
     group: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Spell:
+    """One officer supervised by one supervisor from `started_on` (None: before the
+    history began) until `ended_on`, the day the next spell began (None: still)."""
+    officer_id: int
+    supervisor_id: int
+    started_on: date | None
+    ended_on: date | None
+
+
+SELF_REASON = "self"
+CURRENT_SUPERVISOR = "current supervisor"
+NEXT_LEVEL_UP = "next level up"
+DIRECT_REPORT_REASON = "reports to the subject"
+SAME_UNIT_PEER = "same unit and rank band"
+OTHER_UNIT_PEER = "same rank band, another unit"
+NOMINATED = "nominated by the subject, approved by HR"
+ADDED_BY_HR = "added by HR"
+
+
+def supervised_reason(percent: float) -> str:
+    return f"supervised {int(percent)}% of the period"
+
+
+def rank_band(rank: str, bands: dict[str, int] | None) -> tuple:
+    """The band of a roster rank (settings' RANK_BANDS, keys compared without case or
+    extra spaces); a rank not listed is a band of its own."""
+    key = " ".join(str(rank).split()).casefold()
+    band = (bands or {}).get(key)
+    return ("band", band) if band is not None else ("rank", key)
+
+
+def chain_above(officer_id: int, roster: dict[int, Member]) -> list[int]:
+    """The officer's supervisor, theirs, ... to the top (a loop in the roster stops it)."""
+    out, seen = [], {officer_id}
+    member = roster.get(officer_id)
+    while member is not None and member.supervisor_id is not None and member.supervisor_id not in seen:
+        out.append(member.supervisor_id)
+        seen.add(member.supervisor_id)
+        member = roster.get(member.supervisor_id)
+    return out
+
+
+def peer_problem(subject: Member, rater: Member, above_subject, above_rater,
+                 bands: dict[str, int] | None) -> str | None:
+    """Why `rater` cannot be a peer of `subject`, or None: peers share a rank band and
+    neither is above the other in the chain of command. The message names them
+    "{rater}" and "{subject}" for the caller to fill in."""
+    if rater.id == subject.id:
+        return "{rater} cannot be their own peer."
+    if rater.id in above_subject:
+        return "{rater} is above {subject} in the chain of command, so can review them only as a supervisor."
+    if subject.id in above_rater:
+        return "{rater} reports to {subject} (directly or through others), so cannot review them as a peer."
+    if rank_band(rater.rank, bands) != rank_band(subject.rank, bands):
+        return "{rater} is not in the rank band of {subject}: peers come from the same rank band."
+    return None
+
+
+def rater_problem(group: str, subject: Member, rater: Member, above_subject, above_rater,
+                  bands: dict[str, int] | None) -> str | None:
+    """Why `rater` cannot review `subject` in `group`, or None (HR adding or swapping a
+    rater by hand): only the subject reviews themselves; someone above the subject
+    only as a supervisor; someone below them never as a supervisor or peer, and as a
+    direct report only when they report to them directly; peers as `peer_problem`."""
+    if (group == SELF) != (subject.id == rater.id):
+        return "Only a self review has the same officer as subject and rater."
+    if group == SELF:
+        return None
+    if group == PEER:
+        return peer_problem(subject, rater, above_subject, above_rater, bands)
+    if rater.id in above_subject and group != SUPERVISOR:
+        return "{rater} is above {subject} in the chain of command, so can review them only as a supervisor."
+    if group == DIRECT_REPORT and rater.supervisor_id != subject.id:
+        return "{rater} does not report to {subject}."
+    if group == SUPERVISOR and subject.id in above_rater:
+        return "{rater} reports to {subject} (directly or through others), so cannot review them as a supervisor."
+    return None
+
+
+def supervision_shares(spells, start: date, end: date) -> dict[int, dict[int, float]]:
+    """officer -> supervisor -> the percentage of the days from `start` to `end`
+    (both included) on which that supervisor supervised that officer."""
+    total = (end - start).days + 1
+    if total <= 0:
+        return {}
+    spans: dict[tuple[int, int], list[tuple[date, date]]] = {}
+    stop = end + timedelta(days=1)
+    for spell in spells:
+        begin = max(spell.started_on or start, start)
+        finish = min(spell.ended_on or stop, stop)
+        if finish > begin:
+            spans.setdefault((spell.officer_id, spell.supervisor_id), []).append((begin, finish))
+    out: dict[int, dict[int, float]] = {}
+    for (officer_id, supervisor_id), parts in spans.items():
+        days, reach = 0, None
+        for begin, finish in sorted(parts):  # overlapping spells of one pair count once
+            if reach is not None and begin < reach:
+                begin = reach
+            if finish > begin:
+                days += (finish - begin).days
+                reach = finish
+        out.setdefault(officer_id, {})[supervisor_id] = 100 * days / total
+    return out
+
+
+def _random_order(rng: random.Random, items: list) -> Iterator:
+    """`items` in a random order, drawn as needed: a subject who needs three peers from
+    a band of thousands does not shuffle the thousands."""
+    n = len(items)
+    if n <= 64:
+        order = list(items)
+        rng.shuffle(order)
+        yield from order
+        return
+    seen: set[int] = set()
+    while len(seen) < n // 2:
+        index = rng.randrange(n)
+        if index not in seen:
+            seen.add(index)
+            yield items[index]
+    rest = [items[i] for i in range(n) if i not in seen]
+    rng.shuffle(rest)
+    yield from rest
 
 
 def assign(subjects: list[int], roster: dict[int, Member], peers: int = DEFAULT_PEERS,
-           last_cycle_peers: set[tuple[int, int]] = frozenset(), seed: int | None = None) -> list[Assignment]:
-    """The raters of each subject: themselves, their supervisor, `peers` active members
-    of their unit chosen at random (avoiding last cycle's (subject, rater) pairs where
-    there are enough others), and every active direct report. Nobody reviews
-    themselves as a peer, and no rater gets the same subject twice."""
+           last_cycle_peers: set[tuple[int, int]] = frozenset(), seed: int | None = None, *,
+           bands: dict[str, int] | None = None, past_supervisors: dict[int, dict[int, float]] | None = None,
+           supervisor_share: int = 25, nominated: dict[int, list[int]] | None = None) -> list[Assignment]:
+    """The raters of each subject, each with the reason they were chosen:
+
+    - themselves;
+    - supervisors: the current one, the next level up (the supervisor's supervisor),
+      and anyone who supervised them for at least `supervisor_share` % of the period
+      (`past_supervisors`: subject -> supervisor -> %, see `supervision_shares`),
+      unless that person now reports to the subject;
+    - every active direct report;
+    - `peers` peers: first the nominees HR approved (`nominated`), then members of the
+      same rank band (`bands`, see `rank_band`) chosen at random in the subject's unit,
+      and, when the unit has too few, in other units; never anyone above or below the
+      subject in the chain of command; last cycle's (subject, rater) pairs are avoided
+      where there are enough others.
+
+    Only active members rate; nobody reviews the same subject twice."""
     rng = random.Random(seed)
-    by_unit: dict[int, list[int]] = {}
+    past_supervisors = past_supervisors or {}
+    nominated = nominated or {}
+    band_of = {m.id: rank_band(m.rank, bands) for m in roster.values()}
+    by_unit_band: dict[tuple, list[int]] = {}
+    by_band: dict[tuple, list[int]] = {}
     reports: dict[int, list[int]] = {}
-    for member in roster.values():
+    for member in sorted(roster.values(), key=lambda m: m.id):
         if not member.active:
             continue
-        by_unit.setdefault(member.unit_id, []).append(member.id)
+        by_unit_band.setdefault((member.unit_id, band_of[member.id]), []).append(member.id)
+        by_band.setdefault(band_of[member.id], []).append(member.id)
         if member.supervisor_id is not None:
             reports.setdefault(member.supervisor_id, []).append(member.id)
+    above_memo: dict[int, frozenset] = {}
+
+    def above(officer_id: int) -> frozenset:
+        if officer_id not in above_memo:
+            above_memo[officer_id] = frozenset(chain_above(officer_id, roster))
+        return above_memo[officer_id]
+
     result = []
     for subject_id in subjects:
         subject = roster[subject_id]
+        chain = chain_above(subject_id, roster)
         taken = {subject_id}
-        result.append(Assignment(subject_id, subject_id, SELF))
-        boss = roster.get(subject.supervisor_id) if subject.supervisor_id else None
-        if boss is not None and boss.active:
-            result.append(Assignment(subject_id, boss.id, SUPERVISOR))
-            taken.add(boss.id)
+        mine: list[Assignment] = [Assignment(subject_id, subject_id, SELF, SELF_REASON)]
+
+        def add(rater_id: int, group: str, reason: str) -> None:
+            taken.add(rater_id)
+            mine.append(Assignment(subject_id, rater_id, group, reason))
+
+        def usable(rater_id: int) -> bool:
+            member = roster.get(rater_id)
+            return member is not None and member.active and rater_id not in taken
+
+        for rater_id, reason in zip(chain[:2], (CURRENT_SUPERVISOR, NEXT_LEVEL_UP)):
+            if usable(rater_id):
+                add(rater_id, SUPERVISOR, reason)
         direct = sorted(reports.get(subject_id, []))
+        for rater_id, share in sorted(past_supervisors.get(subject_id, {}).items(), key=lambda p: (-p[1], p[0])):
+            if share >= supervisor_share and usable(rater_id) and rater_id not in direct \
+                    and subject_id not in above(rater_id):
+                add(rater_id, SUPERVISOR, supervised_reason(share))
+        peer_list: list[Assignment] = []
         taken.update(direct)
-        candidates = sorted(m for m in by_unit.get(subject.unit_id, []) if m not in taken)
-        fresh = [m for m in candidates if (subject_id, m) not in last_cycle_peers]
-        repeat = [m for m in candidates if (subject_id, m) in last_cycle_peers]
-        rng.shuffle(fresh)
-        rng.shuffle(repeat)
-        for rater in (fresh + repeat)[:peers]:
-            result.append(Assignment(subject_id, rater, PEER))
-        for rater in direct:
-            result.append(Assignment(subject_id, rater, DIRECT_REPORT))
+
+        def can_be_peer(rater_id: int) -> bool:
+            return usable(rater_id) and peer_problem(subject, roster[rater_id], chain, above(rater_id), bands) is None
+
+        for rater_id in nominated.get(subject_id, []):
+            if can_be_peer(rater_id):
+                taken.add(rater_id)
+                peer_list.append(Assignment(subject_id, rater_id, PEER, NOMINATED))
+        need = peers - len(peer_list)
+        if need > 0:
+            candidates = [m for m in by_unit_band.get((subject.unit_id, band_of[subject_id]), []) if can_be_peer(m)]
+            fresh = [m for m in candidates if (subject_id, m) not in last_cycle_peers]
+            repeat = [m for m in candidates if (subject_id, m) in last_cycle_peers]
+            rng.shuffle(fresh)
+            rng.shuffle(repeat)
+            for rater_id in (fresh + repeat)[:need]:
+                taken.add(rater_id)
+                peer_list.append(Assignment(subject_id, rater_id, PEER, SAME_UNIT_PEER))
+            need = peers - len(peer_list)
+        if need > 0:
+            repeats = []
+            for rater_id in _random_order(rng, by_band.get(band_of[subject_id], [])):
+                if need == 0:
+                    break
+                if roster[rater_id].unit_id == subject.unit_id or not can_be_peer(rater_id):
+                    continue
+                if (subject_id, rater_id) in last_cycle_peers:
+                    repeats.append(rater_id)
+                    continue
+                taken.add(rater_id)
+                peer_list.append(Assignment(subject_id, rater_id, PEER, OTHER_UNIT_PEER))
+                need -= 1
+            for rater_id in repeats[:need]:
+                peer_list.append(Assignment(subject_id, rater_id, PEER, OTHER_UNIT_PEER))
+        mine.extend(peer_list)
+        for rater_id in direct:
+            mine.append(Assignment(subject_id, rater_id, DIRECT_REPORT, DIRECT_REPORT_REASON))
+        result.extend(mine)
     return result
 
 
@@ -93,7 +290,7 @@ def group_result(group: str, reviews: list[dict], comments: list[str], anonymous
     if anonymous and len(reviews) < threshold:
         return GroupResult(group, len(reviews), False, {}, ())
     criteria = sorted({c for review in reviews for c in review})
-    means = {c: round(mean(r[c] for r in reviews if c in r), 2) for c in criteria}
+    means = {c: _mean([r[c] for r in reviews if c in r]) for c in criteria}
     ordered = sorted(comments)  # alphabetical: says nothing about who wrote first
     random.Random(seed).shuffle(ordered)
     return GroupResult(group, len(reviews), True, means, tuple(ordered))
@@ -104,7 +301,14 @@ def overall(results: list[GroupResult]) -> dict:
     so it cannot be recovered by subtracting the shown groups from an overall figure."""
     shown = [r for r in results if r.shown]
     criteria = sorted({c for r in shown for c in r.means})
-    return {c: round(mean(r.means[c] for r in shown if c in r.means), 2) for c in criteria}
+    return {c: _mean([r.means[c] for r in shown if c in r.means]) for c in criteria}
+
+
+def _mean(values: list) -> float:
+    """The mean to 2 places. Integer scores sum exactly and one division rounds once, so
+    this equals statistics.mean for them, at a fraction of its cost (a department's
+    publication takes hundreds of thousands)."""
+    return round(sum(values) / len(values), 2)
 
 
 def threshold_change_allowed(new: int, current: int, reviews_exist: bool) -> bool:
@@ -229,11 +433,24 @@ class MetricScan:
                 self.errors.append(LineError(line, f"badge_number {row.badge_number} for this period is already "
                                                    f"on line {badges[row.badge_number]}"))
                 continue
+            this = (row.period_start, row.period_end)
+            clash = next(((p, others[row.badge_number]) for p, others in self.seen.items()
+                          if p != this and row.badge_number in others and periods_overlap(p, this)), None)
+            if clash:
+                (a, b), at = clash
+                self.errors.append(LineError(line, f"badge_number {row.badge_number}: the period overlaps {a} to {b} "
+                                                   f"on line {at} (one officer's periods never overlap)"))
+                continue
             badges[row.badge_number] = line
             self.count += 1
             yield row
         if not self.count and not self.errors:
             self.errors.append(LineError(2, "the file has a header but no rows"))
+
+
+def periods_overlap(a: tuple[date, date], b: tuple[date, date]) -> bool:
+    """Two periods (first day, last day, both included) share at least one day."""
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def metric_rows_again(data: bytes | str) -> Iterator[MetricRow]:

@@ -1,7 +1,7 @@
 """An uploaded roster or metrics file, stored once and checked, then written, by a job."""
 import enum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, enum_of
@@ -50,6 +50,7 @@ class ImportJob(db.Model):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)            # [[line, message], ...]
     summary: Mapped[dict] = mapped_column(JSON, default=dict)           # counts of the preview / the import
+    options: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))  # e.g. {"replace": true}
     message: Mapped[str | None] = mapped_column(Text)                   # why it failed
     confirmed_at = mapped_column(UTCDateTime)
     claimed_at = mapped_column(UTCDateTime)                             # a worker is on it (heartbeat)

@@ -2,13 +2,13 @@
 import random
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from core import clock
+from core import clock, department
 from core.audit import Actor
 from core.db import db
 from core.errors import DomainError
-from core.models import PRIVILEGED, Officer, Role, User
+from core.models import PRIVILEGED, Officer, Role, SupervisorSpell, User
 from core.services import accounts, roster
 
 DEMO_PASSWORD = "lantern orbit kettle meadow"
@@ -56,6 +56,19 @@ def roster_csv(rng: random.Random, today: date) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _earlier_sergeant(officer: Officer) -> None:
+    """The demo officer came to their sergeant five months ago from the unit's other
+    sergeant: the roster's supervisor history says so, and a 360 cycle asks both."""
+    other = db.session.scalar(select(Officer).where(Officer.rank == "Sergeant", Officer.unit_id == officer.unit_id,
+                                                    Officer.id != officer.supervisor_id).order_by(Officer.id))
+    if other is None:
+        return
+    moved = department.today() - timedelta(days=150)
+    db.session.execute(update(SupervisorSpell).where(SupervisorSpell.officer_id == officer.id,
+                                                     SupervisorSpell.ended_on.is_(None)).values(started_on=moved))
+    db.session.add(SupervisorSpell(officer_id=officer.id, supervisor_id=other.id, started_on=None, ended_on=moved))
+
+
 def is_empty() -> bool:
     return not (db.session.scalar(select(func.count()).select_from(User))
                 or db.session.scalar(select(func.count()).select_from(Officer)))
@@ -89,6 +102,7 @@ def seed(seed_value: int = 7, extensions=()) -> list[tuple[str, str, str]]:
                                 .order_by(Officer.badge_number))
     login("officer", officer.email, officer.full_name, {Role.OFFICER}, officer)
     login("supervisor", sergeant.email, sergeant.full_name, {Role.OFFICER}, sergeant)
+    _earlier_sergeant(officer)
     db.session.commit()
     for extend in extensions:
         extend(rng)

@@ -27,12 +27,13 @@ log = logging.getLogger("beacon.imports")
 
 
 def add_kind(app, kind: str, run) -> None:
-    """Declare an import: `run(actor, data, dry_run=, filename=, progress=, finish=)`
+    """Declare an import: `run(actor, data, dry_run=, filename=, progress=, finish=, **options)`
     returns a report with `.ok`, `.errors` and `.summary()` (see roster.import_roster)."""
     app.extensions.setdefault(KINDS, {})[kind] = run
 
 
-def submit(actor: Actor, kind: str, data: bytes, filename: str, *, confirmed: bool) -> ImportJob:
+def submit(actor: Actor, kind: str, data: bytes, filename: str, *, confirmed: bool,
+           options: dict | None = None) -> ImportJob:
     """HR (or the command line) hands over a file: it is stored once, to be checked by a
     worker; `confirmed` imports it straight after a clean check (the "Import" button),
     otherwise the check stops at a preview for HR to confirm. Commits."""
@@ -43,10 +44,12 @@ def submit(actor: Actor, kind: str, data: bytes, filename: str, *, confirmed: bo
     job = ImportJob(kind=kind, state=ImportState.CHECKING, filename=filename[:255], content=data, size=len(data),
                     created_by_id=actor.user_id, created_by=actor.label[:254], ip=actor.ip, phase="checking",
                     rows_total=max(1, data.count(b"\n")), rows_done=0, error_count=0, errors=[], summary={},
-                    confirmed_at=now if confirmed else None, created_at=now, updated_at=now)
+                    confirmed_at=now if confirmed else None, created_at=now, updated_at=now,
+                    options=dict(options or {}))
     db.session.add(job)
     db.session.flush()
-    record(actor, f"{kind}.upload", target=job.filename, detail=f"import job {job.id}: {len(data):,} bytes")
+    record(actor, f"{kind}.upload", target=job.filename, detail=f"import job {job.id}: {len(data):,} bytes"
+           + "".join(f"; {name}" for name, on in sorted(job.options.items()) if on))
     job_id = job.id
     db.session.commit()
     # Handed back without its file: this object, once expired by the commit, would
@@ -108,13 +111,13 @@ def process(job_id: int, *, claimed: bool = False):
         return None
     job = db.session.get(ImportJob, job_id, options=[defer(ImportJob.content)])
     dry_run = job.state == ImportState.CHECKING and job.confirmed_at is None
-    data, kind, filename = _content(job_id, job.size), job.kind, job.filename
+    data, kind, filename, options = _content(job_id, job.size), job.kind, job.filename, dict(job.options or {})
     try:
         actor = _uploader(job)
         db.session.commit()     # end the read: progress is written from another connection
         report = current_app.extensions[KINDS][kind](
             actor, data, dry_run=dry_run, filename=filename, progress=_publisher(job_id),
-            finish=lambda report: _finish(job_id, report, dry_run))
+            finish=lambda report: _finish(job_id, report, dry_run), **options)
     except Exception as exc:
         db.session.rollback()
         reason = str(exc) if isinstance(exc, (DomainError, Forbidden)) else \
@@ -225,11 +228,11 @@ def _cancel(condition) -> None:
     db.session.commit()
 
 
-def run_now(actor: Actor, kind: str, data: bytes, filename: str, *, dry_run: bool):
+def run_now(actor: Actor, kind: str, data: bytes, filename: str, *, dry_run: bool, options: dict | None = None):
     """The command line's import: the same job and the same chunked code as the page's,
     run in this process at once. Returns the kind's report (every error); raises
     DomainError with the reason when the write failed (nothing written)."""
-    job = submit(actor, kind, data, filename, confirmed=not dry_run)
+    job = submit(actor, kind, data, filename, confirmed=not dry_run, options=options)
     del data   # the stored copy is the one read: the caller's bytes go now (20 MB for 200,000 officers)
     report = process(job.id)
     if report is None:

@@ -2,13 +2,13 @@
 import gc
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, bindparam, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Date, String, bindparam, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from core import clock, department, rules
 from core.audit import Actor, record
 from core.db import db, get_or_404
-from core.models import Officer, OfficerStatus, Role, Unit, User
+from core.models import Officer, OfficerStatus, Role, SupervisorSpell, Unit, User
 from core.pagination import paginate
 from core.services import accounts, email_changes, imports
 from core.services.imports import CHUNK
@@ -100,7 +100,9 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
                                [dict(values, updated_at=now) for values in updates])
         done += len(chunk)
         progress("writing", done, total)
-    # Supervisors last: every officer of the file has an id by now.
+    # Supervisors last: every officer of the file has an id by now. Each change of
+    # supervisor ends the officer's open spell and opens the next (the history 360
+    # cycles read to find everyone who supervised an officer in their period).
     set_boss = update(table).where(table.c.id == by_id).values(supervisor_id=bindparam("boss_id"))
     for badges in _chunks(list(scan.lines)):
         wanted = {b: scan.supervisors.get(b) for b in badges}
@@ -112,9 +114,10 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
             officer_id, boss_id = known[badge]
             new_boss = known[sup][0] if sup else None
             if boss_id != new_boss:
-                moves.append({"officer_id": officer_id, "boss_id": new_boss})
+                moves.append({"officer_id": officer_id, "boss_id": new_boss, "was": boss_id})
         if moves:
             db.session.execute(set_boss, moves)
+            _record_spells(moves, today)
         done += len(badges)
         progress("writing", done, total)
     for badges in _chunks(report.separated):
@@ -126,6 +129,32 @@ def import_roster(actor: Actor, data: bytes | str, *, dry_run: bool, filename: s
     record(actor, "roster.import", target=filename, detail=_summary(report))
     imports.settle(finish, report)
     return report
+
+
+def _record_spells(moves: list[dict], today) -> None:
+    """The supervisor history of one chunk of changes ({officer_id, boss_id, was}), once
+    officers.supervisor_id holds the new supervisors: the open spell of each officer
+    ends today and, with a new supervisor, the next starts today. An officer whose old
+    supervisor has no open spell (a roster older than the history) is given a closed
+    one, from an unknown start, so the change is kept. At most four statements a chunk,
+    whatever its size (one for a new roster, whose officers had nobody before)."""
+    spells, officers = SupervisorSpell.__table__, Officer.__table__
+    had = [m["officer_id"] for m in moves if m["was"] is not None]
+    if had:
+        kept = set(db.session.scalars(select(spells.c.officer_id).where(spells.c.officer_id.in_(had),
+                                                                        spells.c.ended_on.is_(None))))
+        db.session.execute(update(spells).where(spells.c.officer_id.in_(had), spells.c.ended_on.is_(None))
+                           .values(ended_on=today))
+        lost = [{"officer_id": m["officer_id"], "supervisor_id": m["was"], "started_on": None, "ended_on": today}
+                for m in moves if m["was"] is not None and m["officer_id"] not in kept]
+        if lost:
+            db.session.execute(insert(spells), lost)
+    gained = [m["officer_id"] for m in moves if m["boss_id"] is not None]
+    if gained:
+        db.session.execute(insert(spells).from_select(
+            ["officer_id", "supervisor_id", "started_on"],
+            select(officers.c.id, officers.c.supervisor_id, literal(today, Date))
+            .where(officers.c.id.in_(gained))))
 
 
 def _roster_links():

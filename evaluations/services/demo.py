@@ -27,7 +27,7 @@ from evaluations.models import (
     ReviewCycle,
     Rubric,
 )
-from evaluations.services import cycles, metrics, reviews
+from evaluations.services import cycles, metrics, nominations, reviews
 
 COMMENTS = {
     "self": ["I want to spend more time at the neighbourhood association meetings.",
@@ -66,7 +66,7 @@ def _scores(rng: random.Random, criteria, group: str, base: float) -> dict:
     return out
 
 
-def _published_cycle(actor: Actor, rng: random.Random, rubric: Rubric, day) -> ReviewCycle:
+def _published_cycle(actor: Actor, rng: random.Random, rubric: Rubric, day, period: str) -> ReviewCycle:
     cycle = cycles.create_cycle(actor, name=f"{day.year} spring review", rubric_id=rubric.id,
                                 opens_on=day - timedelta(days=120), closes_on=day, all_units=True, unit_ids=[],
                                 peers=3, threshold=3, anonymous_peers=False)
@@ -92,7 +92,7 @@ def _published_cycle(actor: Actor, rng: random.Random, rubric: Rubric, day) -> R
     db.session.execute(insert(Review), named)
     db.session.execute(insert(AnonymousReview), anonymous)
     db.session.commit()
-    cycles.move(actor, cycle.id, "close")
+    cycles.move(actor, cycle.id, "close", period=period)
     cycles.move(actor, cycle.id, "publish")
     db.session.execute(update(ReviewCycle).where(ReviewCycle.id == cycle.id).values(
         opens_on=day - timedelta(days=120), closes_on=day - timedelta(days=60)))
@@ -122,8 +122,10 @@ def seed(rng: random.Random) -> None:
     rubric = db.session.scalar(select(Rubric).order_by(Rubric.id))
     if rubric is None or not rubric.criteria:
         return
-    _metrics(actor, rng, day - timedelta(days=60))
-    _published_cycle(actor, rng, rubric, day)
+    close = day - timedelta(days=60)
+    _metrics(actor, rng, close)
+    # HR chooses the quarter before the close as the cycle's metrics period.
+    _published_cycle(actor, rng, rubric, day, f"{close - timedelta(days=90)}/{close - timedelta(days=1)}")
 
     demo_user = db.session.scalar(select(User)
                                   .where(User.email.like("%@beacon-pd.example"), User.officer_id.is_not(None))
@@ -165,3 +167,18 @@ def seed(rng: random.Random) -> None:
                               score_count=len(scores), submitted_at=now, updated_at=now))
         a.status = AssignmentStatus.SUBMITTED
     db.session.commit()
+    _nominations_cycle(actor, rubric, officer, day)
+
+
+def _nominations_cycle(actor: Actor, rubric: Rubric, officer: Officer, day) -> None:
+    """A draft cycle of the demo officer's unit in which officers may nominate peers: the
+    demo officer has nominated one, waiting for HR."""
+    draft = cycles.create_cycle(actor, name=f"{day.year} winter review", rubric_id=rubric.id,
+                                opens_on=day + timedelta(days=20), closes_on=day + timedelta(days=50),
+                                all_units=False, unit_ids=[officer.unit_id], peers=3, threshold=3,
+                                anonymous_peers=False, nominations=True, supervisor_share=25)
+    cycles.generate(actor, draft.id, seed=9)
+    me = db.session.scalar(select(User).where(User.officer_id == officer.id))
+    peer = next(iter(cycles.peer_candidates(officer)), None)
+    if me is not None and peer is not None:
+        nominations.nominate(Actor(me.id, me.email, None, frozenset({"officer"})), draft.id, peer.id)

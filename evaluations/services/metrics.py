@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 
 from core import clock
 from core.audit import Actor, record
@@ -17,7 +17,7 @@ from core.services import imports
 from core.services.imports import CHUNK
 from core.rules import PERIOD_END_AHEAD, LineError, event_date_problem, period_date_problem
 from evaluations import rules
-from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric
+from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric, ResultVersion, ReviewCycle
 from evaluations.services.common import officer_of
 
 
@@ -42,12 +42,15 @@ class MetricsReport:
 
 
 def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: str = "metrics.csv",
-                   progress=None, finish=None) -> MetricsReport:
+                   progress=None, finish=None, replace: bool = False) -> MetricsReport:
     """HR (through an import job) or the command line imports a metrics file: validate
-    the whole file, then write every row in one transaction (a row for an officer and
-    period already imported replaces it), or write nothing. Period dates lie between
-    1900 and today. `progress(phase, done, total)` hears of each chunk checked or
-    written; `finish(report)` may add to the transaction just before it commits. Commits.
+    the whole file, then write every row in one transaction, or write nothing. Period
+    dates lie between 1900 and today. One officer's periods never overlap: a line whose
+    period overlaps another of the file, or one already imported, for the same officer is
+    refused, unless HR asked to `replace` (then the overlapping periods already imported
+    are deleted and the line written; never a period a published cycle used).
+    `progress(phase, done, total)` hears of each chunk checked or written;
+    `finish(report)` may add to the transaction just before it commits. Commits.
 
     Sized for 200,000 rows: the file is checked as a stream (keeping per period only
     each badge's line) and read again, a chunk at a time, to be written."""
@@ -59,11 +62,13 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
     progress("checking", 0, total_lines)
     scan = rules.MetricScan(badges)
     on = today()
+    used = _published_periods()
     for chunk in imports.batches(scan.rows(data)):
         for row in chunk:
             scan.errors.extend(_period_problems(row, on))
-        if not scan.errors:   # counting is wasted on a file that will be refused
-            report.replaced += _already_imported(chunk, badges)
+        replaced, problems = _overlapping(chunk, badges, replace, used)
+        report.replaced += replaced
+        scan.errors.extend(problems)
         progress("checking", min(chunk[-1].line, total_lines), total_lines)
     scan.errors.sort(key=lambda e: e.line)
     if not scan.ok:
@@ -83,8 +88,14 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
     stmt = stmt.on_conflict_do_update(
         index_elements=["officer_id", "period_start", "period_end"],
         set_={c: getattr(stmt.excluded, c) for c in rules.COUNT_COLUMNS + ("resident_safety_score", "imported_at")})
+    table = CommunityMetric.__table__
+    clear = delete(table).where(table.c.officer_id == bindparam("oid"), table.c.period_start <= bindparam("end"),
+                                table.c.period_end >= bindparam("start"))
     done = 0
     for chunk in imports.batches(rules.metric_rows_again(data)):
+        if replace and report.replaced:
+            db.session.connection().execute(clear, [dict(oid=badges[r.badge_number], start=r.period_start,
+                                                         end=r.period_end) for r in chunk])
         values = [dict(officer_id=badges[r.badge_number], period_start=r.period_start, period_end=r.period_end,
                        compliments=r.compliments, complaints=r.complaints, complaints_sustained=r.complaints_sustained,
                        community_meetings=r.community_meetings, problem_solving_projects=r.problem_solving_projects,
@@ -94,7 +105,8 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
         done += len(chunk)
         progress("writing", done, report.rows)
     record(actor, "metrics.import", target=filename,
-           detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replaced; periods "
+           detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replacing figures already "
+                  f"imported{' (replace asked for)' if replace else ''}; periods "
                   + ", ".join(f"{a} to {b}" for a, b in report.periods[:50]))
     imports.settle(finish, report)
     return report
@@ -107,15 +119,48 @@ def _badge_ids() -> dict[str, int]:
     return {badge: officer_id for badge, officer_id in db.session.execute(query)}
 
 
-def _already_imported(chunk: list[rules.MetricRow], badges: dict[str, int]) -> int:
-    """How many rows of `chunk` replace a row already imported (one query per period)."""
-    by_period: dict[tuple[date, date], list[int]] = {}
+def _published_periods() -> dict[tuple[date, date], str]:
+    """(start, end) -> the name of a published cycle whose results used that period."""
+    return {(a, b): name for a, b, name in db.session.execute(
+        select(ResultVersion.metrics_start, ResultVersion.metrics_end, ReviewCycle.name)
+        .join(ReviewCycle, ReviewCycle.id == ResultVersion.cycle_id)
+        .where(ResultVersion.metrics_start.is_not(None)))}
+
+
+def _overlapping(chunk: list[rules.MetricRow], badges: dict[str, int], replace: bool,
+                 used: dict[tuple[date, date], str]) -> tuple[int, list[LineError]]:
+    """Lines of `chunk` whose period overlaps one already imported for the officer: how
+    many would replace figures (with `replace`), and the lines refused. One query."""
+    ids = {badges[r.badge_number] for r in chunk}
+    first, last = min(r.period_start for r in chunk), max(r.period_end for r in chunk)
+    existing: dict[int, list[tuple[date, date]]] = {}
+    for officer_id, start, end in db.session.execute(
+            select(CommunityMetric.officer_id, CommunityMetric.period_start, CommunityMetric.period_end)
+            .where(CommunityMetric.officer_id.in_(ids), CommunityMetric.period_start <= last,
+                   CommunityMetric.period_end >= first)):
+        existing.setdefault(officer_id, []).append((start, end))
+    replaced, problems = 0, []
     for r in chunk:
-        by_period.setdefault((r.period_start, r.period_end), []).append(badges[r.badge_number])
-    return sum(db.session.scalar(
-        select(func.count()).select_from(CommunityMetric)
-        .where(CommunityMetric.period_start == start, CommunityMetric.period_end == end,
-               CommunityMetric.officer_id.in_(ids))) for (start, end), ids in by_period.items())
+        hits = sorted(p for p in existing.get(badges[r.badge_number], ())
+                      if rules.periods_overlap(p, (r.period_start, r.period_end)))
+        if not hits:
+            continue
+        if not replace:
+            a, b = hits[0]
+            problems.append(LineError(r.line, (
+                "figures for this officer and period are already imported" if (a, b) == (r.period_start, r.period_end)
+                else f"the period overlaps {a} to {b}, already imported for this officer")
+                + ": one officer's periods never overlap (to overwrite them, import again with "
+                  "\"Replace figures already imported\")"))
+            continue
+        fixed = [(p, used[p]) for p in hits if p in used]
+        if fixed:
+            (a, b), name = fixed[0]
+            problems.append(LineError(r.line, f"the period {a} to {b} of this officer was used by the published cycle "
+                                              f"{name!r}; its figures are kept as they are"))
+            continue
+        replaced += 1
+    return replaced, problems
 
 
 def _period_problems(row: rules.MetricRow, on: date) -> list[LineError]:
@@ -200,6 +245,18 @@ def _with_activities(query) -> dict[int, Period]:
 def community_for(officer_ids: list[int] | None, on: date) -> dict[int, Period]:
     """Each officer's figures for the period current on `on` (None: every officer)."""
     return _with_activities(_latest_metrics(officer_ids, on))
+
+
+def community_in(officer_ids: list[int], start: date, end: date) -> dict[int, Period]:
+    """Each officer's figures for exactly the period `start`-`end` (a cycle's chosen period)."""
+    return _with_activities(select(*FIGURES).where(CommunityMetric.period_start == start,
+                                                    CommunityMetric.period_end == end,
+                                                    CommunityMetric.officer_id.in_(officer_ids)))
+
+
+def community_before(officer_ids: list[int], start: date) -> dict[int, Period]:
+    """Each officer's latest period that ended before `start` (the "last period" column)."""
+    return _with_activities(_latest_metrics(officer_ids, start, before_end=start))
 
 
 def community_pair(officer_id: int, on: date) -> tuple[Period | None, Period | None]:

@@ -6,13 +6,13 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import func, select
 
 from core.audit import Actor, record
 from core.csvsafe import cell
 from core.db import db, get_or_404
 from core.errors import NotFound
-from core.models import Officer, Role, Unit
+from core.models import Officer, Role
 from core.pagination import Page, paginate
 from evaluations import rules
 from evaluations.models import (
@@ -21,12 +21,14 @@ from evaluations.models import (
     AssignmentStatus,
     CycleStatus,
     RaterGroup,
+    ResultLine,
+    ResultVersion,
     Review,
     ReviewAssignment,
     ReviewCycle,
 )
-from evaluations.services import metrics
-from evaluations.services.common import get_cycle, officer_of, weights
+from evaluations.services import pools, results
+from evaluations.services.common import get_cycle, officer_of
 from evaluations.services.rubrics import competencies
 
 
@@ -89,7 +91,15 @@ class SubjectReport:
     sections: list
     community: tuple        # (this period, last period)
     community_score: float | None
+    version: ResultVersion | None = None     # the fixed results shown
+    versions: list = field(default_factory=list)
+    unit: str = ""                           # the subject's unit at publication
+    standing: object = None                  # responses.Standing, when the caller adds it (the PDF)
     labels: dict = field(default_factory=lambda: GROUP_LABELS)
+
+    @property
+    def latest(self) -> bool:
+        return not self.versions or self.version.number == self.versions[-1].number
 
     @property
     def shown_groups(self) -> list[str]:
@@ -112,18 +122,27 @@ def _subject(cycle: ReviewCycle, subject_id: int) -> Officer:
     return subject
 
 
-def subject_report(actor: Actor, cycle_id: int, subject_id: int, *, fmt: str = "page") -> SubjectReport:
-    """The subject's report after publication: for the subject, their supervisor and HR."""
+def _group_results(groups: list[dict]) -> list[rules.GroupResult]:
+    return [rules.GroupResult(g["group"], g["responses"], g["shown"], g["means"], tuple(g["comments"]))
+            for g in groups]
+
+
+def subject_report(actor: Actor, cycle_id: int, subject_id: int, *, fmt: str = "page",
+                   version: int | None = None) -> SubjectReport:
+    """The subject's report after publication, for the subject, their supervisor and HR:
+    read from the cycle's fixed results (the latest version, or `version`)."""
     cycle = get_cycle(cycle_id)
     subject = _subject(cycle, subject_id)
     if not _may_read(actor, subject) or cycle.status != CycleStatus.PUBLISHED:
         raise NotFound("No such report.")
-    asked = set(db.session.scalars(select(ReviewAssignment.group).distinct().where(
-        ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.subject_id == subject.id)))
-    groups = [g.value for g in RaterGroup if g in asked]
-    results = _results(cycle, subject.id, groups)
-    shown = {r.group: r for r in results if r.shown}
-    others = rules.overall([r for r in results if r.group != RaterGroup.SELF])
+    fixed = results.current(cycle, version)
+    line = results.line(fixed, subject.id)
+    if line is None:
+        raise NotFound("No such report.")
+    found = _group_results(line.report.get("groups", []))
+    groups = [r.group for r in found]
+    shown = {r.group: r for r in found if r.shown}
+    others = rules.overall([r for r in found if r.group != RaterGroup.SELF])
     sections = []
     for competency, criteria in competencies(cycle.rubric):
         criteria = [c for c in criteria if any(c.answered_by(g) for g in groups)]  # none asked: not shown
@@ -138,16 +157,16 @@ def subject_report(actor: Actor, cycle_id: int, subject_id: int, *, fmt: str = "
                                        round(mine - rest, 2) if mine is not None and rest is not None else None))
         chart = []
         for g in groups:
-            values = [line.by_group[g] for line in lines if line.by_group.get(g) is not None]
+            values = [row.by_group[g] for row in lines if row.by_group.get(g) is not None]
             if values:
                 value = round(sum(values) / len(values), 2)
                 chart.append((GROUP_LABELS[g], value, _bar(value)))
         sections.append(Section(competency, lines, chart))
-    current, previous = metrics.community_pair(subject.id, cycle.closes_on)
-    report = SubjectReport(cycle, subject, results, sections, (current, previous),
-                           rules.community_score(current.figures if current else None))
+    community = (results.as_period(line.community.get("current")), results.as_period(line.community.get("previous")))
+    report = SubjectReport(cycle, subject, found, sections, community, line.community_score, version=fixed,
+                           versions=results.versions(cycle.id), unit=line.unit)
     record(actor, "review.report.view", target=f"cycle:{cycle.id}:officer:{subject.id}",
-           detail=f"subject report of {subject.badge_number} ({fmt})")
+           detail=f"subject report of {subject.badge_number} ({fmt}), version {fixed.number}")
     db.session.commit()
     return report
 
@@ -159,6 +178,7 @@ class UpwardReport:
     assigned: int
     result: rules.GroupResult
     sections: list          # [(competency, [(criterion text, mean)])]
+    pool: tuple | None = None   # (unit id, unit name, responses) of the unit's pooled result
 
 
 def upward_report(actor: Actor, cycle_id: int, officer_id: int | None = None) -> UpwardReport:
@@ -183,10 +203,12 @@ def upward_report(actor: Actor, cycle_id: int, officer_id: int | None = None) ->
     result = _results(cycle, supervisor.id, [RaterGroup.DIRECT_REPORT.value])[0]
     sections = [(competency, [(c.text, result.means.get(str(c.id))) for c in criteria])
                 for competency, criteria in competencies(cycle.rubric, RaterGroup.DIRECT_REPORT.value)]
+    pool = pools.pool_for(actor, cycle, supervisor) if cycle.status in (CycleStatus.CLOSED, CycleStatus.PUBLISHED) \
+        else None
     record(actor, "review.upward.view", target=f"cycle:{cycle.id}:officer:{supervisor.id}",
            detail=f"upward feedback of {supervisor.badge_number}")
     db.session.commit()
-    return UpwardReport(cycle, supervisor, assigned, result, sections)
+    return UpwardReport(cycle, supervisor, assigned, result, sections, pool)
 
 
 def upward_cycles(actor: Actor) -> list[ReviewCycle]:
@@ -243,65 +265,22 @@ class Matrix:
     units: list
     ranks: list
     threshold: int
+    version: ResultVersion | None = None
+    versions: list = field(default_factory=list)
 
 
-def _rows(statement) -> list:
-    """Plain rows through Core: the matrix reads a row per officer, and the ORM's row
-    machinery would be most of its time at 10,000 officers."""
-    return db.session.connection().execute(statement).all()
-
-
-def _matrix_lines(cycle: ReviewCycle, unit_id: int | None, rank_title: str | None) -> list[MatrixLine]:
-    subjects = _rows(
-        select(Officer.id, Officer.first_name, Officer.last_name, Officer.badge_number, Unit.name, Officer.rank,
-               Officer.hire_date, Officer.unit_id)
-        .join(Unit, Unit.id == Officer.unit_id)
-        .where(Officer.id.in_(select(ReviewAssignment.subject_id).where(ReviewAssignment.cycle_id == cycle.id))))
-    if unit_id is not None:
-        subjects = [s for s in subjects if s.unit_id == unit_id]
-    if rank_title:
-        subjects = [s for s in subjects if s.rank == rank_title]
-    sums: dict[tuple[int, str], list[int]] = {}
-    # The group as its text (no Enum conversion of some 40,000 rows at 10,000 officers).
-    named = (select(ReviewAssignment.subject_id, type_coerce(ReviewAssignment.group, String),
-                    func.sum(Review.score_total),
-                    func.sum(Review.score_count), func.count())
-             .join(Review, Review.assignment_id == ReviewAssignment.id)
-             .where(ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.status == AssignmentStatus.SUBMITTED)
-             .group_by(ReviewAssignment.subject_id, ReviewAssignment.group))
-    anonymous = (select(AnonymousReview.subject_id, type_coerce(AnonymousReview.group, String),
-                        func.sum(AnonymousReview.score_total),
-                        func.sum(AnonymousReview.score_count), func.count())
-                 .where(AnonymousReview.cycle_id == cycle.id)
-                 .group_by(AnonymousReview.subject_id, AnonymousReview.group))
-    for query in (named, anonymous):
-        for subject_id, group, total, count, reviews in _rows(query):
-            entry = sums.setdefault((subject_id, group), [0, 0, 0])
-            entry[0] += int(total or 0)
-            entry[1] += int(count or 0)
-            entry[2] += reviews
-    community = metrics.community_for(None, cycle.closes_on)
-    w = weights()
-    on = cycle.closes_on
-    scores, years, parts = {}, {}, {}
-    groups = [(g.value, g.value, cycle.is_anonymous(g.value)) for g in RaterGroup]
-    threshold, nothing = cycle.threshold, (0, 0, 0)
-    for s in subjects:
-        means = {}
-        for g, key, anonymous_group in groups:
-            total, count, reviews = sums.get((s.id, g), nothing)
-            means[key] = None if anonymous_group and reviews < threshold else rules.group_mean(total, count)
-        period = community.get(s.id)
-        score = rules.community_score(period.figures if period else None)
-        parts[s.id] = (means, score)
-        scores[s.id] = rules.composite(means, score, w)
-        years[s.id] = rules.years_of_service(s.hire_date, on)
-    ranked = rules.rank(scores, years) if subjects else []
-    info = {s.id: s for s in subjects}
-    return [MatrixLine(r.subject_id, f"{info[r.subject_id].last_name}, {info[r.subject_id].first_name}",
-                       info[r.subject_id].badge_number, info[r.subject_id].name, info[r.subject_id].rank,
-                       parts[r.subject_id][0], parts[r.subject_id][1], r.composite, r.rank, r.years_of_service,
-                       r.seniority_rank) for r in ranked]
+def _matrix_lines(version: ResultVersion, unit: str | None, rank_title: str | None) -> list[MatrixLine]:
+    """The version's fixed lines, ranked among those shown (the ranks follow from the
+    fixed composites and years, so they are the same every time)."""
+    rows = [r for r in results.lines(version)
+            if (not unit or r.unit == unit) and (not rank_title or r.rank_title == rank_title)]
+    ranked = rules.rank({r.officer_id: r.composite for r in rows}, {r.officer_id: r.years for r in rows}) \
+        if rows else []
+    info = {r.officer_id: r for r in rows}
+    return [MatrixLine(k.subject_id, info[k.subject_id].name, info[k.subject_id].badge, info[k.subject_id].unit,
+                       info[k.subject_id].rank_title, info[k.subject_id].group_means,
+                       info[k.subject_id].community_score, k.composite, k.rank, k.years_of_service, k.seniority_rank)
+            for k in ranked]
 
 
 def _matrix_cycle(actor: Actor, cycle_id: int) -> ReviewCycle:
@@ -312,42 +291,55 @@ def _matrix_cycle(actor: Actor, cycle_id: int) -> ReviewCycle:
     return cycle
 
 
-def matrix(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_title: str | None = None,
-           page: int = 1, per_page: int = 100) -> Matrix:
+def _filters(version: ResultVersion) -> tuple[list, list]:
+    units = list(db.session.scalars(select(ResultLine.unit).distinct().where(ResultLine.version_id == version.id)
+                                    .order_by(ResultLine.unit)))
+    ranks = list(db.session.scalars(select(ResultLine.rank_title).distinct()
+                                    .where(ResultLine.version_id == version.id).order_by(ResultLine.rank_title)))
+    return units, ranks
+
+
+def matrix(actor: Actor, cycle_id: int, *, unit: str | None = None, rank_title: str | None = None,
+           page: int = 1, per_page: int = 100, version: int | None = None) -> Matrix:
     """Every subject's composite and its rank beside their seniority rank (both among
-    the officers shown). A fixed number of queries, whatever the department's size."""
+    the officers shown), from the cycle's fixed results. A fixed number of queries,
+    whatever the department's size."""
     cycle = _matrix_cycle(actor, cycle_id)
-    lines = _matrix_lines(cycle, unit_id, rank_title)
-    units = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)).all()
-    ranks = list(db.session.scalars(select(Officer.rank).distinct().order_by(Officer.rank)))
+    fixed = results.current(cycle, version)
+    lines = _matrix_lines(fixed, unit, rank_title)
+    units, ranks = _filters(fixed)
     record(actor, "review.matrix.view", target=f"cycle:{cycle.id}",
-           detail=f"retention and promotion matrix (unit {unit_id or 'all'}, rank {rank_title or 'all'})")
+           detail=f"retention and promotion matrix, version {fixed.number} (unit {unit or 'all'}, "
+                  f"rank {rank_title or 'all'})")
     db.session.commit()
     # Ranks are among everyone shown, so every line is built and the page cut from them.
-    return Matrix(cycle, weights(), paginate(lines, page, per_page), units, ranks, cycle.threshold)
+    return Matrix(cycle, dict(fixed.weights), paginate(lines, page, per_page), units, ranks, fixed.threshold,
+                  fixed, results.versions(cycle.id))
 
 
-def matrix_csv(actor: Actor, cycle_id: int, *, unit_id: int | None = None, rank_title: str | None = None) -> str:
+def matrix_csv(actor: Actor, cycle_id: int, *, unit: str | None = None, rank_title: str | None = None,
+               version: int | None = None) -> str:
     cycle = _matrix_cycle(actor, cycle_id)
-    lines = _matrix_lines(cycle, unit_id, rank_title)
-    w = weights()
+    fixed = results.current(cycle, version)
+    lines = _matrix_lines(fixed, unit, rank_title)
     out = io.StringIO()
     writer = csv.writer(out)
     # Rectangular, as a spreadsheet reads it: every row has every column, the page's
-    # "Difference" included, and the weights the composite used on each row.
-    used = " ".join(f"{k}={v:g}" for k, v in w.items())
+    # "Difference" included, and the version and weights the composite used on each row.
+    used = " ".join(f"{k}={v:g}" for k, v in fixed.weights.items())
     writer.writerow(["rank", "composite", "badge_number", "name", "unit", "rank_title", "self", "supervisor", "peers",
-                     "direct_reports", "community", "years_of_service", "seniority_rank", "difference", "weights"])
+                     "direct_reports", "community", "years_of_service", "seniority_rank", "difference", "weights",
+                     "version"])
     for line in lines:
         m = line.group_means
         writer.writerow([line.rank or "", "" if line.composite is None else f"{line.composite:.3f}",
                          cell(line.badge), cell(line.name), cell(line.unit), cell(line.rank_title),
-                         *("" if m[g] is None else f"{m[g]:.2f}"
+                         *("" if m.get(g) is None else f"{m[g]:.2f}"
                            for g in ("self", "supervisor", "peer", "direct_report")),
                          "" if line.community is None else f"{line.community:.2f}", f"{line.years:.1f}",
-                         line.seniority_rank, "" if line.disagreement is None else f"{line.disagreement:+d}", used])
-    record(actor, "review.matrix.export", target=f"cycle:{cycle.id}", detail=f"{len(lines)} line(s)")
+                         line.seniority_rank, "" if line.disagreement is None else f"{line.disagreement:+d}", used,
+                         fixed.number])
+    record(actor, "review.matrix.export", target=f"cycle:{cycle.id}",
+           detail=f"{len(lines)} line(s), version {fixed.number}")
     db.session.commit()
     return out.getvalue()
-
-

@@ -52,6 +52,13 @@ VALID = {
     "/wellness/clinicians/{clinician}/blocks": {"day": "2030-02-01", "note": "Away"},
     "/wellness/clinicians/{clinician}/hours": {"weekdays": "1", "starts": "09:00", "ends": "12:00",
                                                "slot_minutes": "60", "valid_from": "2027-01-01"},
+    "/reviews/cycles/{cycle}/my-report/response": {"response": "I have read it; the peer scores miss the\r\n"
+                                                                "night-shift months."},
+    "/reviews/cycles/{cycle}/assignments/{assignment}/swap": {"officer_id": "1"},
+    "/reviews/cycles/{cycle}/nominations/{nomination}/decline": {"reason": "Works another shift"},
+    "/reviews/cycles/{cycle}/metrics-period": {"period": "none"},
+    "/reviews/cycles/{cycle}/close": {"period": "none"},
+    "/reviews/cycles/{cycle}/results/correct": {"period": "none", "reason": "The spring file was the wrong one"},
     "/reviews/activities": {"day": "2026-01-02", "kind": "meeting", "hours": "1.5", "note": "Block meeting"},
     "/reviews/rubrics": {"name": "Fuzz rubric", "description": "", "copy_from": "0"},
     "/reviews/cycles/new": {"name": "Fuzz cycle", "opens_on": "2027-01-01", "closes_on": "2027-02-01",
@@ -71,9 +78,10 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<int:assignment_id>": "{assignment}", "<int:rubric_id>": "{rubric}",
                 "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                 "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
-                "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
+                "<any(open, publish):step>": "open", "<any(verify, reject):decision>": "verify",
                 "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}",
-                "<ref>": "{message}"}
+                "<ref>": "{message}", "<int:nomination_id>": "{nomination}",
+                "<int:unit_id>": "{unit}"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
 
 

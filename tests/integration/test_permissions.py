@@ -127,6 +127,10 @@ ROUTES = [
     ("POST", "/reviews/assignments/{assignment}", set()),
     ("GET", "/reviews/cycles/{cycle}/subjects/{officer}", {"hr"}),
     ("GET", "/reviews/cycles/{cycle}/subjects/{officer}.pdf", {"hr"}),
+    # Only the report's subject acknowledges and responds: the test's officer is not one.
+    ("POST", "/reviews/cycles/{cycle}/my-report/acknowledge", set()),
+    ("POST", "/reviews/cycles/{cycle}/my-report/response", set()),
+    ("GET", "/reviews/cycles/{cycle}/acknowledgements", {"hr"}),
     ("GET", "/reviews/cycles/{cycle}/upward", set()),
     ("GET", "/reviews/cycles/{cycle}/upward/{officer}", {"hr"}),
     ("GET", "/reviews/cycles/{cycle}/matrix", {"hr"}),
@@ -139,8 +143,21 @@ ROUTES = [
     ("POST", "/reviews/cycles/{cycle}/generate", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/assignments", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/assignments/{assignment}/delete", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/assignments/{assignment}/swap", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/assignments/{assignment}/swap", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/nominations/{nomination}/approve", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/nominations/{nomination}/decline", {"hr"}),
+    # Only an officer the cycle reviews nominates, in a cycle that allows it (the test's does not).
+    ("GET", "/reviews/cycles/{cycle}/nominations", set()),
+    ("POST", "/reviews/cycles/{cycle}/nominations", set()),
+    ("POST", "/reviews/cycles/{cycle}/nominations/{nomination}/withdraw", set()),
     ("POST", "/reviews/cycles/{cycle}/open", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/close", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/close", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/metrics-period", {"hr"}),
+    ("POST", "/reviews/cycles/{cycle}/results/correct", {"hr"}),
+    # A unit's pooled upward result: HR, and supervisors of the unit reviewed upward in the cycle.
+    ("GET", "/reviews/cycles/{cycle}/units/{unit}/upward", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/publish", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/delete", {"hr"}),
     ("GET", "/reviews/rubrics", {"hr"}),
@@ -174,8 +191,10 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:cycle_id>": "{cycle}", "<int:assignment_id>": "{assignment}", "<int:rubric_id>": "{rubric}",
                     "<int:criterion_id>": "{criterion}", "<int:activity_id>": "{activity}",
                     "<int:job_id>": "{roster_import}", "<int:import_id>": "{metrics_import}",
-                    "<any(open, close, publish):step>": "open", "<any(verify, reject):decision>": "verify",
-                    "<int:item_id>": "{item}", "<int:grant_id>": "{grant}", "<ref>": "{message}"}
+                    "<any(open, publish):step>": "open", "<any(verify, reject):decision>": "verify",
+                    "<int:item_id>": "{item}", "<int:grant_id>": "{grant}", "<ref>": "{message}",
+                    "<int:nomination_id>": "{nomination}",
+                    "<int:unit_id>": "{unit}"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -227,13 +246,18 @@ def targets(app):
     cycle = factories.review_cycle(threshold=2)
     hr_actor = Actor.system("test")
     cycles.move(hr_actor, cycle.id, "close")
-    cycles.move(hr_actor, cycle.id, "publish")
+    cycles.move(hr_actor, cycle.id, "publish", period="none")
     assignment = db.session.query(ReviewAssignment).filter_by(cycle_id=cycle.id).first()
     activity = Activity(officer_id=report.id, day=date(2026, 1, 5), kind="meeting", hours=1, note="",
                         status="pending", created_at=clock.now())
     db.session.add(activity)
     db.session.commit()
+    from evaluations.models import PeerNomination
+    nomination = PeerNomination(cycle_id=cycle.id, subject_id=report.id, nominee_id=officer.id, created_at=clock.now())
+    db.session.add(nomination)
+    db.session.commit()
     reviews_targets = {"cycle": cycle.id, "assignment": assignment.id, "rubric": cycle.rubric_id,
+                       "nomination": nomination.id,
                        "criterion": db.session.query(Criterion).filter_by(rubric_id=cycle.rubric_id).first().id,
                        "activity": activity.id}
     from core.services import imports
@@ -243,7 +267,8 @@ def targets(app):
     grant = RoleGrant.ask(user.id, "clinician", Actor.for_user(factories.user(roles=["admin"])), clock.now())
     db.session.add(grant)
     db.session.commit()
-    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "user": user.id,
+    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "unit": officer.unit_id,
+            "user": user.id,
             "grant": grant.id,
             "message": message.ref, "incident": incident.id,
             "clinician": clinician.id, "hours": clinician.hours[0].id, "block": block.id,

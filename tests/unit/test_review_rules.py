@@ -35,7 +35,7 @@ def test_an_officer_gets_n_peers_from_the_unit_never_themselves_or_their_supervi
         assert len(groups["peer"]) == 3
         assert set(groups["peer"]) <= {11, 13, 14, 15}
         assert 12 not in groups["peer"] and 10 not in groups["peer"]
-        assert groups["supervisor"] == [10]
+        assert groups["supervisor"] == [10, 1]   # the current supervisor and the next level up
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 4, 10])
