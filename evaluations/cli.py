@@ -46,6 +46,14 @@ def publish(cycle_id, period):
     click.echo(f"published {cycle.name}: results fixed as version 1")
 
 
+@reviews_cli.command("record-results")
+def record_results():
+    """Fix the results of every cycle published before Beacon kept them (version 1). Run it
+    right after `flask db upgrade`; the first metrics import or report would do it too."""
+    from evaluations.services import results
+    click.echo(f"recorded version 1 of {results.record_missing()} published cycle(s)")
+
+
 def register(app):
     app.cli.add_command(metrics_cli)
     app.cli.add_command(reviews_cli)

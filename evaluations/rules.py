@@ -412,6 +412,7 @@ class MetricScan:
         self.known_badges = known_badges
         self.errors: list[LineError] = []
         self.seen: dict[tuple[date, date], dict[str, int]] = {}   # period -> badge -> line
+        self.by_badge: dict[str, list] | None = None   # badge -> [(period, line)], past FEW_PERIODS periods
         self.count = 0
 
     @property
@@ -421,6 +422,21 @@ class MetricScan:
     @property
     def periods(self) -> list[tuple[date, date]]:
         return sorted(self.seen)
+
+    FEW_PERIODS = 8
+
+    def _clash(self, badge: str, this: tuple[date, date]) -> tuple | None:
+        """A period of the file already read for `badge` that overlaps `this`, with its
+        line. A file has a period or two: each is looked at. Past FEW_PERIODS it keeps
+        each badge's own periods instead, so the check stays linear."""
+        if self.by_badge is None and len(self.seen) > self.FEW_PERIODS:
+            self.by_badge = {}
+            for period, lines in self.seen.items():
+                for b, at in lines.items():
+                    self.by_badge.setdefault(b, []).append((period, at))
+        candidates = self.by_badge.get(badge, ()) if self.by_badge is not None else \
+            ((p, others[badge]) for p, others in self.seen.items() if badge in others)
+        return next(((p, at) for p, at in candidates if p != this and periods_overlap(p, this)), None)
 
     def rows(self, data: bytes | str) -> Iterator[MetricRow]:
         lines, self.errors = core_rules.read_csv(data, METRIC_COLUMNS)
@@ -434,14 +450,15 @@ class MetricScan:
                                                    f"on line {badges[row.badge_number]}"))
                 continue
             this = (row.period_start, row.period_end)
-            clash = next(((p, others[row.badge_number]) for p, others in self.seen.items()
-                          if p != this and row.badge_number in others and periods_overlap(p, this)), None)
+            clash = self._clash(row.badge_number, this)
             if clash:
                 (a, b), at = clash
                 self.errors.append(LineError(line, f"badge_number {row.badge_number}: the period overlaps {a} to {b} "
                                                    f"on line {at} (one officer's periods never overlap)"))
                 continue
             badges[row.badge_number] = line
+            if self.by_badge is not None:
+                self.by_badge.setdefault(row.badge_number, []).append((this, line))
             self.count += 1
             yield row
         if not self.count and not self.errors:

@@ -159,6 +159,7 @@ def matrix(cycle_id):
     result = reports.matrix(actor(), cycle_id, unit=unit, rank_title=rank_title, page=page_number(),
                             version=int_arg("version"))
     return render_template("reviews/matrix.html", m=result, unit=unit, rank_title=rank_title,
+                           version_period=results.version_period,
                            correct_form=CorrectResultsForm(), action_form=ActionForm())
 
 
@@ -217,7 +218,7 @@ def cycle_detail(cycle_id):
                            small=pools.under_threshold(cycle) if cycle.status == CycleStatus.OPEN else [],
                            pooled=pools.pooled_units(cycle.id),
                            versions=results.versions(cycle.id) if published else [],
-                           period_label=results.period_label,
+                           version_period=results.version_period,
                            acknowledged=responses.counts(actor(), cycle_id) if published else None)
 
 

@@ -17,7 +17,8 @@ from core.services import imports
 from core.services.imports import CHUNK
 from core.rules import PERIOD_END_AHEAD, LineError, event_date_problem, period_date_problem
 from evaluations import rules
-from evaluations.models import Activity, ActivityKind, ActivityStatus, CommunityMetric, ResultVersion, ReviewCycle
+from evaluations.models import (Activity, ActivityKind, ActivityStatus, CommunityMetric, ResultLine, ResultVersion,
+                                ReviewCycle)
 from evaluations.services.common import officer_of
 
 
@@ -29,6 +30,7 @@ class MetricsReport:
     created: int = 0
     replaced: int = 0
     periods: list[tuple[date, date]] = field(default_factory=list)
+    removed: list[tuple[str, date, date]] = field(default_factory=list)   # (badge, start, end) a replace deletes
 
     @property
     def ok(self) -> bool:
@@ -55,6 +57,8 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
     Sized for 200,000 rows: the file is checked as a stream (keeping per period only
     each badge's line) and read again, a chunk at a time, to be written."""
     actor.require(Role.HR)
+    from evaluations.services import results   # (results reads this module's figures)
+    results.record_missing()   # a cycle published before results were kept is fixed before any import
     progress = progress or imports.no_progress
     report = MetricsReport(dry_run=dry_run)
     badges = _badge_ids()
@@ -66,7 +70,7 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
     for chunk in imports.batches(scan.rows(data)):
         for row in chunk:
             scan.errors.extend(_period_problems(row, on))
-        replaced, problems = _overlapping(chunk, badges, replace, used)
+        replaced, problems = _overlapping(chunk, badges, replace, used, report.removed)
         report.replaced += replaced
         scan.errors.extend(problems)
         progress("checking", min(chunk[-1].line, total_lines), total_lines)
@@ -104,10 +108,14 @@ def import_metrics(actor: Actor, data: bytes | str, *, dry_run: bool, filename: 
         db.session.execute(stmt, values)
         done += len(chunk)
         progress("writing", done, report.rows)
+    removed = sorted(set(report.removed))
     record(actor, "metrics.import", target=filename,
            detail=f"{report.rows} row(s): {report.created} new, {report.replaced} replacing figures already "
                   f"imported{' (replace asked for)' if replace else ''}; periods "
-                  + ", ".join(f"{a} to {b}" for a, b in report.periods[:50]))
+                  + ", ".join(f"{a} to {b}" for a, b in report.periods[:50])
+                  + (f"; deleted {len(removed)} period(s) of officers: "
+                     + ", ".join(f"{badge} {a} to {b}" for badge, a, b in removed[:200])
+                     + (f" and {len(removed) - 200} more" if len(removed) > 200 else "") if removed else ""))
     imports.settle(finish, report)
     return report
 
@@ -120,15 +128,28 @@ def _badge_ids() -> dict[str, int]:
 
 
 def _published_periods() -> dict[tuple[date, date], str]:
-    """(start, end) -> the name of a published cycle whose results used that period."""
-    return {(a, b): name for a, b, name in db.session.execute(
+    """(start, end) -> the name of a published cycle whose results used that period: the
+    period a version chose, and, for a cycle published before periods were chosen, every
+    officer's period its version 1 read (rare, and read once per import)."""
+    used = {(a, b): name for a, b, name in db.session.execute(
         select(ResultVersion.metrics_start, ResultVersion.metrics_end, ReviewCycle.name)
         .join(ReviewCycle, ReviewCycle.id == ResultVersion.cycle_id)
         .where(ResultVersion.metrics_start.is_not(None)))}
+    from evaluations.services.results import LEGACY
+    for community, name in db.session.execute(
+            select(ResultLine.community, ReviewCycle.name)
+            .join(ResultVersion, ResultVersion.id == ResultLine.version_id)
+            .join(ReviewCycle, ReviewCycle.id == ResultVersion.cycle_id)
+            .where(ResultVersion.reason == LEGACY, ResultVersion.metrics_start.is_(None))):
+        for key in ("current", "previous"):
+            figures = (community or {}).get(key)
+            if figures:
+                used.setdefault((date.fromisoformat(figures["start"]), date.fromisoformat(figures["end"])), name)
+    return used
 
 
 def _overlapping(chunk: list[rules.MetricRow], badges: dict[str, int], replace: bool,
-                 used: dict[tuple[date, date], str]) -> tuple[int, list[LineError]]:
+                 used: dict[tuple[date, date], str], removed: list) -> tuple[int, list[LineError]]:
     """Lines of `chunk` whose period overlaps one already imported for the officer: how
     many would replace figures (with `replace`), and the lines refused. One query."""
     ids = {badges[r.badge_number] for r in chunk}
@@ -160,6 +181,7 @@ def _overlapping(chunk: list[rules.MetricRow], badges: dict[str, int], replace: 
                                               f"{name!r}; its figures are kept as they are"))
             continue
         replaced += 1
+        removed.extend((r.badge_number, a, b) for a, b in hits)
     return replaced, problems
 
 

@@ -39,6 +39,7 @@ from evaluations.services.rubrics import competencies
 
 log = logging.getLogger(__name__)
 UPWARD = RaterGroup.DIRECT_REPORT
+MIN_GROUP = 2   # a group of one review is never pooled: its scores and words are its rater's alone
 
 
 def _seed(*parts) -> int:
@@ -91,8 +92,17 @@ def pool_at_close(cycle: ReviewCycle, subject_ids: list[int]) -> Pooled:
     for unit_id, members in sorted(by_unit.items()):
         held = list(db.session.scalars(select(HeldReview).where(
             HeldReview.cycle_id == cycle.id, HeldReview.group == UPWARD, HeldReview.subject_id.in_(members))))
+        sizes: dict[int, int] = {}
+        for item in held:
+            sizes[item.subject_id] = sizes.get(item.subject_id, 0) + 1
+        lone = [item for item in held if sizes[item.subject_id] < MIN_GROUP]
+        if lone:   # one review about one supervisor is its rater's alone, pooled or not
+            db.session.execute(delete(HeldReview).where(HeldReview.id.in_([h.id for h in lone])))
+            outcome.discarded += len(lone)
         rows, done = [], []
         for item in held:
+            if sizes[item.subject_id] < MIN_GROUP:
+                continue
             try:
                 content = seal.unseal(item.sealed, f"held:{cycle.id}:{item.subject_id}:{UPWARD.value}")
             except seal.Unreadable:
@@ -135,6 +145,7 @@ class UnitPool:
     unit: Unit
     result: rules.GroupResult
     sections: list          # [(competency, [(criterion text, mean)])]
+    comments_shown: bool = True   # HR only: a supervisor sees the scores
 
 
 def pooled_units(cycle_id: int) -> list[tuple[int, str, int]]:
@@ -173,10 +184,15 @@ def unit_pool(actor: Actor, cycle_id: int, unit_id: int) -> UnitPool:
                                 seed=_seed("pool", cycle.id, unit_id))
     sections = [(competency, [(c.text, result.means.get(str(c.id))) for c in criteria])
                 for competency, criteria in competencies(cycle.rubric, UPWARD.value)]
+    # Comments go to HR only: written about one supervisor of a small team, a comment can
+    # name them, and then whoever else went into the pool can tell it from the rest.
+    hr = actor.has_role(Role.HR)
+    if not hr:
+        result = rules.GroupResult(result.group, result.responses, result.shown, result.means, ())
     record(actor, "review.pool.view", target=f"cycle:{cycle.id}:unit:{unit_id}",
            detail=f"pooled upward feedback of the supervisors of {unit.name}")
     db.session.commit()
-    return UnitPool(cycle, unit, result, sections)
+    return UnitPool(cycle, unit, result, sections, comments_shown=hr)
 
 
 def pool_for(actor: Actor, cycle: ReviewCycle, officer: Officer) -> tuple[int, str, int] | None:
@@ -205,7 +221,9 @@ def forecast(cycle: ReviewCycle) -> Forecast:
     for subject_id, group, n in db.session.execute(
             select(HeldReview.subject_id, HeldReview.group, func.count()).where(HeldReview.cycle_id == cycle.id)
             .group_by(HeldReview.subject_id, HeldReview.group)):
-        if group == UPWARD and subject_id in small:
+        if group == UPWARD and subject_id in small and n < MIN_GROUP:
+            out.discarded += n
+        elif group == UPWARD and subject_id in small:
             by_unit[units[subject_id]] = by_unit.get(units[subject_id], 0) + n
         elif rules.ready_to_release(n, cycle.threshold):
             out.released += n

@@ -36,9 +36,13 @@ from evaluations.models import (
 )
 from evaluations.services import metrics
 from evaluations.services.common import weights
+from evaluations.services.reviews import lock_cycle
 
 CHUNK = 1000
 MAX_REASON = 1000
+# The reason of a version 1 recorded for a cycle published before results were kept:
+# its community figures follow the old rule (each officer's latest period by the close).
+LEGACY = "Recorded when Beacon began keeping published results: figures as they stood then"
 
 
 def _seed(*parts) -> int:
@@ -56,6 +60,13 @@ def period_value(start: date | None, end: date | None) -> str:
 
 def period_label(start: date | None, end: date | None) -> str:
     return "No community figures" if start is None else f"{start:%d %b %Y} to {end:%d %b %Y}"
+
+
+def version_period(version: ResultVersion) -> str:
+    """What a version's community figures are, as its pages say it."""
+    if version.reason == LEGACY and version.metrics_start is None:
+        return "Each officer's latest period by the close date (published before periods were chosen)"
+    return period_label(version.metrics_start, version.metrics_end)
 
 
 def period_choices() -> list[tuple[str, str]]:
@@ -119,7 +130,12 @@ def _community(cycle: ReviewCycle, start: date | None, end: date | None, chosen:
         previous = metrics.community_before(ids, start)
     else:   # the rule of cycles published before results were kept
         current = metrics.community_for(ids, cycle.closes_on)
-        previous = {oid: metrics.community_pair(oid, cycle.closes_on)[1] for oid in current}
+        previous = {}
+        by_start: dict[date, list[int]] = {}
+        for oid, period in current.items():
+            by_start.setdefault(period.start, []).append(oid)
+        for start, officers in by_start.items():   # one query per distinct start (usually one)
+            previous.update(metrics.community_before(officers, start))
     return {oid: {"current": _figures(current.get(oid)), "previous": _figures(previous.get(oid))}
             for oid in ids if oid in current}
 
@@ -247,10 +263,13 @@ def as_period(figures: dict | None) -> metrics.Period | None:
 
 def publish(actor: Actor, cycle: ReviewCycle) -> ResultVersion:
     """Version 1, at publication (cycles.move). Refuses until HR has chosen the metrics
-    period. The caller audits the publication and commits."""
+    period, and when the period chosen is no longer imported (a replacing import may
+    have removed it since). The caller audits the publication and commits."""
     if not cycle.metrics_chosen:
         raise DomainError("Choose the community-metrics period the results use (in the cycle's settings) "
                           "before publishing.")
+    if cycle.metrics_start is not None:
+        parse_period(period_value(cycle.metrics_start, cycle.metrics_end))
     return make_version(actor, cycle, "Published")
 
 
@@ -269,7 +288,8 @@ def correct(actor: Actor, cycle_id: int, reason: str, period: str | None = None)
                           "the new version and shown on every report.")
     if len(reason) > MAX_REASON:
         raise DomainError(f"The reason can be at most {MAX_REASON:,} characters.")
-    current(cycle)   # a cycle published before results were kept gets its version 1 first
+    current(cycle)   # a cycle published before results were kept gets its version 1 first (commits)
+    cycle = lock_cycle(cycle_id)    # two corrections at once number one after the other
     if period is not None:
         start, end = parse_period(period)
         if (start, end) != (cycle.metrics_start, cycle.metrics_end) or not cycle.metrics_chosen:
@@ -279,7 +299,7 @@ def correct(actor: Actor, cycle_id: int, reason: str, period: str | None = None)
         cycle.metrics_start, cycle.metrics_end, cycle.metrics_chosen = start, end, True
     version = make_version(actor, cycle, reason)
     record(actor, "review.results.correct", target=f"cycle:{cycle.id}",
-           detail=f"version {version.number}: metrics {period_label(version.metrics_start, version.metrics_end)}; "
+           detail=f"version {version.number}: metrics {version_period(version)}; "
                   f"reason: {reason}")
     db.session.commit()
     return version
@@ -306,12 +326,34 @@ def current(cycle: ReviewCycle, number: int | None = None) -> ResultVersion:
     if cycle.status != CycleStatus.PUBLISHED or \
             db.session.scalar(select(func.count()).where(ResultVersion.cycle_id == cycle.id)):
         raise NotFound("No such version of the results.")
-    version = make_version(Actor.system("results"), cycle,
-                           "Recorded when Beacon began keeping published results: figures as they stood then")
-    record(Actor.system("results"), "review.results.record", target=f"cycle:{cycle.id}",
-           detail="version 1 of a cycle published before results were kept")
+    return _record_legacy(cycle.id)
+
+
+def _record_legacy(cycle_id: int) -> ResultVersion:
+    """Version 1 of a cycle published before results were kept, under the cycle's lock
+    (two first reads at once record it once). Audited; commits."""
+    db.session.commit()                 # end the read, then take the lock and look again
+    cycle = lock_cycle(cycle_id)
+    version = db.session.scalar(select(ResultVersion).where(ResultVersion.cycle_id == cycle_id)
+                                .order_by(ResultVersion.number.desc()).limit(1))
+    if version is None:
+        version = make_version(Actor.system("results"), cycle, LEGACY)
+        record(Actor.system("results"), "review.results.record", target=f"cycle:{cycle.id}",
+               detail="version 1 of a cycle published before results were kept")
     db.session.commit()
     return version
+
+
+def record_missing() -> int:
+    """Record version 1 of every published cycle that has none (`flask reviews
+    record-results`, and before every metrics import, so a later import can never move
+    a published figure). Returns how many were recorded."""
+    missing = list(db.session.scalars(select(ReviewCycle.id).where(
+        ReviewCycle.status == CycleStatus.PUBLISHED,
+        ~select(ResultVersion.id).where(ResultVersion.cycle_id == ReviewCycle.id).exists())))
+    for cycle_id in missing:
+        _record_legacy(cycle_id)
+    return len(missing)
 
 
 def line(version: ResultVersion, officer_id: int) -> ResultLine | None:

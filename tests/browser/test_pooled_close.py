@@ -1,7 +1,7 @@
 """HR closes a cycle in which two sergeants of one unit have too few upward reviews to
-be shown (2 and 1, threshold 3), through the real pages: the "Close now…" confirmation
+be shown (2 each, threshold 3), through the real pages: the "Close now…" confirmation
 says what will happen in counts and lists the groups under the threshold; closing pools
-the three reviews into "supervisors of this unit"; the cycle page keeps the counts; the
+the four reviews into "supervisors of this unit"; the cycle page keeps the counts; the
 first sergeant, whose own result stays hidden, follows the link to the pooled result.
 """
 import uuid
@@ -36,7 +36,7 @@ def scene(live_server):
         first = factories.officer(unit_name=unit, rank="Sergeant", first="Ana", last=f"Pool{tag}", supervisor=boss)
         second = factories.officer(unit_name=unit, rank="Sergeant", first="Ben", supervisor=boss)
         members = [factories.officer(unit_name=unit, first=f"Rep{i}", supervisor=s)
-                   for i, s in enumerate((first, first, second))]
+                   for i, s in enumerate((first, first, second, second))]
         users = {o.id: factories.user(officer_row=o) for o in (boss, first, second, *members)}
         hr = factories.user(roles=["hr"], email=f"hr-pool-{tag}@pd.test", name=f"Hana HR {tag}")
         cycle = factories.review_cycle(name=f"Pooled {tag}", unit_ids=[first.unit_id], threshold=3, peers=0)
@@ -60,7 +60,7 @@ def test_hr_closes_with_small_groups_pooled_and_the_sergeant_reads_the_unit_resu
     hr.get_by_role("link", name="Close now…").click()
     expect(hr.get_by_role("heading", level=1)).to_have_text(f"Close {scene['cycle']}?")
     forecast = hr.locator("#close-forecast")
-    expect(forecast).to_contain_text("3 upward reviews from groups under 3 are pooled into 1 unit result")
+    expect(forecast).to_contain_text("4 upward reviews from groups of 2 to 2 are pooled into 1 unit result")
     expect(forecast).to_contain_text("0 held reviews are deleted unread")
     under = hr.locator("#under-threshold")
     expect(under).to_contain_text(scene["first"])
@@ -69,9 +69,9 @@ def test_hr_closes_with_small_groups_pooled_and_the_sergeant_reads_the_unit_resu
     hr.get_by_label("Community-metrics period").select_option(label="No community figures for this cycle")
     hr.get_by_role("button", name="Close the cycle now").click()
     expect(hr.get_by_role("status").filter(has_text="The cycle is closed")).to_contain_text(
-        "3 upward review(s) pooled into unit results, 0 deleted unread")
+        "4 upward review(s) pooled into unit results, 0 deleted unread")
     expect(hr.locator("#cycle-status")).to_have_text("closed")
-    expect(hr.locator("#close-counts")).to_contain_text("3 upward reviews from groups under the threshold pooled")
+    expect(hr.locator("#close-counts")).to_contain_text("4 upward reviews from groups under the threshold pooled")
     expect(hr.get_by_role("link", name=f"supervisors of {scene['unit']}")).to_be_visible()
     looked_at(hr, "cycle-closed-pooled")
 
@@ -82,8 +82,9 @@ def test_hr_closes_with_small_groups_pooled_and_the_sergeant_reads_the_unit_resu
     expect(sergeant.get_by_role("heading", level=1)).to_contain_text(f"Supervisors of {scene['unit']}")
     result = sergeant.locator("#pool-result")
     expect(result).to_contain_text("4.00")
+    expect(sergeant.locator("#pool-comments")).to_contain_text("shown to HR only")
     for comment in scene["comments"]:
-        expect(result).to_contain_text(comment)
-    expect(sergeant.locator("body")).to_contain_text("3 responses, pooled")
+        expect(result).not_to_contain_text(comment)   # words stay with HR: they could point to their writer
+    expect(sergeant.locator("body")).to_contain_text("4 responses, pooled")
     looked_at(sergeant, "unit-pool")
     console.assert_clean()

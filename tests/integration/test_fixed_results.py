@@ -212,23 +212,23 @@ def test_the_import_page_offers_replace_and_carries_it_to_the_job(app, auth):
 # --- small upward groups pooled by unit ---------------------------------------------------------------
 
 def _unit_of_small_teams():
-    """One unit: sergeants with 2, 1 and 4 direct reports (threshold 3)."""
+    """One unit: sergeants with 2, 2, 4 and 1 direct reports (threshold 3)."""
     boss = factories.officer(unit_name="Pool Unit", rank="Lieutenant", first="Lou")
     sergeants = [factories.officer(unit_name="Pool Unit", rank="Sergeant", first=f"Sgt{i}", supervisor=boss)
-                 for i in range(3)]
+                 for i in range(4)]
     members = {s.id: [factories.officer(unit_name="Pool Unit", first=f"R{i}{j}", supervisor=s) for j in range(n)]
-               for i, (s, n) in enumerate(zip(sergeants, (2, 1, 4)))}
+               for i, (s, n) in enumerate(zip(sergeants, (2, 2, 4, 1)))}
     users = {o.id: factories.user(officer_row=o) for o in [boss, *sergeants, *sum(members.values(), [])]}
     return boss, sergeants, members, users
 
 
 def test_small_upward_groups_of_a_unit_are_pooled_and_the_rest_discarded_never_whose(app, auth):
-    boss, (s1, s2, s3), members, users = _unit_of_small_teams()
+    boss, (s1, s2, s3, s4), members, users = _unit_of_small_teams()
     lone = factories.team(reports=2, unit_name="Lone Unit")     # a unit whose pool cannot reach 3
     cycle = factories.review_cycle(threshold=3)
     upward = lambda sergeant: assignments(cycle, subject_id=sergeant.id, group="direct_report")  # noqa: E731
     third = upward(s3)
-    for a in upward(s1) + upward(s2) + third[:3] + upward(lone.sergeant):
+    for a in upward(s1) + upward(s2) + third[:3] + upward(s4) + upward(lone.sergeant):
         submit(cycle, a, score=2, comment=f"upward {a.rater_id}")
     assert reports.upward_report(HR, cycle.id, s3.id).result.shown           # released while open
     submit(cycle, third[3], score=5, comment="late for s3")                   # held: 1, never pooled
@@ -236,42 +236,46 @@ def test_small_upward_groups_of_a_unit_are_pooled_and_the_rest_discarded_never_w
     auth.as_role("hr")
     close_page = auth.client.get(f"/reviews/cycles/{cycle.id}/close").get_data(as_text=True)
     forecast = re.search(r'<ul id="close-forecast">.*?</ul>', close_page, re.S).group(0)
-    assert "3 upward reviews from groups under 3 are pooled into 1 unit result" in forecast
-    assert "3 held reviews are deleted unread" in forecast
+    assert "4 upward reviews from groups of 2 to 2 are pooled into 1 unit result" in forecast
+    # s3's late review, s4's lone one, and the lone unit's two (a pool of 2 < 3)
+    assert "4 held reviews are deleted unread" in forecast
     under = re.search(r'id="under-threshold">.*?</table>', close_page, re.S).group(0)
-    assert s1.last_name in under and s2.last_name in under and lone.sergeant.last_name in under
+    for s in (s1, s2, s4, lone.sergeant):
+        assert s.last_name in under
     assert s3.last_name not in under
     response = auth.post(f"/reviews/cycles/{cycle.id}/close", {"period": "none"},
                          form_page=f"/reviews/cycles/{cycle.id}/close", follow_redirects=True)
     text = response.get_data(as_text=True)
-    assert "3 upward review(s) pooled into unit results, 3 deleted unread" in text
-    assert "3 upward reviews from groups under the threshold pooled into unit results; 3 deleted unread" in text
+    assert "4 upward review(s) pooled into unit results, 4 deleted unread" in text
+    assert "4 upward reviews from groups under the threshold pooled into unit results; 4 deleted unread" in text
     db.session.refresh(cycle)
-    assert (cycle.status.value, cycle.pooled_count, cycle.discarded_count) == ("closed", 3, 3)
+    assert (cycle.status.value, cycle.pooled_count, cycle.discarded_count) == ("closed", 4, 4)
     assert db.session.scalar(select(func.count()).select_from(HeldReview)) == 0
-    assert db.session.scalar(select(func.count()).select_from(PooledReview)) == 3
+    assert db.session.scalar(select(func.count()).select_from(PooledReview)) == 4
     assert db.session.scalar(select(func.count()).select_from(AnonymousReview)
-                             .where(AnonymousReview.subject_id.in_([s1.id, s2.id]))) == 0
+                             .where(AnonymousReview.subject_id.in_([s1.id, s2.id, s4.id]))) == 0
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "cycle.close"))
-    assert "3 pooled into unit results, 3 deleted unread" in entry.detail
-    for name in (s1.last_name, s2.last_name, s3.last_name):
+    assert "4 pooled into unit results, 4 deleted unread" in entry.detail
+    for name in (s1.last_name, s2.last_name, s3.last_name, s4.last_name):
         assert name not in entry.detail
     pool_url = f"/reviews/cycles/{cycle.id}/units/{s1.unit_id}/upward"
-    assert "upward" in auth.client.get(pool_url).get_data(as_text=True)
+    as_hr = auth.client.get(pool_url).get_data(as_text=True)
+    pooled_words = {f"upward {m.id}" for m in members[s1.id] + members[s2.id]}
+    assert pooled_words == set(re.findall(r"upward \d+", as_hr))        # HR reads the comments
+    assert f"upward {members[s4.id][0].id}" not in as_hr and "late for s3" not in as_hr
     auth.logout()
 
     auth.login(users[s1.id].email)       # a sergeant whose group was pooled
     mine = auth.client.get(f"/reviews/cycles/{cycle.id}/upward").get_data(as_text=True)
     assert "Not enough responses" in mine and pool_url in mine
     pooled = auth.client.get(pool_url).get_data(as_text=True)
-    assert "3 responses, pooled" in pooled
-    assert {f"upward {m.id}" for m in members[s1.id] + members[s2.id]} <= set(re.findall(r"upward \d+", pooled))
-    assert "late for s3" not in pooled and f"upward {members[s3.id][0].id}" not in pooled
+    assert "4 responses, pooled" in pooled and "2.00" in pooled
+    assert "shown to HR only" in pooled and not re.findall(r"upward \d+", pooled)   # scores, not words
     auth.logout()
     auth.login(users[members[s1.id][0].id].email)    # an officer of the unit, not reviewed upward
     assert auth.client.get(pool_url).status_code == 404
     auth.logout()
-    auth.login(lone.users[lone.sergeant.id].email)        # a supervisor of another unit
+    auth.login(lone.users[lone.sergeant.id].email)   # a supervisor of another unit
     assert auth.client.get(pool_url).status_code == 404
     assert "Not enough responses" in auth.client.get(f"/reviews/cycles/{cycle.id}/upward").get_data(as_text=True)
 
@@ -317,3 +321,65 @@ def test_hr_adds_a_rater_to_an_open_cycle_for_a_group_under_the_threshold(app, a
     cycles.move(HR, cycle.id, "close")
     with pytest.raises(DomainError, match="draft or open"):
         cycles.add_assignment(HR, cycle.id, t.sergeant.badge_number, t.members[0].badge_number, "peer")
+
+
+def _as_legacy(cycle):
+    """The cycle as a release before result versions left it: published, with none."""
+    versions = select(ResultVersion.id).where(ResultVersion.cycle_id == cycle.id).scalar_subquery()
+    db.session.execute(delete(ResultLine).where(ResultLine.version_id.in_(versions)))
+    db.session.execute(delete(ResultVersion).where(ResultVersion.cycle_id == cycle.id))
+    cycle.metrics_start = cycle.metrics_end = None
+    cycle.metrics_chosen = False
+    db.session.commit()
+
+
+def test_a_legacy_cycle_is_fixed_before_any_import_and_its_periods_are_kept(app, auth):
+    t, everyone, cycle = _published()
+    _as_legacy(cycle)
+    later = HEADER + "".join(f"{o.badge_number},2026-10-01,2026-11-27,77,0,0,0,0,\n" for o in everyone)
+    assert metrics.import_metrics(HR, later, dry_run=False).ok          # records version 1 first
+    version = db.session.scalar(select(ResultVersion).where(ResultVersion.cycle_id == cycle.id))
+    line = db.session.get(ResultLine, (version.id, t.members[0].id))
+    assert version.number == 1 and line.community["current"]["start"] == "2026-04-01"
+    auth.as_role("hr")
+    page = auth.client.get(f"/reviews/cycles/{cycle.id}/subjects/{t.members[0].id}").get_data(as_text=True)
+    assert "2026-04-01 to 2026-06-30" in _community(page)
+    matrix = auth.client.get(f"/reviews/cycles/{cycle.id}/matrix").get_data(as_text=True)
+    assert "latest period by the close date" in matrix
+    again = HEADER + f"{t.members[0].badge_number},2026-04-01,2026-06-30,9,0,0,0,0,\n"
+    refused = metrics.import_metrics(HR, again, dry_run=False, replace=True)
+    assert refused.errors and "was used by the published cycle" in refused.errors[0].message
+
+
+def test_a_replace_lists_what_it_deleted_and_publish_refuses_a_period_gone_since(app):
+    t = factories.team(reports=1)
+    assert _metrics([t.sergeant], SPRING, lambda i: 1).ok
+    cycle = factories.review_cycle(threshold=2)
+    cycles.move(HR, cycle.id, "close", period="/".join(SPRING))
+    other = HEADER + f"{t.sergeant.badge_number},2026-05-01,2026-07-31,2,0,0,0,0,\n"
+    assert metrics.import_metrics(HR, other, dry_run=False, replace=True).ok
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "metrics.import")
+                              .order_by(AuditEntry.id.desc()))
+    assert f"deleted 1 period(s) of officers: {t.sergeant.badge_number} 2026-04-01 to 2026-06-30" in entry.detail
+    with pytest.raises(DomainError, match="No community metrics were imported for 01 Apr 2026 to 30 Jun 2026"):
+        cycles.move(HR, cycle.id, "publish")
+
+
+def test_overlaps_are_found_in_a_file_of_many_periods(app):
+    factories.officer(badge="MP1")
+    lines = [f"MP1,2026-01-{d:02d},2026-01-{d:02d},1,0,0,0,0," for d in range(1, 21)]
+    lines.append("MP1,2026-01-15,2026-01-16,1,0,0,0,0,")
+    report = metrics.import_metrics(HR, HEADER + "\n".join(lines) + "\n", dry_run=True)
+    assert [str(e) for e in report.errors] == [
+        "line 22: badge_number MP1: the period overlaps 2026-01-15 to 2026-01-15 on line 16 (one officer's periods "
+        "never overlap)"]
+
+
+def test_record_results_fixes_every_legacy_cycle_from_the_command_line(app, runner):
+    t, everyone, cycle = _published()
+    _as_legacy(cycle)
+    result = runner.invoke(args=["reviews", "record-results"])
+    assert result.exit_code == 0 and "recorded version 1 of 1 published cycle(s)" in result.output
+    assert runner.invoke(args=["reviews", "record-results"]).output.startswith("recorded version 1 of 0")
+    version = db.session.scalar(select(ResultVersion).where(ResultVersion.cycle_id == cycle.id))
+    assert version.reason.startswith("Recorded when Beacon began keeping")
