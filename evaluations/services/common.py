@@ -1,4 +1,6 @@
-"""What the review services share: settings and who is acting."""
+"""What the review services share: settings, who is acting, and the fixed shuffle of
+comments."""
+import hashlib
 
 from flask import current_app
 from sqlalchemy import select
@@ -24,3 +26,9 @@ def officer_of(actor: Actor) -> Officer | None:
 def get_cycle(cycle_id: int) -> ReviewCycle:
     cycle = get_or_404(ReviewCycle, cycle_id, "No such review cycle.")
     return cycle
+
+
+def seed_of(*parts) -> int:
+    """A seed fixed by `parts` (cycle, subject, group...): comments shown in an order set
+    by it say nothing about when they arrived, and read the same every time."""
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")

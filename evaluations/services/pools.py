@@ -11,7 +11,6 @@ the cycle records which supervisors' groups went in; the cycle keeps the counts.
 Before the close, HR sees which anonymous groups are still under the threshold (by
 subject and group, never by rater) and can move the close date or add raters.
 """
-import hashlib
 import logging
 import secrets
 import uuid
@@ -34,16 +33,13 @@ from evaluations.models import (
     ReviewAssignment,
     ReviewCycle,
 )
-from evaluations.services.common import get_cycle, officer_of
+from evaluations.services.common import get_cycle, officer_of, seed_of
 from evaluations.services.rubrics import competencies
 
 log = logging.getLogger(__name__)
 UPWARD = RaterGroup.DIRECT_REPORT
 MIN_GROUP = 2   # a group of one review is never pooled: its scores and words are its rater's alone
 
-
-def _seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 @dataclass(frozen=True)
@@ -181,7 +177,7 @@ def unit_pool(actor: Actor, cycle_id: int, unit_id: int) -> UnitPool:
         result = rules.GroupResult(UPWARD.value, 0, False, {}, ())
         return UnitPool(cycle, unit, result, [])
     result = rules.group_result(UPWARD.value, reviews, comments, anonymous=True, threshold=cycle.threshold,
-                                seed=_seed("pool", cycle.id, unit_id))
+                                seed=seed_of("pool", cycle.id, unit_id))
     sections = [(competency, [(c.text, result.means.get(str(c.id))) for c in criteria])
                 for competency, criteria in competencies(cycle.rubric, UPWARD.value)]
     # Comments go to HR only: written about one supervisor of a small team, a comment can

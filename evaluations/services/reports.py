@@ -2,7 +2,6 @@
 promotion matrix. Every view writes an audit entry. Anonymous groups below the
 cycle's threshold show nothing and count in no total (evaluations.rules)."""
 import csv
-import hashlib
 import io
 from dataclasses import dataclass, field
 
@@ -28,12 +27,9 @@ from evaluations.models import (
     ReviewCycle,
 )
 from evaluations.services import pools, results
-from evaluations.services.common import get_cycle, officer_of
+from evaluations.services.common import get_cycle, officer_of, seed_of
 from evaluations.services.rubrics import competencies
 
-
-def _seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 def _group_reviews(cycle: ReviewCycle, subject_id: int) -> dict[str, tuple[list[dict], list[str]]]:
@@ -61,7 +57,7 @@ def _group_reviews(cycle: ReviewCycle, subject_id: int) -> dict[str, tuple[list[
 def _results(cycle: ReviewCycle, subject_id: int, groups: list[str]) -> list[rules.GroupResult]:
     found = _group_reviews(cycle, subject_id)
     return [rules.group_result(g, *found.get(g, ([], [])), anonymous=cycle.is_anonymous(g),
-                               threshold=cycle.threshold, seed=_seed(cycle.id, subject_id, g)) for g in groups]
+                               threshold=cycle.threshold, seed=seed_of(cycle.id, subject_id, g)) for g in groups]
 
 
 def _bar(value: float | None) -> int:

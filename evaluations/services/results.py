@@ -11,7 +11,6 @@ whichever period happens to be latest. A cycle published before results were kep
 its version 1 from the old rule (each officer's latest period started by the close
 date) when it is first read.
 """
-import hashlib
 from datetime import date
 
 from sqlalchemy import String, func, insert, select, type_coerce
@@ -35,7 +34,7 @@ from evaluations.models import (
     ReviewCycle,
 )
 from evaluations.services import metrics
-from evaluations.services.common import weights
+from evaluations.services.common import seed_of, weights
 from evaluations.services.reviews import lock_cycle
 
 CHUNK = 1000
@@ -44,9 +43,6 @@ MAX_REASON = 1000
 # its community figures follow the old rule (each officer's latest period by the close).
 LEGACY = "Recorded when Beacon began keeping published results: figures as they stood then"
 
-
-def _seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 # --- the metrics period a cycle uses ----------------------------------------------------------------
@@ -192,7 +188,7 @@ def _reports(cycle: ReviewCycle, ids: list[int]) -> dict[int, dict]:
                 continue
             result = rules.group_result(g.value, *found.get((oid, g.value), ([], [])),
                                         anonymous=cycle.is_anonymous(g.value), threshold=cycle.threshold,
-                                        seed=_seed(cycle.id, oid, g.value))
+                                        seed=seed_of(cycle.id, oid, g.value))
             groups.append({"group": result.group, "responses": result.responses, "shown": result.shown,
                            "means": result.means, "comments": list(result.comments)})
         out[oid] = {"groups": groups}

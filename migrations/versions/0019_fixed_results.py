@@ -186,6 +186,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_peer_nominations_cycle_id'))
 
     op.drop_table('peer_nominations')
+    sa.Enum(name='nomination_status').drop(op.get_bind(), checkfirst=True)
     with op.batch_alter_table('supervisor_spells', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supervisor_spells_supervisor_id'))
         batch_op.drop_index('ix_supervisor_spells_officer')

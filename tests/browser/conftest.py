@@ -43,6 +43,13 @@ def require_chromium():
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone who signs in, for `sign_in_as`: anything with .email and .name."""
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
 class LiveServer:
     app: object
     url: str
@@ -251,7 +258,11 @@ def looked_at(page, name):
     try:
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            # Measured two frames after the resize, once the page has laid itself out again
+            # (a loaded machine could otherwise catch the layout of the width before).
+            overflow = page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => "
+                                     "done(document.documentElement.scrollWidth - "
+                                     "document.documentElement.clientWidth))))")
             if keep:
                 Path(keep).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(keep) / f"{name}-{width}.png"), full_page=True)

@@ -5,7 +5,6 @@ reloaded, gives it back from this browser's storage; submitting removes it from 
 browser, and the server then holds the review only sealed.
 """
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
@@ -13,18 +12,12 @@ from sqlalchemy import func, select
 from core.db import db
 from evaluations.models import HeldReview, ReviewAssignment
 from tests import factories
-from tests.browser.conftest import looked_at, require_chromium
+from tests.browser.conftest import looked_at, Person, require_chromium
 from tests.integration.test_review_anonymity import _rows_holding
 
 require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @pytest.fixture

@@ -7,23 +7,16 @@ rater the reason they were chosen, approves it, and the officer reads "Approved 
 HR". HR then swaps another officer's peer from the list of eligible ones.
 """
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from core.db import db
 from tests import factories
-from tests.browser.conftest import looked_at, require_chromium
+from tests.browser.conftest import looked_at, Person, require_chromium
 
 require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @pytest.fixture

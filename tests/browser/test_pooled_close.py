@@ -5,7 +5,6 @@ the four reviews into "supervisors of this unit"; the cycle page keeps the count
 first sergeant, whose own result stays hidden, follows the link to the pooled result.
 """
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -13,18 +12,12 @@ from sqlalchemy import select
 from core.db import db
 from evaluations.models import ReviewAssignment
 from tests import factories
-from tests.browser.conftest import looked_at, require_chromium
+from tests.browser.conftest import looked_at, Person, require_chromium
 from tests.integration.test_reviews import submit
 
 require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ response form saves, and the supervisor sees the text and when it was saved but 
 form to change it. HR's cycle page counts who has acknowledged and lists them.
 """
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
@@ -15,7 +14,7 @@ from core.audit import Actor
 from core.db import db
 from evaluations.services import cycles
 from tests import factories
-from tests.browser.conftest import looked_at, require_chromium
+from tests.browser.conftest import looked_at, Person, require_chromium
 
 require_chromium()
 
@@ -23,12 +22,6 @@ from playwright.sync_api import expect  # noqa: E402
 
 RESPONSE = ("I have read the report. The peer scores cover the four months I was on nights with a new squad, "
             "which the report does not say.\nI would ask that they be read with that in mind.")
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @pytest.fixture

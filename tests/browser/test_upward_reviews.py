@@ -7,23 +7,16 @@ there are not enough responses to keep reviewers anonymous; after the third it s
 the aggregate, and still no name.
 """
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from core.db import db
 from tests import factories
-from tests.browser.conftest import require_chromium
+from tests.browser.conftest import Person, require_chromium
 
 require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @pytest.fixture

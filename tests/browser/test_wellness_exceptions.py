@@ -31,7 +31,7 @@ from core import clock
 from core.db import db
 from core.services import outbox
 from tests import factories
-from tests.browser.conftest import looked_at, require_chromium
+from tests.browser.conftest import looked_at, Person, require_chromium
 from tests.smtp import SMTPServer
 from wellness.models import Appointment, WeeklyHours
 from wellness.services import appointments, attention
@@ -45,12 +45,6 @@ MONDAY = date(2026, 3, 2)
 TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in (1, 2, 3, 4))
 BASE_URL = "http://beacon.test"  # tests.conftest.BASE_CONFIG: the links in mail
 LATE_SLOT = "Friday 06 March at 09:00, after the due date"  # the first time of the clinician seen late
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @dataclass(frozen=True)

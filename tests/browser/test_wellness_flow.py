@@ -22,7 +22,7 @@ import pytest
 from core import clock
 from core.db import db
 from tests import factories
-from tests.browser.conftest import require_chromium
+from tests.browser.conftest import Person, require_chromium
 
 require_chromium()
 
@@ -33,12 +33,6 @@ WINDOW_DAYS = 14  # that type's window, as the migration defines it
 # Monday 2 March 2026 (standard time, no daylight-saving change near): 08:30 on the
 # department's wall clock, half an hour before the clinician's first slot (09:00).
 MONDAY, START, FIRST_SLOT = date(2026, 3, 2), (8, 30), (9, 0)
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @dataclass(frozen=True)

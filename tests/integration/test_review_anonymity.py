@@ -13,6 +13,7 @@ from core.db import db
 from core.models import AuditEntry
 from evaluations.models import AnonymousReview, HeldReview
 from evaluations.services import cycles, reports
+from evaluations.services.common import seed_of
 from core.models import OutboxMessage
 from tests import factories
 from tests.integration.test_reviews import HR, assignments, submit
@@ -141,7 +142,7 @@ def test_comment_order_does_not_follow_submission_order(app):
         assert sorted(upward.comments) == sorted(texts)
         # The order shown depends on the words and the report alone: sent in any other
         # order, the same comments come out the same way.
-        seed = reports._seed(cycle.id, t.sergeant.id, "direct_report")
+        seed = seed_of(cycle.id, t.sergeant.id, "direct_report")
         for sent in (texts, list(reversed(texts)), texts[2:] + texts[:2]):
             again = rules.group_result("direct_report", [{"1": 3}] * 4, sent, anonymous=True, threshold=4, seed=seed)
             assert list(again.comments) == list(upward.comments)
