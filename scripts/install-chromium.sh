@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's Chromium (never a downloaded browser build).
+# The browser tests drive Debian's Chromium (never a downloaded browser build); the
+# calendar test opens Beacon's .ics in Debian's khal, a real calendar client.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && command -v khal >/dev/null; then
   exit 0
 fi
 if [ "$(id -u)" = 0 ]; then
@@ -13,6 +14,6 @@ else
   echo "Install it with: sudo apt-get install chromium" >&2
   exit 0
 fi
-echo "Installing Debian's chromium for the browser tests..."
+echo "Installing Debian's chromium (browser tests) and khal (calendar test)..."
 $apt_get update -qq
-DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq chromium >/dev/null
+DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq chromium khal >/dev/null

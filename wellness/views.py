@@ -11,7 +11,7 @@ from core.errors import DomainError
 from core.forms import ActionForm
 from core.models import Role
 from core.services import outbox, roster
-from core.views.admin import audit_page
+from core.views.admin import audit_csv, audit_page
 from core.web import (
     FieldError,
     actor,
@@ -99,6 +99,12 @@ def officer_record(officer_id):
 def audit():
     return audit_page(True, "Wellness audit log",
                       "Who booked, viewed or changed wellness records, incidents and clinicians.")
+
+
+@bp.get("/audit.csv")
+@roles_required(Role.HR)
+def audit_download():
+    return audit_csv(True, "wellness-audit-log")
 
 
 # --- HR: the Needs attention list ------------------------------------------------------------
@@ -429,6 +435,15 @@ def refuse_proposal(appointment_id):
 def cancel(appointment_id):
     return _officer_or_hr_button(appointment_id, appointments.cancel,
                                  "Cancelled; the evaluation is open for a new booking.")
+
+
+@bp.get("/appointments/<int:appointment_id>/calendar.ics")
+@roles_required(Role.HR, Role.OFFICER, Role.CLINICIAN)
+def appointment_calendar(appointment_id):
+    """The appointment as a calendar file, titled for whoever downloads it."""
+    name, text = appointments.calendar_file(actor(), appointment_id)
+    return Response(text, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 # --- the officer's own page ---------------------------------------------------------------

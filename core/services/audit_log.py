@@ -20,6 +20,12 @@ def search(actor: Actor, *, person: str = "", action: str = "", date_from=None, 
     health-related (wellness) entries, which the general log leaves out. The action
     "refused" finds every refusal (403, 404 for a record id, repeated refusals)."""
     actor.require(Role.HR if private else Role.ADMIN)
+    return paginate(matching(person=person, action=action, date_from=date_from, date_to=date_to, private=private),
+                    page, per_page)
+
+
+def matching(*, person: str = "", action: str = "", date_from=None, date_to=None, private: bool = False):
+    """The query `search` pages (the CSV export streams it): the caller has checked the role."""
     query = (select(AuditEntry).where(AuditEntry.private.is_(private))
              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
     if person:
@@ -32,7 +38,7 @@ def search(actor: Actor, *, person: str = "", action: str = "", date_from=None, 
         query = query.where(AuditEntry.at >= datetime.combine(date_from, time.min, timezone.utc))
     if date_to and date_to < LAST_DAY:
         query = query.where(AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc))
-    return paginate(query, page, per_page)
+    return query
 
 
 def actions(private: bool = False) -> list[str]:

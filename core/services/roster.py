@@ -270,6 +270,13 @@ def list_officers(actor: Actor, *, q: str = "", unit_id: int | None = None, stat
     """HR and admins browse the roster by unit; search by name or badge. A fixed
     number of queries whatever the size of the roster."""
     actor.require(Role.HR, Role.ADMIN)
+    return paginate(officers_query(q=q, unit_id=unit_id, status=status), page, per_page,
+                    rows=True).map(lambda row: RosterLine(*row))
+
+
+def officers_query(*, q: str = "", unit_id: int | None = None, status: str | None = None):
+    """The query `list_officers` pages (the roster CSV streams it): the caller has checked the role.
+    Rows of (officer, supervisor's name, supervisor's badge, account id)."""
     boss = aliased(Officer)
     query = (
         select(Officer, boss.first_name + literal(" ") + boss.last_name, boss.badge_number, User.id)
@@ -290,7 +297,7 @@ def list_officers(actor: Actor, *, q: str = "", unit_id: int | None = None, stat
         query = query.where(Officer.unit_id == unit_id)
     if status:
         query = query.where(Officer.status == OfficerStatus(status))
-    return paginate(query, page, per_page, rows=True).map(lambda row: RosterLine(*row))
+    return query
 
 
 def units() -> list[Unit]:

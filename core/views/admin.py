@@ -1,14 +1,26 @@
 """Administrators: accounts, the access review, the audit log."""
 import csv
 import io
+from datetime import timezone
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.csvsafe import cell
+from core.db import db
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, GrantRejectForm, RolesForm
-from core.models import Role
+from core.models import AuditEntry, Role
 from core.services import accounts, audit_log, grants, roster, two_step
 from core.web import (
     FieldError,
@@ -173,6 +185,61 @@ def access_review_csv():
                     headers={"Content-Disposition": f'attachment; filename="beacon-access-review-{stamp}.csv"'})
 
 
+def csv_response(header: list[str], rows, filename: str) -> Response:
+    """A CSV download (UTF-8, a header, every row as wide as it): `rows` yields lists
+    whose text cells have already passed through `cell`. The rows are read from the
+    database as a stream (`yield_per`); only the text is held, a few MB at 50,000 officers."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"a CSV row of {len(row)} cells under a header of {len(header)}")
+        writer.writerow(row)
+    return Response(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _filters() -> dict[str, str]:
+    """The audit page's filters as given, to carry between the page and its download."""
+    return {k: v for k, v in request.args.items() if k in ("person", "action", "date_from", "date_to") and v}
+
+
+AUDIT_CSV_HEADER = ["when_local", "when_utc", "who", "action", "target", "outcome", "source_ip", "detail"]
+
+
+def audit_csv(private: bool, name: str):
+    """The audit log page's entries as CSV, with the page's filters, newest first; the
+    download is itself audited in the same log. Times in the department's time zone
+    (ISO 8601 with its offset) and in UTC."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a, a) for a in audit_log.actions(private)]
+    if not form.validate():
+        flash("Correct the filter before downloading.", "danger")
+        return redirect(url_for("wellness.audit" if private else "admin.audit", **_filters()))
+    asked = [f"{label} {value}" for label, value in (("person", form.person.data), ("action", form.action.data),
+                                                      ("from", form.date_from.data), ("to", form.date_to.data))
+             if value]
+    me = actor()
+    me.require(Role.HR if private else Role.ADMIN)
+    audit_log.read(me, "audit.exported", private=private, detail="CSV of " + (", ".join(asked) or "everything"))
+    query = audit_log.matching(person=form.person.data or "", action=form.action.data or "",
+                               date_from=form.date_from.data, date_to=form.date_to.data, private=private)
+    zone = ZoneInfo(current_app.config["BEACON_TIMEZONE"])
+
+    def rows():
+        columns = (AuditEntry.at, AuditEntry.actor_label, AuditEntry.action, AuditEntry.target, AuditEntry.outcome,
+                   AuditEntry.ip, AuditEntry.detail)  # plain rows: several times faster than entities
+        for entry in db.session.execute(query.with_only_columns(*columns).execution_options(yield_per=1000)):
+            at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+            yield [at.astimezone(zone).isoformat(timespec="seconds"),
+                   at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                   cell(entry.actor_label), cell(entry.action), cell(entry.target), cell(entry.outcome),
+                   cell(entry.ip or ""), cell(entry.detail)]
+    stamp = clock.now().strftime("%Y-%m-%d")
+    return csv_response(AUDIT_CSV_HEADER, rows(), f"beacon-{name}-{stamp}.csv")
+
+
 def audit_page(private: bool, title: str, note: str):
     """The audit log page; `private` selects the health-related (wellness) entries."""
     form = AuditFilterForm(request.args)
@@ -187,10 +254,17 @@ def audit_page(private: bool, title: str, note: str):
         page = audit_log.search(actor(), person=form.person.data or "", action=form.action.data or "",
                                 date_from=form.date_from.data, date_to=form.date_to.data, page=page_number(),
                                 private=private)
-    return render_template("admin/audit.html", form=form, page=page, title=title, note=note)
+    download = url_for("wellness.audit_download" if private else "admin.audit_download", **_filters())
+    return render_template("admin/audit.html", form=form, page=page, title=title, note=note, download=download)
 
 
 @bp.get("/audit")
 @roles_required(Role.ADMIN)
 def audit():
     return audit_page(False, "Audit log", "Health-related (wellness) entries are kept in HR's wellness audit log.")
+
+
+@bp.get("/audit.csv")
+@roles_required(Role.ADMIN)
+def audit_download():
+    return audit_csv(False, "audit-log")

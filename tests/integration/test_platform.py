@@ -168,3 +168,56 @@ def test_flask_db_upgrade_check_and_downgrade_on_a_fresh_sqlite_file(tmp_path):
     engine = sa.create_engine(url)
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     engine.dispose()
+
+
+def test_the_demo_prints_and_mails_the_port_it_was_given(tmp_path):
+    """`PORT=... make run`: the printed address and the links in email use that port
+    (scripts/run-demo.sh sets BASE_URL from PORT unless BASE_URL is set)."""
+    import http.cookiejar
+    import os
+    import re
+    import signal
+    import socket
+    import time
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    database = tmp_path / "demo.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("BASE_URL", "MIGRATIONS_DATABASE_URL", "BEACON_ENV")}
+    env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{database}", SCHEDULER_EMBEDDED="0")
+    root = Path(__file__).resolve().parents[2]
+    demo = subprocess.Popen(["scripts/run-demo.sh"], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        printed = ""
+        while "Beacon is starting" not in printed:
+            line = demo.stdout.readline()
+            assert line, f"the demo stopped before starting: {printed[-2000:]}"
+            printed += line
+        address = f"http://127.0.0.1:{port}"
+        assert f"Beacon is starting at {address} " in printed and f"Links in email point to {address}." in printed
+        assert ":5000" not in printed
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        for _ in range(100):
+            try:
+                page = browser.open(f"{address}/password/forgot", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        browser.open(f"{address}/password/forgot", timeout=10, data=urllib.parse.urlencode(
+            {"email": "hr@beacon-pd.example", "csrf_token": token}).encode())
+    finally:
+        os.killpg(demo.pid, signal.SIGTERM)
+        demo.wait(timeout=30)
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        body = connection.execute(sa.text("SELECT body FROM outbox_messages WHERE recipient = 'hr@beacon-pd.example' "
+                                          "ORDER BY id DESC")).scalars().first()
+    engine.dispose()
+    assert re.search(rf"{re.escape(address)}/\S+", body), body
+    assert ":5000" not in body

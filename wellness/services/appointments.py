@@ -37,7 +37,7 @@ from wellness.models import (
 )
 from wellness.services import attention, reminders
 from wellness.services import clinicians as clinician_service
-from wellness.services.calendar import appointment_ics
+from wellness.services.calendar import appointment_ics, summary_for
 from wellness.services.common import clinician_of, linked_clinician, settings
 from wellness.services import incidents as incident_service
 
@@ -747,18 +747,45 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(settings().zone).strftime("%A %d %B %Y at %H:%M %Z")
 
 
-def _ics(appointment: Appointment, cancelled: bool, who: str) -> str:
-    """The calendar entry as `who` sees it: titled with the other person's name."""
+def _ics(appointment: Appointment, cancelled: bool, who: str, download: bool = False) -> str:
+    """The calendar entry as `who` (officer, clinician or hr) sees it: titled for them
+    (the officer sees the clinician's name, the clinician the officer's). The emailed
+    copy is an invitation to both and, like every message, never says "evaluation"; a
+    download (behind sign-in) is the same event (UID, SEQUENCE) published, titled by
+    `summary_for`."""
     zone = settings().zone
     officer, clinician = appointment.officer, appointment.clinician
-    other = clinician.name if who == "officer" else officer.full_name
+    summary = summary_for(who, officer_rank=officer.rank, officer_name=officer.full_name,
+                          clinician_name=clinician.name) if download \
+        else f"Appointment with {clinician.name if who == 'officer' else officer.full_name}"
     return appointment_ics(
         uid=appointment.uid, sequence=appointment.sequence, starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at, zone=zone, summary=f"Appointment with {other}",
+        ends_at=appointment.ends_at, zone=zone, summary=summary,
         location=clinician.place, description=f"Sign in to Beacon to see it: {current_app.config['BASE_URL']}/",
         organizer=current_app.config["MAIL_FROM"].rsplit("<", 1)[-1].strip(" >"),
-        attendees=[(officer.full_name, officer.email), (clinician.name, clinician.email)],
-        stamp=clock.now(), cancelled=cancelled, confirmed=appointment.status == AppointmentStatus.CONFIRMED)
+        attendees=[] if download else [(officer.full_name, officer.email), (clinician.name, clinician.email)],
+        stamp=clock.now(), cancelled=cancelled, confirmed=appointment.status == AppointmentStatus.CONFIRMED,
+        method="PUBLISH" if download else "")
+
+
+def calendar_file(actor: Actor, appointment_id: int) -> tuple[str, str]:
+    """The appointment as an .ics file (name, text) for its officer, its clinician or HR,
+    titled for the reader; anyone else is told it does not exist. A called-off
+    appointment comes as CANCELLED, so a calendar that has it drops it. Audited as a view
+    of a wellness record."""
+    appointment = _appointment_for(actor, appointment_id, officer=True, clinician=True, hr=True)
+    if actor.has_role(Role.OFFICER) and _officer_id_of(actor) == appointment.officer_id:
+        reader = "officer"
+    elif actor.has_role(Role.CLINICIAN) and getattr(linked_clinician(actor), "id", None) == appointment.clinician_id:
+        reader = "clinician"
+    else:
+        reader = "hr"
+    cancelled = appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.DECLINED)
+    text = _ics(appointment, cancelled, reader, download=True)
+    record(actor, "appointment.calendar_downloaded", target=f"appointment {appointment.id}",
+           detail=f"as {reader}", private=True)
+    db.session.commit()
+    return f"beacon-appointment-{_day(appointment.starts_at).isoformat()}.ics", text
 
 
 def _subject(appointment: Appointment, event: str) -> str:

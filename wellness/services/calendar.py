@@ -1,17 +1,33 @@
 """Calendar invitations (.ics) for appointments: one UID per booking, SEQUENCE up on each
-change, METHOD:CANCEL when called off, times in the department's zone with its VTIMEZONE."""
+change, METHOD:CANCEL when called off, times in the department's zone with its VTIMEZONE.
+The same event is offered as a download (METHOD:PUBLISH, no attendees) on the pages that
+show the appointment; every copy is titled for its reader (`summary_for`)."""
 from datetime import datetime
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
 
+def summary_for(reader: str, *, officer_rank: str, officer_name: str, clinician_name: str) -> str:
+    """The event's title as its reader sees it: the officer sees whom they are seeing, the
+    clinician whom they are evaluating, HR both. Nothing about why."""
+    if reader == "officer":
+        return f"Appointment with {clinician_name}"
+    officer = f"{officer_rank} {officer_name}".strip()
+    if reader == "clinician":
+        return f"Evaluation: {officer}"
+    if reader == "hr":
+        return f"Evaluation: {officer} with {clinician_name}"
+    raise ValueError(f"unknown reader {reader!r}")
+
+
 def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: datetime, zone, summary: str,
                     location: str, description: str, organizer: str, attendees: list[tuple[str, str]],
-                    stamp: datetime, cancelled: bool = False, confirmed: bool = True) -> str:
+                    stamp: datetime, cancelled: bool = False, confirmed: bool = True, method: str = "") -> str:
+    """`method` is REQUEST or CANCEL (as `cancelled`) unless given: PUBLISH for a download."""
     cal = Calendar()
     cal.add("prodid", "-//Beacon//Appointments//EN")
     cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    cal.add("method", method or ("CANCEL" if cancelled else "REQUEST"))
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
