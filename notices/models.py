@@ -13,6 +13,7 @@ class NoticeStatus(enum.StrEnum):
     PENDING = "pending"    # written, waiting for a second person
     SENT = "sent"          # approved and queued to every recipient
     REJECTED = "rejected"  # kept, with the reason
+    WITHDRAWN = "withdrawn"  # the author took it back before anyone decided; kept
 
 
 class Notice(db.Model):
@@ -42,6 +43,8 @@ class Notice(db.Model):
     decided_at = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at = mapped_column(UTCDateTime, nullable=False)
+    edited_at = mapped_column(UTCDateTime)      # the author's last edit while pending
+    withdrawn_at = mapped_column(UTCDateTime)   # when the author withdrew it
     __table_args__ = (CheckConstraint("decided_by_id IS NULL OR decided_by_id <> author_id", name="second_person"),)
     __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
 
