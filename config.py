@@ -172,6 +172,8 @@ def load(instance_path, env=None):
         "WELLNESS_OPEN_WINDOW_DAYS": _int(env, "WELLNESS_OPEN_WINDOW_DAYS", 60),
         "LICENSE_WARNING_DAYS": _int(env, "LICENSE_WARNING_DAYS", 30),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 28),
+        # How long whoever cancelled an appointment may undo it (same time, same calendar entry).
+        "CANCEL_UNDO_MINUTES": _int(env, "CANCEL_UNDO_MINUTES", 5),
         # Rate limits (core/ratelimit.py): off only for tests. memory:// suits the one-process
         # demo; several workers must share one store: redis://host:6379/0.
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
@@ -185,6 +187,11 @@ def load(instance_path, env=None):
         # Invitation and password-reset links: the code form, old-style links, the new-password form.
         "LINK_LIMIT_PER_ADDRESS": env.get("LINK_LIMIT_PER_ADDRESS", "10 per minute; 50 per hour"),
         "LINK_LIMIT_OVERALL": env.get("LINK_LIMIT_OVERALL", "120 per minute"),
+        # Calendar feeds (/calendar/<secret>.ics), polled by calendar apps: per address, overall,
+        # and per feed address wherever it is fetched from.
+        "FEED_LIMIT_PER_ADDRESS": env.get("FEED_LIMIT_PER_ADDRESS", "30 per minute; 300 per hour"),
+        "FEED_LIMIT_OVERALL": env.get("FEED_LIMIT_OVERALL", "600 per minute"),
+        "FEED_LIMIT_PER_FEED": env.get("FEED_LIMIT_PER_FEED", "10 per minute; 60 per hour"),
         "OUTBOX_RETRY_BASE_SECONDS": _int(env, "OUTBOX_RETRY_BASE_SECONDS", 60),
         # After the fast retries (1, 2, 4, 8 x the base), a failed message is tried this often until it expires.
         "OUTBOX_RETRY_MAX_SECONDS": _int(env, "OUTBOX_RETRY_MAX_SECONDS", 3600),

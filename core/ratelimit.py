@@ -37,6 +37,7 @@ GROUPS = {
     "LOGIN": "sign-in",
     "FORGOT": "password-reset request",
     "LINK": "invitation and password link",
+    "FEED": "calendar feed",
 }
 
 
@@ -73,7 +74,9 @@ def log_breach(limit) -> None:
         first = True
     if first:
         logger.warning("Rate limit reached on %s: %s for %s (%s %s); further refusals in this window "
-                       "are not logged", scope, limit.limit, who, request.method, request.path)
+                       "are not logged", scope, limit.limit, who, request.method,
+                       # the route's pattern, not the path: a path may hold a secret (a feed's, a link's)
+                       request.url_rule.rule if request.url_rule else request.path)
 
 
 limiter = Limiter(

@@ -7,14 +7,20 @@ import logging
 
 from core import scheduler, web
 from core.models import Role
-from wellness import cli, views
+from core.services import accounts
+from wellness import cli, feeds, views
 from wellness.services import appointments, demo, evaluations, reminders
+from wellness.services import feeds as feed_service
 
 
 def init_app(app) -> None:
     app.register_blueprint(views.bp)
     # Refusals on wellness pages (appointments, evaluations, incidents, clinicians) are health-related.
     web.audit_refusals_privately(app, views.bp.name)
+    # Calendar feeds: the page (clinician, officer) and the feed itself; disabling an account ends its feed.
+    feeds.init_app(app)
+    web.audit_refusals_privately(app, feeds.bp.name)
+    app.extensions.setdefault(accounts.ON_DISABLE, []).append(feed_service.revoke_on_disable)
     # A failed statement is logged without its values (see core.web.WithheldDetails).
     logging.getLogger(evaluations.__name__).addFilter(web.WITHHELD_DETAILS)
 

@@ -596,10 +596,83 @@ def disable_account(actor: Actor, user_id: int, reason: str = "") -> None:
     db.session.commit()
 
 
+@dataclass(frozen=True)
+class DisableForecast:
+    """What disabling an account would do, for its confirmation page (changes nothing)."""
+    user: User
+    open_sessions: int
+    unused_links: int
+    pending_grants: int
+    refusal: str | None   # why it cannot be disabled, or None
+
+
+def disable_forecast(actor: Actor, user_id: int) -> DisableForecast:
+    """The dry run of `disable_account`: the sessions it ends, the links that stop
+    working, the role requests that can no longer be approved, or why it is refused."""
+    actor.require(Role.ADMIN)
+    user = get_user(user_id)
+    now = clock.now()
+    refusal = ("This account is already disabled." if user.status == AccountStatus.DISABLED else
+               "You cannot disable your own account." if actor.user_id == user.id else
+               "This is the last active administrator."
+               if user.has_role(Role.ADMIN) and _active_admins_other_than(user.id) == 0 else None)
+
+    def count(query) -> int:
+        return db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return DisableForecast(
+        user=user, refusal=refusal,
+        open_sessions=count(select(LoginSession.id).where(LoginSession.user_id == user.id,
+                                                          LoginSession.ended_at.is_(None))),
+        unused_links=count(select(AccountToken.id).where(AccountToken.user_id == user.id,
+                                                         AccountToken.used_at.is_(None),
+                                                         AccountToken.expires_at > now)),
+        pending_grants=count(select(RoleGrant.id).where(RoleGrant.user_id == user.id,
+                                                        RoleGrant.status == GrantStatus.PENDING,
+                                                        RoleGrant.expires_at > now)))
+
+
+@dataclass(frozen=True)
+class OfficerAccountsForecast:
+    """What "create accounts for all officers without one" would do (changes nothing):
+    `create` officers get an account and an invitation (the first `shown` of them
+    listed, by badge); `taken` are skipped because another account already uses their
+    email (listed too); `separated` officers without an account are left out."""
+    create: int
+    to_create: list
+    taken: int
+    to_skip: list
+    separated: int
+
+
+def officer_accounts_forecast(actor: Actor, shown: int = 50) -> OfficerAccountsForecast:
+    """The dry run of roster.create_officer_accounts for all officers, with the same
+    rules: officers not separated with no account; skipped when their email is already
+    an account's."""
+    actor.require(Role.HR, Role.ADMIN)
+    linked = select(User.id).where(User.officer_id == Officer.id)
+    owner = select(User.id).where(User.email == Officer.email)
+    without = select(Officer).where(~linked.exists(), Officer.status != OfficerStatus.SEPARATED)
+    free, taken = without.where(~owner.exists()), without.where(owner.exists())
+
+    def count(query) -> int:
+        return db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return OfficerAccountsForecast(
+        create=count(free), to_create=db.session.scalars(free.order_by(Officer.badge_number).limit(shown)).all(),
+        taken=count(taken), to_skip=db.session.scalars(taken.order_by(Officer.badge_number).limit(shown)).all(),
+        separated=count(select(Officer.id).where(~linked.exists(), Officer.status == OfficerStatus.SEPARATED)))
+
+
+# app.extensions[ON_DISABLE]: functions (user, now) that packages add to end, in the same
+# transaction, what an account holds outside its sessions (wellness: its calendar feed).
+ON_DISABLE = "beacon.on_disable"
+
+
 def _disable(user: User, now) -> None:
     user.status = AccountStatus.DISABLED
     user.disabled_at = now
     end_sessions(user.id, now)
+    for hook in current_app.extensions.get(ON_DISABLE, ()):
+        hook(user, now)
 
 
 def disable_separated(actor: Actor, officer_ids) -> int:

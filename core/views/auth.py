@@ -14,18 +14,21 @@ from core.web import actor, form_status, handle, safe_next
 bp = Blueprint("auth", __name__)
 
 LINK = "password_link"  # the session key holding the id of the link this browser exchanged
-OLD_LINK = re.compile(r"(/password/set/)[^\s?#\"]+")
+# Addresses that carry a secret: old-style password links, and calendar feeds (a calendar
+# app can only send the feed's secret in its address; the `.ics` stays visible).
+SECRET_IN_PATH = re.compile(r"(/password/set/|/calendar/)[^\s?#\"/.]+")
 
 
 class WithheldTokens(logging.Filter):
     """Request lines of old-style links (`/password/set/<token>`, mailed before tokens
-    left the address) are logged without the token, by the development server
-    ("werkzeug") and gunicorn's access log ("gunicorn.access") alike."""
+    left the address) and of calendar feeds (`/calendar/<secret>.ics`, fetched by a
+    calendar app for as long as it is subscribed) are logged without the secret, by the
+    development server ("werkzeug") and gunicorn's access log ("gunicorn.access") alike."""
 
     def filter(self, record):
         message = record.getMessage()
-        if "/password/set/" in message:
-            record.msg, record.args = OLD_LINK.sub(r"\1(withheld)", message), None
+        if "/password/set/" in message or "/calendar/" in message:
+            record.msg, record.args = SECRET_IN_PATH.sub(r"\1(withheld)", message), None
         return True
 
 

@@ -188,22 +188,29 @@ path = {root}/khal.db
 """
 
 
+def khal_list(tmp_path, ics: bytes, fmt: str, start: str, span: str) -> str:
+    """Import `ics` into a fresh khal calendar under `tmp_path` and list `span` from
+    `start` with the format `fmt`: what a person using khal would see."""
+    path = tmp_path / "beacon.ics"
+    path.write_bytes(ics)
+    (tmp_path / "calendars" / "beacon").mkdir(parents=True)
+    config = tmp_path / "khal.conf"
+    config.write_text(KHAL_CONFIG.format(root=tmp_path))
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "America/Chicago"}
+    imported = subprocess.run(["khal", "-c", str(config), "import", "--batch", str(path)], capture_output=True,
+                              text=True, env=env, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    listed = subprocess.run(["khal", "-c", str(config), "list", "--format", fmt, start, span],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout
+
+
 @pytest.mark.skipif(shutil.which("khal") is None, reason="khal (Debian package) is not installed")
 @pytest.mark.parametrize("reader", ["officer", "clinician"])
 def test_khal_imports_the_download_with_the_readers_title(reader, auth, client, booked, tmp_path):
     with clock.frozen(MONDAY):
         auth.login(booked[reader].email)
         response = download(client, booked["appointment"])
-    ics = tmp_path / "beacon-appointment.ics"
-    ics.write_bytes(response.get_data())
-    (tmp_path / "calendars" / "beacon").mkdir(parents=True)
-    config = tmp_path / "khal.conf"
-    config.write_text(KHAL_CONFIG.format(root=tmp_path))
-    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "America/Chicago"}
-    imported = subprocess.run(["khal", "-c", str(config), "import", "--batch", str(ics)], capture_output=True,
-                              text=True, env=env, timeout=60)
-    assert imported.returncode == 0, imported.stderr
-    listed = subprocess.run(["khal", "-c", str(config), "list", "--format", "{start} {title}", "2026-03-03",
-                             "1d"], capture_output=True, text=True, env=env, timeout=60)
-    assert listed.returncode == 0, listed.stderr
-    assert f"2026-03-03 10:00 {TITLES[reader]}" in listed.stdout, listed.stdout
+    listed = khal_list(tmp_path, response.get_data(), "{start} {title}", "2026-03-03", "1d")
+    assert f"2026-03-03 10:00 {TITLES[reader]}" in listed, listed

@@ -28,6 +28,19 @@ def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: da
     cal.add("prodid", "-//Beacon//Appointments//EN")
     cal.add("version", "2.0")
     cal.add("method", method or ("CANCEL" if cancelled else "REQUEST"))
+    cal.add_component(appointment_event(
+        uid=uid, sequence=sequence, starts_at=starts_at, ends_at=ends_at, zone=zone, summary=summary,
+        location=location, description=description, organizer=organizer, attendees=attendees, stamp=stamp,
+        cancelled=cancelled, confirmed=confirmed))
+    cal.add_missing_timezones()
+    return cal.to_ical().decode("utf-8")
+
+
+def appointment_event(*, uid: str, sequence: int, starts_at: datetime, ends_at: datetime, zone, summary: str,
+                      location: str, description: str, organizer: str, attendees: list[tuple[str, str]],
+                      stamp: datetime, cancelled: bool = False, confirmed: bool = True) -> Event:
+    """One appointment's VEVENT: in an invitation or download (`appointment_ics`) or in a
+    person's calendar feed (`feed_calendar`)."""
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
@@ -48,6 +61,19 @@ def appointment_ics(*, uid: str, sequence: int, starts_at: datetime, ends_at: da
         attendee.params["cn"] = vText(name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         event.add("attendee", attendee, encode=0)
-    cal.add_component(event)
+    return event
+
+
+def feed_calendar(events: list[Event], *, name: str) -> str:
+    """A subscribed calendar (wellness.services.feeds): the reader's appointments,
+    published, with each zone they use; `name` is what the calendar app calls it."""
+    cal = Calendar()
+    cal.add("prodid", "-//Beacon//Appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-published-ttl", "PT1H")  # a hint to poll hourly (Outlook and others read it)
+    for event in events:
+        cal.add_component(event)
     cal.add_missing_timezones()
     return cal.to_ical().decode("utf-8")
