@@ -1,5 +1,5 @@
 """Forms of notices."""
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -26,3 +26,10 @@ class RejectForm(Form):
     reason = StringField("Reason for the author",
                          validators=[DataRequired(message="Give the author a reason."), Length(max=500)])
     submit = SubmitField("Reject")
+
+
+class ApproveForm(Form):
+    """The confirmation of an approval: names the version of the text the approver read."""
+    seen = HiddenField(validators=[DataRequired(message="Open the notice again and approve from its page."),
+                                   Length(max=40)])
+    submit = SubmitField("Approve and send")

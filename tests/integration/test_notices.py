@@ -1,6 +1,7 @@
 """Notices to many people need a second person's approval; the outbox can be exported."""
 import csv
 import io
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -25,6 +26,18 @@ def write_through_the_page(auth, **data):
     return db.session.scalars(select(Notice).order_by(Notice.id.desc())).first()
 
 
+SEEN_RE = re.compile(r'name="seen"[^>]*value="([^"]+)"')
+
+
+def approve_through_the_page(auth, client, notice_id, **kwargs):
+    """Open the confirmation as an approver would, then approve the version shown there."""
+    page = client.get(f"/notices/{notice_id}/approve")
+    assert page.status_code == 200, page.status_code
+    seen = SEEN_RE.search(page.get_data(as_text=True)).group(1)
+    return auth.post(f"/notices/{notice_id}/approve", {"seen": seen}, form_page=f"/notices/{notice_id}/approve",
+                     **kwargs)
+
+
 def test_a_notice_is_sent_only_after_a_second_person_approves(auth, client):
     author = auth.as_role("hr")
     officers = [factories.user(roles=["officer"]) for _ in range(3)]
@@ -33,12 +46,13 @@ def test_a_notice_is_sent_only_after_a_second_person_approves(auth, client):
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice")).all() == []
     page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
     assert "You cannot approve your own notice" in page and "Approve and send" not in page
-    refused = auth.post(f"/notices/{notice.id}/approve", {}, form_page=f"/notices/{notice.id}")
+    assert client.get(f"/notices/{notice.id}/approve").status_code == 403
+    refused = auth.post(f"/notices/{notice.id}/approve", {"seen": notice.version}, form_page=f"/notices/{notice.id}")
     assert refused.status_code == 403
     assert db.session.get(Notice, notice.id).status == NoticeStatus.PENDING
     auth.logout()
     second = auth.as_role("hr")
-    assert auth.post(f"/notices/{notice.id}/approve", {}, form_page=f"/notices/{notice.id}").status_code == 302
+    assert approve_through_the_page(auth, client, notice.id).status_code == 302
     db.session.expire_all()
     sent = db.session.get(Notice, notice.id)
     assert sent.status == NoticeStatus.SENT and sent.decided_by_id == second.id and sent.author_id == author.id
@@ -47,8 +61,10 @@ def test_a_notice_is_sent_only_after_a_second_person_approves(auth, client):
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice")).all()
     assert len(messages) == len(recipients)
     assert all(m.subject == "Beacon: Uniform inspection" and "approved by" in m.body for m in messages)
-    again = auth.post(f"/notices/{notice.id}/approve", {}, form_page=f"/notices/{notice.id}", follow_redirects=True)
+    again = auth.post(f"/notices/{notice.id}/approve", {"seen": sent.version}, form_page=f"/notices/{notice.id}",
+                      follow_redirects=True)
     assert "already sent" in again.get_data(as_text=True)
+    assert "already sent" in client.get(f"/notices/{notice.id}/approve", follow_redirects=True).get_data(as_text=True)
     assert len(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice")).all()) == len(messages)
 
 
