@@ -232,11 +232,42 @@ def cycle_settings(cycle_id):
     return redirect(url_for("reviews.cycle_detail", cycle_id=cycle_id))
 
 
-@bp.post("/cycles/<int:cycle_id>/generate")
+@bp.route("/cycles/<int:cycle_id>/generate", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def cycle_generate(cycle_id):
-    button(lambda: cycles.generate(actor(), cycle_id), "Assignments generated from the roster.")
-    return redirect(url_for("reviews.cycle_detail", cycle_id=cycle_id))
+    """GET: the confirmation step of regenerating a draft cycle's assignments (a dry
+    run: what is removed and what is made, in counts); POST: generate them."""
+    back = url_for("reviews.cycle_detail", cycle_id=cycle_id)
+    if request.method == "POST":
+        button(lambda: cycles.generate(actor(), cycle_id), "Assignments generated from the roster.")
+        return redirect(back)
+    cycle = cycles.cycle_for_hr(actor(), cycle_id)
+    if cycle.status != CycleStatus.DRAFT:
+        flash("Assignments can change only while the cycle is a draft.", "danger")
+        return redirect(back)
+    f = cycles.generate_forecast(actor(), cycle_id)
+
+    def groups(counts):
+        return ", ".join(f"{label.lower()} {counts[g]:,}" for g, label in GROUP_LABELS.items() if counts[g])
+    consequences = [
+        f"Removes all {f.removed_total:,} current assignment{'s' if f.removed_total != 1 else ''}"
+        + (f" ({groups(f.removed)})" if f.removed_total else "") + ".",
+        f"Makes {f.added_total:,} new assignment{'s' if f.added_total != 1 else ''} from the roster for "
+        f"{f.subjects:,} officer{'s' if f.subjects != 1 else ''}" + (f" ({groups(f.added)})" if f.added_total else "")
+        + "." + (" Peers are drawn at random again, so the peers named may differ from today's."
+                 if f.added["peer"] else ""),
+        (f"{f.by_hand:,} assignment{'s' if f.by_hand != 1 else ''} added or swapped in by hand "
+         f"{'are' if f.by_hand != 1 else 'is'} lost: add {'them' if f.by_hand != 1 else 'it'} again afterwards."
+         if f.by_hand else "No assignment was added or swapped in by hand: nothing made by hand is lost."),
+        (f"{f.started:,} review{'s' if f.started != 1 else ''} already started or sent would be lost."
+         if f.started else "No review has been started (the cycle is a draft): no review is lost."),
+    ]
+    return render_template(
+        "confirm.html", title=f"Regenerate the assignments of {cycle.name}?", consequences=consequences,
+        form=ActionForm(), action=url_for("reviews.cycle_generate", cycle_id=cycle_id),
+        confirm_label=f"Replace {f.removed_total:,} assignment{'s' if f.removed_total != 1 else ''} with "
+                      f"{f.added_total:,}", confirm_style="warning",
+        back_url=back, back_label="Keep these assignments")
 
 
 @bp.post("/cycles/<int:cycle_id>/assignments")

@@ -75,7 +75,7 @@ def account_detail(user_id):
     audit_log.read(actor(), "account.viewed", target=user.email)
     roles_form = RolesForm(roles=sorted(user.roles))
     return render_template("admin/account_detail.html", user=user, roles_form=roles_form,
-                           disable_form=DisableForm(), action_form=ActionForm(),
+                           action_form=ActionForm(),
                            locked=accounts.is_locked(user), pending_grants=grants.for_account(actor(), user.id),
                            two_step_required=two_step.required(user))
 
@@ -96,13 +96,42 @@ def account_roles(user_id):
     return redirect(_detail(user_id))
 
 
-@bp.post("/accounts/<int:user_id>/disable")
+@bp.route("/accounts/<int:user_id>/disable", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def account_disable(user_id):
+    """A confirmation step: whose account, the sessions it ends, the links and role
+    requests it stops, and the reason for the audit log; the POST disables it."""
     form = DisableForm()
-    submit(form, lambda: accounts.disable_account(actor(), user_id, form.reason.data or ""),
-           "Account disabled; its sessions have ended.")
-    return redirect(_detail(user_id))
+    done = handle(form, lambda: accounts.disable_account(actor(), user_id, form.reason.data or ""),
+                  field=form.reason, redirect_to=_detail(user_id),
+                  success="Account disabled; its sessions have ended.")
+    if done:
+        return done
+    forecast = accounts.disable_forecast(actor(), user_id)
+    user = forecast.user
+    consequences = [
+        f"{user.name} ({user.email}) is signed out everywhere at once: {forecast.open_sessions} open session"
+        f"{'s end' if forecast.open_sessions != 1 else ' ends'} now." if forecast.open_sessions else
+        f"{user.name} ({user.email}) is not signed in anywhere now, so no session has to end.",
+        "Signing in is refused, and every link already sent to them (invitation, password reset, email "
+        "confirmation) stops working"
+        + (f": {forecast.unused_links} unused link{'s' if forecast.unused_links != 1 else ''}." if forecast.unused_links
+           else "."),
+    ]
+    if user.officer or user.has_role(Role.CLINICIAN):  # said of every such account, whether or not it has one
+        consequences.append("A calendar feed address they made, if any, stops working for good; enabled again, "
+                            "they can make a new one.")
+    if forecast.pending_grants:
+        consequences.append(f"{forecast.pending_grants} role request{'s' if forecast.pending_grants != 1 else ''} "
+                            "waiting for approval cannot be approved while the account is disabled.")
+    consequences.append("Nothing is deleted: roles, history and records stay as they are, and an administrator "
+                        "can enable the account again" + (" (not while the officer is separated on the roster)"
+                                                          if user.officer else "") + ".")
+    return render_template(
+        "confirm.html", title=f"Disable {user.name}'s account?", consequences=consequences, form=form,
+        fields=[form.reason], action=url_for("admin.account_disable", user_id=user.id),
+        confirm_label="Disable account", confirm_style="danger", refusal=forecast.refusal,
+        back_url=_detail(user.id), back_label="Keep it active"), form_status()
 
 
 @bp.post("/accounts/<int:user_id>/enable")

@@ -6,7 +6,7 @@ from core.csvsafe import cell
 from core.db import db
 from core.forms import ActionForm, RosterImportForm
 from core.models import OfficerStatus, Role
-from core.services import audit_log, roster
+from core.services import accounts, audit_log, roster
 from core.views.admin import csv_response
 from core.web import ImportPages, actor, bounded_int, choice_arg, int_arg, page_number, roles_required, search_arg
 
@@ -20,12 +20,16 @@ def index():
     q = search_arg("q")
     unit_id = int_arg("unit")
     status = choice_arg("status", [s.value for s in OfficerStatus])
-    page = roster.list_officers(actor(), q=q, unit_id=unit_id, status=status, page=page_number(), per_page=PER_PAGE)
+    sort, descending = choice_arg("sort", roster.SORTS), request.args.get("dir") == "desc"
+    page = roster.list_officers(actor(), q=q, unit_id=unit_id, status=status, page=page_number(), per_page=PER_PAGE,
+                                sort=sort, descending=descending)
     return render_template("roster/index.html", page=page,
                            q=q, unit_id=unit_id, status=status, units=roster.units(),
                            statuses=list(OfficerStatus), action_form=ActionForm(),
-                           download=url_for("roster.export", **{k: v for k, v in (("q", q), ("unit", unit_id),
-                                                                                    ("status", status)) if v}))
+                           sort=sort or "unit", descending=descending,
+                           download=url_for("roster.export", **{k: v for k, v in (
+                               ("q", q), ("unit", unit_id), ("status", status), ("sort", sort),
+                               ("dir", "desc" if descending else None)) if v}))
 
 
 # The roster import's columns, so that the file can be edited and imported back. Nothing health-related.
@@ -44,7 +48,8 @@ def export():
     me.require(Role.HR, Role.ADMIN)
     asked = [f"{name} {value}" for name, value in (("search", q), ("unit", unit_id), ("status", status)) if value]
     audit_log.read(me, "roster.exported", detail="CSV of " + (", ".join(asked) or "the whole roster"))
-    query = roster.officers_query(q=q, unit_id=unit_id, status=status).execution_options(yield_per=1000)
+    query = roster.officers_query(q=q, unit_id=unit_id, status=status, sort=choice_arg("sort", roster.SORTS),
+                                  descending=request.args.get("dir") == "desc").execution_options(yield_per=1000)
 
     def rows():
         for officer, _name, supervisor_badge, _account in db.session.execute(query):
@@ -72,12 +77,61 @@ IMPORT.add_routes(bp, upload="/import", job="/import/<int:job_id>",
                   endpoints=("import_file", "import_job", "import_status", "import_confirm"))
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 account", "12 accounts", "1,204 accounts"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+@bp.get("/accounts")
+@roles_required(Role.HR, Role.ADMIN)
+def create_accounts_confirm():
+    """The confirmation step of "Create accounts for all officers without one": who gets
+    an account and an invitation, who is skipped and why. Changes nothing."""
+    forecast = accounts.officer_accounts_forecast(actor())
+    listed = [f"{o.badge_number} {o.full_name} — {o.email}" for o in forecast.to_create]
+    skipped = [f"{o.badge_number} {o.full_name}: {o.email} is already another account's email"
+               for o in forecast.to_skip]
+    consequences = [f"Creates {counted(forecast.create, 'officer account')} and sends "
+                    f"{counted(forecast.create, 'invitation')} by email: each link lets the officer choose a "
+                    "password."]
+    if forecast.taken:
+        consequences.append(f"Skips {counted(forecast.taken, 'officer')} whose email another account already "
+                            "uses (correct the roster or that account first).")
+    if forecast.separated:
+        consequences.append(f"Leaves out {counted(forecast.separated, 'separated officer')}: a separated "
+                            "officer cannot have an account.")
+    consequences.append("Officers who already have an account are not changed.")
+    lists = [dict(id="accounts-to-create", heading=f"Who gets an account ({forecast.create:,})", items=listed,
+                  more=forecast.create - len(listed))] if listed else []
+    if skipped:
+        lists.append(dict(id="accounts-skipped", heading=f"Skipped ({forecast.taken:,})", items=skipped,
+                          more=forecast.taken - len(skipped)))
+    return render_template(
+        "confirm.html", title="Create accounts for all officers without one?", consequences=consequences,
+        lists=lists, form=ActionForm(), action=url_for("roster.create_accounts"),
+        hidden={"expected": forecast.create},
+        confirm_label=f"Create {counted(forecast.create, 'account')} and send the invitations",
+        confirm_style="primary",
+        refusal=None if forecast.create else "Every officer who can have an account has one: there is nothing to do.",
+        back_url=url_for("roster.index"), back_label="Back to the roster")
+
+
 @bp.post("/accounts")
 @roles_required(Role.HR, Role.ADMIN)
 def create_accounts():
+    """Creates the accounts: the chosen officers' (`officer_id`, the officer page's
+    button) or all officers' without one, after the confirmation step. When the
+    confirmation's count (`expected`) no longer matches the roster, nothing is done
+    and the confirmation is shown again with the new numbers."""
     form = ActionForm()
     if form.validate_on_submit():
         ids = [i for i in map(bounded_int, request.form.getlist("officer_id")) if i is not None] or None
+        expected = bounded_int(request.form.get("expected"))
+        if ids is None and expected is not None \
+                and accounts.officer_accounts_forecast(actor(), shown=0).create != expected:
+            flash("The roster has changed since this page was shown: check the new numbers and confirm again.",
+                  "warning")
+            return redirect(url_for("roster.create_accounts_confirm"))
         report = roster.create_officer_accounts(actor(), ids)
         flash(f"{len(report.created)} account(s) created and invited.", "success")
         for line in report.skipped[:20]:

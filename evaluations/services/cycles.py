@@ -287,15 +287,7 @@ def generate(actor: Actor, cycle_id: int, seed: int | None = None) -> Counter:
     made. Returns counts by group. Commits."""
     cycle = cycle_for_hr(actor, cycle_id)
     _require_draft(cycle)
-    raters = _raters()
-    roster = {oid: rules.Member(oid, unit, boss, oid in raters, rank) for oid, unit, boss, rank in db.session.execute(
-        select(Officer.id, Officer.unit_id, Officer.supervisor_id, Officer.rank))}
-    planned = [a for a in rules.assign(subject_ids(cycle), roster, peers=cycle.peers,
-                                       last_cycle_peers=_last_peers(cycle), seed=seed, bands=rank_bands(),
-                                       past_supervisors=_past_supervisors(cycle),
-                                       supervisor_share=cycle.supervisor_share,
-                                       nominated=approved_nominations(cycle.id))
-               if a.rater_id in raters]
+    planned = _plan(cycle, seed)
     db.session.execute(delete(ReviewAssignment).where(ReviewAssignment.cycle_id == cycle.id))
     rows = [dict(cycle_id=cycle.id, subject_id=a.subject_id, rater_id=a.rater_id, rater_group=RaterGroup(a.group),
                  status=AssignmentStatus.PENDING, reason=a.reason) for a in planned]
@@ -306,6 +298,57 @@ def generate(actor: Actor, cycle_id: int, seed: int | None = None) -> Counter:
            detail=f"{len(planned)} assignment(s): " + ", ".join(f"{g} {n}" for g, n in sorted(counts.items())))
     db.session.commit()
     return counts
+
+
+def _plan(cycle: ReviewCycle, seed: int | None = None) -> list:
+    """The assignments `generate` would make now (rules.assign on the roster), writing nothing."""
+    raters = _raters()
+    roster = {oid: rules.Member(oid, unit, boss, oid in raters, rank) for oid, unit, boss, rank in db.session.execute(
+        select(Officer.id, Officer.unit_id, Officer.supervisor_id, Officer.rank))}
+    return [a for a in rules.assign(subject_ids(cycle), roster, peers=cycle.peers,
+                                    last_cycle_peers=_last_peers(cycle), seed=seed, bands=rank_bands(),
+                                    past_supervisors=_past_supervisors(cycle),
+                                    supervisor_share=cycle.supervisor_share,
+                                    nominated=approved_nominations(cycle.id))
+            if a.rater_id in raters]
+
+
+@dataclass(frozen=True)
+class GenerateForecast:
+    """What (re)generating a draft cycle's assignments would do, counted without changing
+    anything: the assignments it removes (those HR added or swapped in by hand among
+    them, and any review already started, which a draft cycle cannot have) and those it
+    makes, by group."""
+    removed: Counter
+    by_hand: int
+    started: int
+    added: Counter
+    subjects: int
+
+    @property
+    def removed_total(self) -> int:
+        return sum(self.removed.values())
+
+    @property
+    def added_total(self) -> int:
+        return sum(self.added.values())
+
+
+def generate_forecast(actor: Actor, cycle_id: int) -> GenerateForecast:
+    """The dry run of `generate` for its confirmation page. Writes nothing."""
+    cycle = cycle_for_hr(actor, cycle_id)
+    _require_draft(cycle)
+    removed = Counter({group.value: n for group, n in db.session.execute(
+        select(ReviewAssignment.group, func.count()).where(ReviewAssignment.cycle_id == cycle.id)
+        .group_by(ReviewAssignment.group))})
+    by_hand = db.session.scalar(select(func.count()).select_from(ReviewAssignment).where(
+        ReviewAssignment.cycle_id == cycle.id,
+        or_(ReviewAssignment.reason == rules.ADDED_BY_HR, ReviewAssignment.reason.like("swapped in by HR%"))))
+    started = db.session.scalar(select(func.count()).select_from(ReviewAssignment).where(
+        ReviewAssignment.cycle_id == cycle.id, ReviewAssignment.status != AssignmentStatus.PENDING))
+    planned = _plan(cycle)
+    return GenerateForecast(removed=removed, by_hand=by_hand, started=started,
+                            added=Counter(a.group for a in planned), subjects=len({a.subject_id for a in planned}))
 
 
 def add_assignment(actor: Actor, cycle_id: int, subject_badge: str, rater_badge: str, group: str) -> ReviewAssignment:

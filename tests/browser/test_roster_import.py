@@ -92,12 +92,13 @@ def test_hr_previews_then_imports_a_roster_file_and_sees_the_officers(page, cont
     expect(page.get_by_role("heading", name="Roster", exact=True)).to_be_visible()
 
     roster_search(page, tag)
-    expect(page.get_by_text("2 officer(s)", exact=True)).to_be_visible()
+    expect(page.get_by_text("2 officers", exact=True)).to_be_visible()
     expect(page.get_by_role("rowheader", name=f"Unit {tag}")).to_be_visible()
     expect(roster_row(page, sergeant).get_by_role("cell")).to_have_text(
-        [sergeant, f"Sergeant{tag}, Morgan", "Sergeant", "—", "active", "no"])
+        [sergeant, f"Sergeant{tag}, Morgan", f"Unit {tag}", "Sergeant", "—", "2015-03-01", "active", "no"])
     expect(roster_row(page, patrol).get_by_role("cell")).to_have_text(
-        [patrol, f"Patrol{tag}, Jamie", "Police Officer", f"Morgan Sergeant{tag} ({sergeant})", "active", "no"])
+        [patrol, f"Patrol{tag}, Jamie", f"Unit {tag}", "Police Officer", f"Morgan Sergeant{tag} ({sergeant})",
+         "2021-07-15", "active", "no"])
     console.assert_clean()
 
 
@@ -115,7 +116,7 @@ def test_a_roster_file_with_mistakes_lists_every_error_by_line_and_writes_nothin
     open_import_page(page)
 
     page.get_by_label("Roster file (CSV)").set_input_files(bad_csv)
-    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_role("button", name="Preview (nothing is written)").click()
 
     expect(page.get_by_role("alert")).to_contain_text("The file was not imported; nothing was written.")
     errors = page.locator("#import-errors")
