@@ -1,6 +1,6 @@
 """Wellness pages: HR's dashboard, incidents and clinicians; booking; the officer's
 own page; the clinician's appointments. Handlers are thin: form, one service, redirect."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from itertools import groupby
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -63,7 +63,25 @@ def _slots_by_day(slots):
     return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s[0].astimezone(zone).date())]
 
 
+# The one vocabulary of evaluation and appointment states (wellness.services.evaluations).
+@bp.app_template_filter("state_label")
+def _state_label(state):
+    return evaluations.state_label(state)
+
+
+@bp.app_template_filter("appointment_label")
+def _appointment_label(status):
+    return evaluations.appointment_label(status)
+
+
 # --- HR: dashboard, records ------------------------------------------------------------
+
+def _dashboard_list_args() -> dict:
+    """The list's search and order, as the page and its CSV read them (an unknown sort
+    key is the default order)."""
+    return dict(q=search_arg("q"), sort=choice_arg("sort", evaluations.SORTS),
+                descending=request.args.get("dir") == "desc")
+
 
 @bp.get("/")
 @roles_required(Role.HR)
@@ -71,7 +89,7 @@ def dashboard():
     state = choice_arg("state", evaluations.STATES)
     unit_id = int_arg("unit")
     board = evaluations.dashboard(actor(), unit_id=unit_id, state=state, page=page_number(),
-                                  all_units=flag_arg("all_units"))
+                                  all_units=flag_arg("all_units"), **_dashboard_list_args())
     return render_template("wellness/dashboard.html", board=board, labels=evaluations.STATE_LABELS,
                            states=evaluations.STATES, basic_states=evaluations.BASIC_STATES,
                            attention_states=evaluations.ATTENTION_STATES,
@@ -82,7 +100,8 @@ def dashboard():
 @bp.get("/dashboard.csv")
 @roles_required(Role.HR)
 def dashboard_csv():
-    text = evaluations.dashboard_csv(actor(), unit_id=int_arg("unit"), state=choice_arg("state", evaluations.STATES))
+    text = evaluations.dashboard_csv(actor(), unit_id=int_arg("unit"), state=choice_arg("state", evaluations.STATES),
+                                     **_dashboard_list_args())
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="beacon-wellness.csv"'})
 
@@ -91,7 +110,16 @@ def dashboard_csv():
 @roles_required(Role.HR)
 def officer_record(officer_id):
     result = evaluations.officer_record(actor(), officer_id)
-    return render_template("wellness/record.html", record=result, action_form=ActionForm(), hr_view=True)
+    return render_template("wellness/record.html", record=result, action_form=ActionForm(), hr_view=True,
+                           undo=_undoable(result))
+
+
+def _undoable(record) -> dict:
+    """Appointment id -> until when the signed-in person may undo their cancellation of it."""
+    me = actor()
+    found = {a.id: appointments.undo_until(me, a) for a in (record.appointments if record else [])
+             if a.status.value == "cancelled"}
+    return {k: v for k, v in found.items() if v}
 
 
 @bp.get("/audit")
@@ -179,6 +207,7 @@ def incident_new():
 def incident_detail(incident_id):
     incident, units, lines = incidents.view_incident(actor(), incident_id)
     return render_template("wellness/incident.html", incident=incident, units=units, lines=lines,
+                           states=evaluations.states_of((line.evaluation, line.officer) for line in lines),
                            shortfall=incidents.shortfall(incident),
                            withdrawn_by=incidents.withdrawn_by(incident) if incident.withdrawn_at else "")
 
@@ -370,40 +399,99 @@ def _late_field(form):
     return lambda exc: form.late_reason if isinstance(exc, appointments.LateBooking) else None
 
 
-def _booking_page(me, evaluation, form, action, appointment=None):
-    options = appointments.booking_options(me, evaluation, int_arg("clinician") or bounded_int(form.clinician_id.data),
-                                           appointment)
+def _picked_day(form):
+    """The local day of the slot chosen (in the query, or in the form posted), or the
+    day named by `day`, so a page shown again keeps it selected."""
+    zone = settings().zone
+    for value in (request.args.get("at"), form.starts_at.data):
+        if value:
+            try:
+                return _when(value).astimezone(zone).date()
+            except DomainError:
+                pass
+    try:
+        return date.fromisoformat((request.args.get("day") or "")[:10])
+    except ValueError:
+        return None
+
+
+def _booking_page(me, evaluation, form, action, appointment=None, problem=None):
+    """The slot picker; for a finished appointment or an evaluation that cannot be
+    booked, what happened and what can be done next instead."""
+    finished = (appointment is not None and not appointment.is_active) or \
+        (appointment is None and evaluation.status.value != "open")
+    options = None if finished else appointments.booking_options(
+        me, evaluation, int_arg("clinician") or bounded_int(form.clinician_id.data), appointment)
+    current = appointments.active_for(evaluation) if finished else None
+    undo = appointments.undo_until(me, appointment) if finished and appointment is not None else None
     return render_template("wellness/book.html", evaluation=evaluation, options=options, form=form,
-                           action=action, appointment=appointment, hr=me.has_role(Role.HR)), form_status()
+                           action=action, appointment=appointment, hr=me.has_role(Role.HR), finished=finished,
+                           current=current, undo_until=undo, day=_picked_day(form), problem=problem,
+                           back=_after_booking(me, evaluation.officer_id)), form_status()
+
+
+def _confirm_page(me, evaluation, form, action, appointment=None):
+    """The step between picking a slot and booking it: says what will be booked (or
+    moved), with whom, when and where; Confirm posts the booking. A slot no longer
+    free goes back to the picker with the clinician and the day kept."""
+    try:
+        choice = appointments.slot_choice(me, evaluation, int_arg("clinician") or bounded_int(form.clinician_id.data),
+                                          _when(request.args.get("at") or form.starts_at.data), appointment)
+    except DomainError as exc:
+        return _booking_page(me, evaluation, form, action, appointment, problem=str(exc))
+    if request.method == "GET":
+        form.starts_at.data, form.clinician_id.data = choice.starts_at.isoformat(), str(choice.clinician.id)
+    day = choice.starts_at.astimezone(settings().zone).date()
+    back = url_for("wellness.move", appointment_id=appointment.id, day=day) if appointment else \
+        url_for("wellness.book", evaluation_id=evaluation.id, clinician=choice.clinician.id, day=day)
+    return render_template("wellness/book_confirm.html", evaluation=evaluation, appointment=appointment,
+                           choice=choice, form=form, action=action, back=f"{back}#day-{day.isoformat()}",
+                           hr=me.has_role(Role.HR)), form_status()
+
+
+def _slot_refused_page(me, evaluation, form, action, appointment=None):
+    """A booking refused: the confirmation again when only its reason or confirmation
+    of a late time was missing, otherwise the picker (clinician and day kept)."""
+    if form.late_reason.errors or form.late_confirmed.errors:
+        return _confirm_page(me, evaluation, form, action, appointment)
+    return _booking_page(me, evaluation, form, action, appointment)
 
 
 @bp.route("/evaluations/<int:evaluation_id>/book", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.OFFICER)
 def book(evaluation_id):
+    """GET: the clinicians and their free times; with `at` (a slot picked), the
+    confirmation of that slot. POST (the confirmation's button): books it."""
     me = actor()
     evaluation = appointments.evaluation_for_booking(me, evaluation_id)
     form = SlotForm()
+    action = url_for("wellness.book", evaluation_id=evaluation_id)
+    if request.method == "GET" and "at" in request.args:
+        return _confirm_page(me, evaluation, form, action)
     response = handle(form, lambda: appointments.book(me, evaluation, bounded_int(form.clinician_id.data) or 0,
                                                       _when(form.starts_at.data), late_reason=form.late_reason.data,
                                                       late_confirmed=form.late_confirmed.data),
                       success="Booked. The officer and the clinician have been sent an invitation.",
                       redirect_to=_after_booking(me, evaluation.officer_id), field=_late_field(form))
-    return response or _booking_page(me, evaluation, form, url_for("wellness.book", evaluation_id=evaluation_id))
+    return response or _slot_refused_page(me, evaluation, form, action)
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.OFFICER)
 def move(appointment_id):
+    """As `book`, for another time of the same appointment (same clinician)."""
     me = actor()
     appointment = appointments.get_for_officer_or_hr(me, appointment_id)
     form = SlotForm()
+    action = url_for("wellness.move", appointment_id=appointment_id)
+    if request.method == "GET" and "at" in request.args:
+        return _confirm_page(me, appointment.evaluation, form, action, appointment)
     response = handle(form, lambda: appointments.reschedule(me, appointment, _when(form.starts_at.data),
                                                             late_reason=form.late_reason.data,
                                                             late_confirmed=form.late_confirmed.data),
                       success="Moved. Updated invitations have been sent.",
                       redirect_to=_after_booking(me, appointment.officer_id), field=_late_field(form))
-    return response or _booking_page(me, appointment.evaluation, form,
-                                     url_for("wellness.move", appointment_id=appointment_id), appointment)
+    return response or _slot_refused_page(me, appointment.evaluation, form, action, appointment)
 
 
 def _officer_or_hr_button(appointment_id, do, success):
@@ -430,11 +518,41 @@ def refuse_proposal(appointment_id):
                                  "The appointment keeps its time.")
 
 
-@bp.post("/appointments/<int:appointment_id>/cancel")
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 @roles_required(Role.HR, Role.OFFICER)
 def cancel(appointment_id):
-    return _officer_or_hr_button(appointment_id, appointments.cancel,
-                                 "Cancelled; the evaluation is open for a new booking.")
+    """GET: what cancelling would do, with Confirm and Back. POST: cancels; whoever
+    cancelled may undo it for CANCEL_UNDO_MINUTES (the button is on the appointment)."""
+    me = actor()
+    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    back = _after_booking(me, appointment.officer_id)
+    if request.method == "POST":
+        try:  # no undo once the cancel closes the evaluation (every incident behind it withdrawn)
+            preview = appointments.cancel_preview(me, appointment)
+        except DomainError:
+            preview = None  # not cancellable: `cancel` below says why
+        minutes = preview.undo_minutes if preview and not preview.closes_evaluation else 0
+        button(lambda: appointments.cancel(me, appointment),
+               f"Cancelled. {appointment.clinician.name} has been told."
+               + (f" Changed your mind? Undo it within {minutes} minutes with the Undo button beside the "
+                  "appointment." if minutes else ""))
+        return redirect(back)
+    try:
+        preview = appointments.cancel_preview(me, appointment)
+    except DomainError as exc:
+        flash(str(exc), "danger")
+        return redirect(back)
+    return render_template("wellness/cancel_confirm.html", preview=preview, appointment=appointment,
+                           form=ActionForm(), back=back, hr=me.has_role(Role.HR))
+
+
+@bp.post("/appointments/<int:appointment_id>/undo-cancel")
+@roles_required(Role.HR, Role.OFFICER)
+def undo_cancel(appointment_id):
+    """Whoever cancelled takes the cancellation back, within the undo window."""
+    return _officer_or_hr_button(appointment_id, appointments.undo_cancel,
+                                 "Cancellation undone: the appointment stands at the same time, and the "
+                                 "clinician has been told.")
 
 
 @bp.get("/appointments/<int:appointment_id>/calendar.ics")
@@ -451,8 +569,9 @@ def appointment_calendar(appointment_id):
 @bp.get("/me")
 @roles_required(Role.OFFICER)
 def mine():
-    return render_template("wellness/record.html", record=evaluations.my_record(actor()), action_form=ActionForm(),
-                           hr_view=False)
+    record = evaluations.my_record(actor())
+    return render_template("wellness/record.html", record=record, action_form=ActionForm(),
+                           hr_view=False, undo=_undoable(record))
 
 
 @bp.post("/appointments/<int:appointment_id>/request-reschedule")
@@ -468,11 +587,12 @@ def request_reschedule(appointment_id):
 @bp.get("/clinic")
 @roles_required(Role.CLINICIAN)
 def clinic():
+    """The clinician's appointments: what needs them, today, upcoming, past (paged)."""
     if linked_clinician(actor()) is None:
         return render_template("wellness/clinic_unlinked.html")
-    clinician, items, upcoming = appointments.list_for_clinician(actor())
-    return render_template("wellness/clinic.html", clinician=clinician, appointments=items, upcoming=upcoming,
-                           action_form=ActionForm(), decline_form=DeclineForm(), now=clock.now())
+    clinic_page = appointments.clinic_page(actor(), page_number())
+    return render_template("wellness/clinic.html", clinic=clinic_page, clinician=clinic_page.sections.clinician,
+                           now=clock.now())
 
 
 @bp.get("/clinic/appointments/<int:appointment_id>")
@@ -487,6 +607,9 @@ def clinic_appointment(appointment_id):
 
 
 def _appointment_page(appointment_id):
+    """Back to the appointment's page, or to the list when the button was pressed there."""
+    if request.values.get("back") == "clinic":
+        return url_for("wellness.clinic")
     return url_for("wellness.clinic_appointment", appointment_id=appointment_id)
 
 
@@ -525,11 +648,25 @@ def attended(appointment_id):
                        "Recorded: attended.", _appointment_page(appointment_id))
 
 
-@bp.post("/appointments/<int:appointment_id>/no-show")
+@bp.route("/appointments/<int:appointment_id>/no-show", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN)
 def no_show(appointment_id):
-    return button_back(lambda: appointments.record_attendance(actor(), appointment_id, False),
-                       "Recorded: did not attend. HR will arrange a new booking.", _appointment_page(appointment_id))
+    """A confirmation step: what recording "did not attend" does (HR told by name, the
+    officer's note, the evaluation open again), then the POST records it. Refused, with
+    the reason, before the appointment has begun or once it has ended."""
+    me = actor()
+    if request.method == "POST":
+        return button_back(lambda: (appointments.no_show_preview(me, appointment_id),
+                                    appointments.record_attendance(me, appointment_id, False)),
+                           "Recorded: did not attend. HR will arrange a new booking.",
+                           _appointment_page(appointment_id))
+    try:
+        preview = appointments.no_show_preview(me, appointment_id)
+    except DomainError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("wellness.clinic_appointment", appointment_id=appointment_id))
+    return render_template("wellness/clinic_no_show.html", preview=preview, form=ActionForm(),
+                           back="clinic" if request.args.get("back") == "clinic" else "")
 
 
 @bp.get("/clinic/hours")

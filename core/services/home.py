@@ -22,8 +22,12 @@ def admin_summary(actor: Actor) -> dict:
         func.count(case((User.locked_until > now, 1))),
         func.count(case((active & (User.last_login_at.is_(None) | (User.last_login_at <= idle_since)), 1))),
     )).one()
+    # The first few locked accounts by name, each a link to where it is unlocked (the
+    # accounts list has no "locked" filter).
+    locked_users = db.session.execute(select(User.id, User.name).where(User.locked_until > now)
+                                      .order_by(User.name, User.id).limit(5)).all() if locked else []
     # Email delivery has its own panel (core.services.outbox.delivery_summary).
-    return {"accounts": accounts, "locked": locked, "flagged": flagged}
+    return {"accounts": accounts, "locked": locked, "flagged": flagged, "locked_users": locked_users}
 
 
 def hr_summary(actor: Actor) -> dict:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import any_, bindparam, case, func, literal, select, update
+from sqlalchemy import String, any_, bindparam, case, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql as pg
 
 from core import clock, rules
@@ -135,6 +135,20 @@ def drop_pending(dedup_prefix: str) -> int:
         .where(OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
                OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))
         .values(status=OutboxStatus.DROPPED, next_attempt_at=None)
+    ).rowcount
+
+
+def release_dropped(dedup_prefix: str) -> int:
+    """Free the keys of dropped messages under `dedup_prefix` (each keeps its row, its
+    key suffixed with ":dropped-<id>"), in the caller's transaction: what was dropped
+    because it stopped being true, and is true again (a cancellation undone), can be
+    queued again by the next sweep, which decides afresh what is still due."""
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+               OutboxMessage.status == OutboxStatus.DROPPED)
+        .values(dedup_key=OutboxMessage.dedup_key + ":dropped-" + cast(OutboxMessage.id, String))
+        .execution_options(synchronize_session=False)
     ).rowcount
 
 

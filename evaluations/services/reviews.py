@@ -3,7 +3,7 @@ anonymous review reaches the results without a trace of its author."""
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,6 +15,7 @@ from core.audit import Actor, record
 from core.db import db
 from core.department import today
 from core.errors import DomainError, NotFound
+from core.models import Officer
 from evaluations import rules, seal
 from evaluations.models import (
     GROUP_LABELS,
@@ -27,6 +28,7 @@ from evaluations.models import (
     ReviewAssignment,
     ReviewCycle,
 )
+from evaluations.services import metrics
 from evaluations.services.common import officer_of
 from evaluations.services.rubrics import competencies
 
@@ -41,6 +43,11 @@ class Todo:
     open: list            # assignments not yet submitted, in open cycles
     submitted: int
     reports: list         # (cycle, subject_id) the officer may read: their own published reports
+    # A supervisor's: how many officers report to them, the cycles holding their upward
+    # feedback (newest first), and their reports' community activities to verify.
+    supervises: int = 0
+    upward: list = field(default_factory=list)
+    to_verify: int = 0
 
 
 def todo(actor: Actor) -> Todo:
@@ -57,7 +64,14 @@ def todo(actor: Actor) -> Todo:
         select(ReviewCycle).where(ReviewCycle.status == CycleStatus.PUBLISHED, ReviewCycle.id.in_(
             select(ReviewAssignment.cycle_id).where(ReviewAssignment.subject_id == me.id)))
         .order_by(ReviewCycle.closes_on.desc()).limit(3)))
-    return Todo(pending, len(rows) - len(pending), reports)
+    supervises = db.session.scalar(select(sa.func.count()).select_from(Officer).where(Officer.supervisor_id == me.id))
+    upward = list(db.session.scalars(select(ReviewCycle).where(
+        ReviewCycle.status != CycleStatus.DRAFT, ReviewCycle.id.in_(
+            select(ReviewAssignment.cycle_id).where(ReviewAssignment.subject_id == me.id,
+                                                    ReviewAssignment.group == RaterGroup.DIRECT_REPORT)))
+        .order_by(ReviewCycle.closes_on.desc()).limit(3)))
+    to_verify = len(metrics.to_verify(actor)) if supervises else 0
+    return Todo(pending, len(rows) - len(pending), reports, supervises, upward, to_verify)
 
 
 def my_assignments(actor: Actor) -> list[ReviewAssignment]:

@@ -92,3 +92,31 @@ def test_needs_attention_list_makes_as_many_queries_for_50_officers_as_for_5(dep
     auth.as_role("hr")
     at_5, at_50 = queries_at_5_and_50(department, count_queries, client, "/wellness/attention", "Counted046")
     assert at_5 == at_50
+
+
+def test_clinicians_page_makes_as_many_queries_for_50_officers_as_for_5(department, count_queries, auth, client):
+    """Needs you, today, upcoming and the paged past, each growing with the department."""
+    from sqlalchemy import select
+
+    from core.models import Officer
+    from wellness.models import Clinician, WellnessEvaluation
+    me = auth.as_role("clinician")
+    seen = []
+
+    def grow(n):
+        department(n)
+        clinician = db.session.scalar(select(Clinician).order_by(Clinician.id).limit(1))
+        clinician.user_id = me.id
+        with clock.frozen(MONDAY):
+            for officer in db.session.scalars(select(Officer).where(Officer.last_name.like("Counted%"))
+                                              .order_by(Officer.id)).all():
+                if officer.id not in seen:  # and a visit last week, attended
+                    seen.append(officer.id)
+                    evaluation = db.session.scalar(select(WellnessEvaluation)
+                                                   .where(WellnessEvaluation.officer_id == officer.id))
+                    factories.appointment(evaluation_row=evaluation, clinician_row=clinician, status="attended",
+                                          starts_at=MONDAY - timedelta(days=7, hours=len(seen)))
+        db.session.commit()
+
+    at_5, at_50 = queries_at_5_and_50(grow, count_queries, client, "/wellness/clinic", "Counted045")
+    assert at_5 == at_50 > 0

@@ -22,7 +22,8 @@ from core import clock
 from core.audit import Actor, record
 from core.db import db, get_or_404
 from core.errors import DomainError, NotFound
-from core.models import OfficerStatus, Role, User
+from core.models import AuditEntry, OfficerStatus, Role, User
+from core.pagination import Page, paginate
 from core.services import outbox
 from wellness import rules
 from wellness.models import (
@@ -38,13 +39,13 @@ from wellness.models import (
 from wellness.services import attention, reminders
 from wellness.services import clinicians as clinician_service
 from wellness.services.calendar import appointment_ics, summary_for
-from wellness.services.common import clinician_of, linked_clinician, settings
+from wellness.services.common import clinician_of, hr_emails, linked_clinician, settings
 from wellness.services import incidents as incident_service
 
 # News of an appointment to the officer and the clinician, one kind per event: all
 # health-related, so administrators see only that they exist. HR's news is attention_hr.
 EVENTS = ("booked", "confirmed", "accepted", "declined", "cancelled", "reschedule_requested", "proposed",
-          "proposal_refused", "rescheduled", "no_show", "move_earlier")
+          "proposal_refused", "rescheduled", "no_show", "move_earlier", "restored")
 for _event in EVENTS:
     outbox.kind(f"appointment_{_event}", private=True)
 
@@ -446,17 +447,157 @@ def cancel(actor: Actor, appointment: Appointment | int) -> None:
     every incident behind it was withdrawn, is closed) and both calendars get a
     cancellation. Commits."""
     appointment = _appointment_for(actor, appointment, officer=True, hr=True)
+    was = appointment.status.value  # kept in the audit entry, so an undo restores it
     appointment.cancel(clock.now())
     appointment.drop_proposal()
     evaluation = appointment.evaluation
     evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
-    record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", detail=f"was {was}",
+           private=True)
     _ended(actor, appointment, "cancelled")
     _close_if_unneeded(actor, evaluation)
     _invite(appointment, "cancelled", cancelled=True)
     db.session.commit()
+
+
+@dataclass
+class CancelPreview:
+    """What cancelling would do, in words for the confirmation page."""
+    appointment: Appointment
+    closes_evaluation: bool     # every incident behind it was withdrawn: closed, not reopened
+    releases_proposal: bool     # a time the clinician proposed is no longer held
+    undo_minutes: int
+
+
+def cancel_preview(actor: Actor, appointment: Appointment | int) -> CancelPreview:
+    """What `cancel` would do to this appointment (nothing is changed)."""
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
+    if not appointment.is_active:
+        raise DomainError(f"This appointment is {appointment.status.value.replace('_', ' ')}; "
+                          "it cannot be cancelled.")
+    return CancelPreview(appointment, not _still_needed(appointment.evaluation),
+                         appointment.proposed_starts_at is not None, undo_minutes())
+
+
+def undo_minutes() -> int:
+    return max(int(current_app.config.get("CANCEL_UNDO_MINUTES", 5)), 0)
+
+
+def _cancellation(appointment: Appointment):
+    """The audit entry of the appointment's (last) cancellation by HR or the officer."""
+    return db.session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "appointment.cancelled", AuditEntry.target == f"appointment {appointment.id}")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(1))
+
+
+def undo_until(actor: Actor, appointment: Appointment) -> datetime | None:
+    """Until when `actor` may still undo their own cancellation of this appointment
+    (None when they may not: not cancelled, cancelled by someone else, or too late).
+    Derived from the appointment's closing time and the audit entry of the cancel."""
+    if appointment.status != AppointmentStatus.CANCELLED or appointment.closed_at is None:
+        return None
+    until = appointment.closed_at + timedelta(minutes=undo_minutes())
+    if clock.now() >= until or appointment.evaluation.status.value != "open":
+        return None
+    entry = _cancellation(appointment)
+    if entry is None or entry.actor_id is None or entry.actor_id != actor.user_id:
+        return None
+    return until
+
+
+def undo_cancel(actor: Actor, appointment: Appointment | int) -> Appointment:
+    """Whoever cancelled the appointment takes it back within the undo window
+    (CANCEL_UNDO_MINUTES): the same time with the same clinician, the same calendar UID
+    with a higher SEQUENCE, its status as before (a request to move it excepted: it
+    comes back as booked or confirmed); the officer and the clinician get the calendar
+    entry again. Refused, changing nothing, when someone else cancelled it, the window
+    has passed, the evaluation was booked again or closed, or the time was taken.
+    Commits."""
+    appointment = _appointment_for(actor, appointment, officer=True, hr=True)
+    if appointment.status != AppointmentStatus.CANCELLED or appointment.closed_at is None:
+        raise DomainError("This appointment is not cancelled: there is nothing to undo.")
+    entry = _cancellation(appointment)
+    if entry is None or entry.actor_id is None or entry.actor_id != actor.user_id:
+        raise DomainError("Only the person who cancelled this appointment can undo the cancellation.")
+    now = clock.now()
+    if now >= appointment.closed_at + timedelta(minutes=undo_minutes()):
+        raise DomainError(f"Too late to undo: a cancellation can be undone for {undo_minutes()} minutes. "
+                          "Book a new time instead.")
+    evaluation = appointment.evaluation
+    if evaluation.status.value != "open":
+        raise DomainError("The cancellation cannot be undone: the evaluation has been booked again or closed.")
+    clinician, start = appointment.clinician, appointment.starts_at
+    when = _local_words(start)
+    try:
+        free_start, free_end = _check_slot(clinician, start, appointment.officer_id, ignore=appointment.id)
+        if free_end != appointment.ends_at:
+            raise DomainError(TAKEN)
+        _hold_slot(clinician, start, appointment.ends_at, ignore=appointment.id)
+    except DomainError:
+        db.session.rollback()
+        raise DomainError(f"The cancellation cannot be undone: {when} with {clinician.name} is no longer free "
+                          "(it was booked by someone else, or has passed). Book a new time instead.") from None
+    was = (entry.detail or "").removeprefix("was ")
+    appointment.status = (AppointmentStatus.CONFIRMED if was in ("confirmed", "reschedule_requested")
+                          and appointment.confirmed_at is not None else AppointmentStatus.BOOKED)
+    if appointment.status == AppointmentStatus.BOOKED:
+        appointment.confirmed_at = None
+    appointment.closed_at = None
+    appointment.sequence += 1
+    evaluation.mark_scheduled()
+    _flush_or_taken()
+    reminders.drop_for_evaluation(evaluation.id)
+    reminders.restore_for_appointment(appointment)
+    record(actor, "appointment.cancel_undone", target=f"appointment {appointment.id}",
+           detail=f"restored as {appointment.status.value}", private=True)
+    attention.resolve(evaluation, attention.ANSWERED_BY_BOOKING, actor=actor, resolution="cancellation undone")
+    if is_late(evaluation, start):  # what the cancel ended comes back with it (the sweep re-raises the rest)
+        attention.raise_item(evaluation, "booked_late" if appointment.late_reason else "deadline_moved", actor=actor,
+                             appointment=appointment, tell_hr=False,
+                             detail=appointment.late_reason or f"New due date: {evaluation.due_on:%d %B %Y}.")
+    _invite(appointment, "restored")
+    db.session.commit()
+    return appointment
+
+
+@dataclass
+class SlotChoice:
+    """One slot chosen on the booking page, checked: what the confirmation page says."""
+    clinician: Clinician
+    starts_at: datetime
+    ends_at: datetime
+    late: bool
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+def slot_choice(actor: Actor, evaluation: WellnessEvaluation, clinician_id: int | None, starts_at: datetime,
+                appointment: Appointment | None = None) -> SlotChoice:
+    """The free slot `starts_at` of the clinician (the appointment's own when moving it),
+    for the confirmation page; refused as the booking itself would refuse it. Changes
+    nothing."""
+    _may_book_for(actor, evaluation)
+    if appointment is not None:
+        if not appointment.is_active:
+            raise DomainError("Only a booked appointment can be moved.")
+        clinician = appointment.clinician
+    else:
+        if evaluation.status.value != "open":
+            raise DomainError("This evaluation already has an appointment, or is finished.")
+        clinician = next((c for c in clinician_service.bookable_clinicians() if c.id == clinician_id), None)
+        if clinician is None:
+            raise DomainError("Choose one of the listed clinicians.")
+    start, end = _check_slot(clinician, starts_at, evaluation.officer_id,
+                             ignore=appointment.id if appointment else None)
+    late = is_late(evaluation, start)
+    if late and not actor.has_role(Role.HR):
+        raise DomainError(f"That time is after the due date ({evaluation.due_on:%d %B %Y}). Choose an earlier "
+                          "time, or ask HR.")
+    return SlotChoice(clinician, start, end, late)
 
 
 def _close_if_unneeded(actor: Actor, evaluation: WellnessEvaluation) -> bool:
@@ -671,26 +812,104 @@ STILL_TRUE = {
 
 # --- what clinicians and officers see ----------------------------------------------------
 
-def for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment]]:
-    """A clinician's own appointments: the officers booked with them and nothing else."""
+# What the clinician must do next about an active appointment (None: nothing yet).
+RECORD, CONFIRM, PROPOSE = "record", "confirm", "propose"
+
+
+def clinician_step(appointment: Appointment, now: datetime) -> str | None:
+    """Record attendance once a booked or confirmed visit has begun; confirm (or decline)
+    a booking to come; propose another time when the officer asked for one. A visit that
+    began while the officer was asking for another time has nothing left for the
+    clinician (HR rebooks it), nor has an ended one."""
+    if not appointment.is_active:
+        return None
+    if appointment.starts_at <= now:
+        return RECORD if appointment.status != AppointmentStatus.RESCHEDULE_REQUESTED else None
+    if appointment.status == AppointmentStatus.BOOKED:
+        return CONFIRM
+    if appointment.status == AppointmentStatus.RESCHEDULE_REQUESTED:
+        return PROPOSE
+    return None
+
+
+@dataclass
+class ClinicSections:
+    """A clinician's active appointments, each in one section: what needs them (with its
+    step, oldest first), the rest of today, and later days (soonest first)."""
+    clinician: Clinician
+    needs_you: list       # [(appointment, step)]
+    today: list
+    upcoming: list
+
+    def count(self, step: str) -> int:
+        return sum(1 for _, s in self.needs_you if s == step)
+
+
+def _sections(clinician: Clinician, now: datetime) -> ClinicSections:
+    """One query: the clinician's active appointments, sorted into sections."""
+    active = db.session.scalars(select(Appointment).where(
+        Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_APPOINTMENT))
+        .order_by(Appointment.starts_at, Appointment.id)).all()
+    today = _day(now)
+    sections = ClinicSections(clinician, [], [], [])
+    for appointment in active:
+        step = clinician_step(appointment, now)
+        if step:
+            sections.needs_you.append((appointment, step))
+        elif appointment.starts_at > now:
+            (sections.today if _day(appointment.starts_at) == today else sections.upcoming).append(appointment)
+    return sections
+
+
+@dataclass
+class ClinicPage:
+    """The clinician's appointments page."""
+    sections: ClinicSections
+    past: Page            # ended, or begun with nothing left to do: newest first
+    reminders: list       # [(when, what, appointment)] still to come, soonest first
+
+
+def clinic_page(actor: Actor, page: int = 1, per_page: int = 20) -> ClinicPage:
+    """The clinician's own appointments in sections (a view of officers' records:
+    audited), with the reminders still to come for the active ones. Past visits are
+    paged. Changes nothing else."""
     clinician = clinician_of(actor)
-    appointments = db.session.scalars(
-        select(Appointment).where(Appointment.clinician_id == clinician.id)
-        .order_by(Appointment.starts_at.desc()).limit(500)).all()
-    return clinician, appointments
-
-
-def list_for_clinician(actor: Actor) -> tuple[Clinician, list[Appointment], list]:
-    """The clinician's appointments page (a view of officers' records: audited), with
-    the reminders still to come for their upcoming appointments."""
-    clinician, items = for_clinician(actor)
-    now = clock.now()
-    upcoming = sorted(((when, what, a) for a in items if a.is_active and a.starts_at > now
-                       for when, what in reminders.upcoming(None, a.starts_at)), key=lambda t: (t[0], t[2].id))
-    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}", detail=f"{len(items)} appointment(s)",
-           private=True)
+    # Audited (and committed) before the rows are read: a commit after would expire them,
+    # and the page would load each one again.
+    record(actor, "appointment.list_viewed", target=f"clinician {clinician.id}",
+           detail=f"needs you, today, upcoming; past page {page}", private=True)
     db.session.commit()
-    return clinician, items, upcoming[:20]
+    now = clock.now()
+    sections = _sections(clinician, now)
+    ended = ~Appointment.status.in_(ACTIVE_APPOINTMENT) | (
+        (Appointment.status == AppointmentStatus.RESCHEDULE_REQUESTED) & (Appointment.starts_at <= now))
+    past = paginate(select(Appointment).where(Appointment.clinician_id == clinician.id, ended)
+                    .order_by(Appointment.starts_at.desc(), Appointment.id.desc()), page, per_page)
+    coming = [a for a, _ in sections.needs_you if a.starts_at > now] + sections.today + sections.upcoming
+    to_come = sorted(((when, what, a) for a in coming for when, what in reminders.upcoming(None, a.starts_at)),
+                     key=lambda t: (t[0], t[2].id))
+    return ClinicPage(sections, past, to_come[:20])
+
+
+@dataclass
+class NoShowPreview:
+    """What recording "did not attend" would do, in words for the confirmation page."""
+    appointment: Appointment
+    closes_evaluation: bool     # every incident behind it was withdrawn: closed, not reopened
+    hr_told: int                # HR accounts sent the news, by name
+
+
+def no_show_preview(actor: Actor, appointment: Appointment | int) -> NoShowPreview:
+    """What `record_attendance(..., False)` would do to this appointment, or the reason
+    it cannot be done yet (a DomainError, as the model gives it). Changes nothing."""
+    appointment = _appointment_for(actor, appointment, clinician=True)
+    if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
+        raise DomainError(f"This appointment is {appointment.status.value.replace('_', ' ')}; "
+                          "it cannot be marked as a no-show.")
+    if clock.now() < appointment.starts_at:
+        raise DomainError("A no-show can be recorded only once the appointment time has come.")
+    closes = not _still_needed(appointment.evaluation)
+    return NoShowPreview(appointment, closes, 0 if closes else len(hr_emails()))
 
 
 def view_for_clinician(actor: Actor, appointment_id: int):
@@ -723,6 +942,12 @@ def get_for_officer_or_hr(actor: Actor, appointment_id: int) -> Appointment:
     return _appointment_for(actor, appointment_id, officer=True, hr=True)
 
 
+def active_for(evaluation: WellnessEvaluation) -> Appointment | None:
+    """The evaluation's appointment still to come (booked, confirmed or asked to move), if any."""
+    return db.session.scalar(select(Appointment).where(Appointment.evaluation_id == evaluation.id,
+                                                       Appointment.status.in_(ACTIVE_APPOINTMENT)))
+
+
 def evaluation_for_booking(actor: Actor, evaluation_id: int) -> WellnessEvaluation:
     evaluation = get_or_404(WellnessEvaluation, evaluation_id)
     _may_book_for(actor, evaluation)
@@ -735,12 +960,12 @@ def evaluation_for_booking(actor: Actor, evaluation_id: int) -> WellnessEvaluati
 SUBJECTS = {"booked": "Booked", "confirmed": "Confirmed", "accepted": "Confirmed", "declined": "Cancelled",
             "cancelled": "Cancelled", "reschedule_requested": "Reschedule requested",
             "proposed": "New time proposed", "proposal_refused": "Proposed time refused", "rescheduled": "Moved",
-            "no_show": "Not attended", "move_earlier": "Please move"}
+            "no_show": "Not attended", "move_earlier": "Please move", "restored": "Not cancelled after all"}
 
 
 def _local_words(moment: datetime) -> str:
     local = moment.astimezone(settings().zone)
-    return f"{local:%a} {local.day} {local:%B} at {local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%B} at {local:%H:%M %Z}"
 
 
 def _when(moment: datetime) -> str:
@@ -842,12 +1067,14 @@ def _recipients(appointment, to_officer, to_clinician):
 def clinician_todo(actor: Actor) -> dict:
     """A clinician's home panel: bookings to confirm, attendance to record, what is next.
     An account not (yet) tied to a clinician record sees a note instead of an error."""
-    if linked_clinician(actor) is None:
-        return {"unlinked": True, "to_confirm": [], "to_record": [], "upcoming": []}
-    clinician, items = for_clinician(actor)
+    clinician = linked_clinician(actor)
+    if clinician is None:
+        return {"unlinked": True, "to_confirm": 0, "to_record": 0, "to_propose": 0, "upcoming": []}
     now = clock.now()
+    sections = _sections(clinician, now)
+    coming = [a for a, _ in sections.needs_you if a.starts_at > now] + sections.today + sections.upcoming
     return {
-        "to_confirm": [a for a in items if a.status == AppointmentStatus.BOOKED and a.starts_at > now],
-        "to_record": [a for a in items if a.is_active and a.starts_at <= now],
-        "upcoming": sorted((a for a in items if a.is_active and a.starts_at > now), key=lambda a: a.starts_at)[:5],
+        "to_confirm": sections.count(CONFIRM), "to_record": sections.count(RECORD),
+        "to_propose": sections.count(PROPOSE),
+        "upcoming": sorted(coming, key=lambda a: (a.starts_at, a.id))[:5],
     }

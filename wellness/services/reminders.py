@@ -214,6 +214,13 @@ def drop_for_appointment(appointment: Appointment) -> int:
     return outbox.drop_pending(f"remind:appt:{appointment.id}:")
 
 
+def restore_for_appointment(appointment: Appointment) -> int:
+    """A cancellation undone: the reminders the cancel dropped for this appointment at
+    this time may be queued again by the next sweep (which leaves out any no longer
+    due). In the caller's transaction."""
+    return outbox.release_dropped(f"remind:appt:{appointment.id}:t{int(appointment.starts_at.timestamp())}:")
+
+
 def drop_for_evaluation(evaluation_id: int) -> int:
     return outbox.drop_pending(f"remind:eval:{evaluation_id}:")
 
