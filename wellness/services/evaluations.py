@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from core import clock
@@ -14,7 +14,7 @@ from core.department import today
 from core.rules import hire_date_problem
 from core.audit import Actor, record
 from core.csvsafe import cell
-from core.db import db, get_or_404, upsert_insert
+from core.db import UTCDateTime, db, get_or_404, upsert_insert
 from core.models import Officer, OfficerStatus, Role, Unit, User
 from core.pagination import Page
 from wellness import rules
@@ -235,15 +235,16 @@ class Record:
     attention: list = field(default_factory=list)  # HR's view only: the Needs attention items, open and resolved
 
 
-def _record(officer: Officer) -> Record:
+def _record(officer: Officer, hr: bool = False) -> Record:
     day = today()
     evaluations = db.session.scalars(select(WellnessEvaluation).where(WellnessEvaluation.officer_id == officer.id)
                                      .order_by(WellnessEvaluation.due_on.desc())).all()
     current = next((e for e in evaluations if e.is_open), None)
     appointments = db.session.scalars(select(Appointment).where(Appointment.officer_id == officer.id)
                                       .order_by(Appointment.starts_at.desc())).all()
-    state = rules.display_status(current.status.value, current.due_on, day, officer.status.value) if current else None
     active = next((a for a in appointments if a.is_active), None)
+    state = state_of(current, officer.status.value, active.status.value if active else None, day,
+                     with_attention=hr) if current else None
     upcoming = reminders.upcoming(current.due_on if current and current.status == EvaluationStatus.OPEN else None,
                                   active.starts_at if active else None)
     return Record(officer, next_due(officer, day), current, state, appointments,
@@ -263,7 +264,7 @@ def officer_record(actor: Actor, officer_id: int) -> Record:
     """HR opens one officer's wellness record (statuses and dates only). Audited."""
     actor.require(Role.HR)
     officer = get_or_404(Officer, officer_id, "No such officer.")
-    result = _record(officer)
+    result = _record(officer, hr=True)
     result.attention = attention.history([e.id for e in ([result.current] if result.current else []) + result.history])
     record(actor, "wellness.record_viewed", target=f"officer {officer.badge_number}", private=True)
     db.session.commit()
@@ -277,10 +278,58 @@ BASIC_STATES = ("overdue", "due_soon", "awaiting_confirmation", "confirmed", "pa
 # (the most pressing one), before overdue: what happened is what HR acts on.
 ATTENTION_STATES = tuple(ATTENTION_KINDS)
 STATES = BASIC_STATES + ATTENTION_STATES
-STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due in 30 days, not booked",
-                "awaiting_confirmation": "Booked, awaiting the clinician", "confirmed": "Confirmed",
-                "paused": "Paused (on leave)", "open": "Open, not yet due", "completed": "Completed (last 12 months)",
-                **ATTENTION_KINDS}
+# The one vocabulary: the label of each state an evaluation can be in, as every page
+# (HR's dashboard, the incident pages, the officer's record), the dashboard CSV and the
+# home pages show it. Emails about a Needs attention item use the same labels (KINDS).
+STATE_LABELS = {"overdue": "Overdue", "due_soon": "Due within 30 days, not booked",
+                "awaiting_confirmation": "Booked, awaiting confirmation", "confirmed": "Booked and confirmed",
+                "paused": "Paused (officer on leave)", "open": "Open, not yet due", "completed": "Completed",
+                "closed": "Closed", **ATTENTION_KINDS}
+# An appointment's own status, likewise.
+APPOINTMENT_LABELS = {"booked": "Booked, awaiting confirmation", "confirmed": "Confirmed",
+                      "reschedule_requested": "Officer asked to reschedule", "declined": "Declined by the clinician",
+                      "cancelled": "Cancelled", "attended": "Attended", "no_show": "Did not attend"}
+# Most pressing first: the dashboard's "sort by status" order.
+STATE_ORDER = (*rules.BEFORE_OVERDUE, "overdue", *(k for k in ATTENTION_KINDS if k not in rules.BEFORE_OVERDUE),
+               "due_soon", "awaiting_confirmation", "confirmed", "open", "paused", "completed", "closed")
+
+
+def state_label(state: str | None) -> str:
+    """The label of an evaluation's state (a dashboard state, or completed/closed)."""
+    if not state:
+        return "—"
+    return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+
+
+def appointment_label(status) -> str:
+    """The label of an appointment's status (an AppointmentStatus or its value)."""
+    value = getattr(status, "value", status) or ""
+    return APPOINTMENT_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def state_of(evaluation: WellnessEvaluation, officer_status: str, appointment_status: str | None, day: date,
+             *, with_attention: bool = True) -> str:
+    """One evaluation's state in the one vocabulary: completed or closed, or the
+    dashboard's state of an evaluation in progress (wellness.rules.dashboard_state).
+    Without attention (the officer's own page) the Needs attention item, HR's to act
+    on, is left out and the state is the one it would have without it."""
+    if not evaluation.is_open:
+        return evaluation.status.value
+    return rules.dashboard_state(evaluation.status.value, evaluation.due_on, day, officer_status,
+                                 appointment_status, attention=evaluation.attention if with_attention else None)
+
+
+def states_of(pairs) -> dict[int, str]:
+    """Evaluation id -> state for (evaluation, officer) pairs (an incident's page):
+    one query for their active appointments."""
+    pairs = [(e, o) for e, o in pairs if e is not None]
+    ids = [e.id for e, _ in pairs if e.is_open]
+    active = dict(db.session.execute(
+        select(Appointment.evaluation_id, Appointment.status)
+        .where(Appointment.evaluation_id.in_(ids), Appointment.status.in_(ACTIVE_APPOINTMENT))).all()) if ids else {}
+    day = today()
+    return {e.id: state_of(e, o.status.value, active[e.id].value if e.id in active else None, day)
+            for e, o in pairs}
 
 
 # In progress, spelled with literal values: with bound parameters the database cannot
@@ -315,7 +364,20 @@ def _state_range(state: str | None, day: date) -> list:
     return ahead + [WellnessEvaluation.due_on >= day]
 
 
-def _in_progress(day: date, unit_id: int | None = None, only: str | None = None):
+def _search(q: str):
+    """Officers whose badge, last name, first name or "first last" begins with `q`
+    (case-insensitive), as a condition on Officer: a prefix match that reads the
+    officers once, however many evaluations each has."""
+    q = q.strip().lower()
+    prefix = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(func.lower(Officer.badge_number) == q,
+               *(func.lower(column).like(prefix, escape="\\") for column in
+                 (Officer.badge_number, Officer.last_name, Officer.first_name,
+                  Officer.first_name + literal(" ") + Officer.last_name,
+                  Officer.last_name + literal(", ") + Officer.first_name)))
+
+
+def _in_progress(day: date, unit_id: int | None = None, only: str | None = None, q: str = ""):
     """Every evaluation in progress with its dashboard state, as a subquery: the CASE
     below is wellness.rules.dashboard_state in SQL (tests/integration/test_wellness.py
     checks that the two agree), so counting, filtering and paging stay in the database.
@@ -334,20 +396,23 @@ def _in_progress(day: date, unit_id: int | None = None, only: str | None = None)
         else_=literal("open"),
     ).label("state")
     query = (select(WellnessEvaluation.id, WellnessEvaluation.officer_id, Officer.unit_id, WellnessEvaluation.kind,
-                    WellnessEvaluation.due_on, state)
+                    WellnessEvaluation.due_on, state, active.starts_at.label("appointment_at"))
              .join(Officer, Officer.id == WellnessEvaluation.officer_id)
              .outerjoin(active, and_(active.evaluation_id == WellnessEvaluation.id,
                                      active.status.in_(ACTIVE_APPOINTMENT)))
              .where(IN_PROGRESS_LITERAL, Officer.status != OfficerStatus.SEPARATED, *_state_range(only, day)))
     if unit_id:
         query = query.where(Officer.unit_id == unit_id)
+    if q:
+        query = query.where(_search(q))
     return query.subquery("in_progress")
 
 
 def _completed_recently(day: date):
     recent = rules.add_months(day, -settings().interval_months)
     return (select(WellnessEvaluation.id, WellnessEvaluation.officer_id, Officer.unit_id, WellnessEvaluation.kind,
-                   WellnessEvaluation.due_on, WellnessEvaluation.completed_on)
+                   WellnessEvaluation.due_on, WellnessEvaluation.completed_on,
+                   literal(None, UTCDateTime).label("appointment_at"))
             .join(Officer, Officer.id == WellnessEvaluation.officer_id)
             .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED,
                    WellnessEvaluation.completed_on > recent, Officer.status != OfficerStatus.SEPARATED))
@@ -390,50 +455,77 @@ class Line:
     state: str
     due_on: date
     completed_on: date | None
+    appointment_at: datetime | None = None  # the active appointment's start
+
+    @property
+    def label(self) -> str:
+        return state_label(self.state)
+
+
+# The list's sort keys (?sort=...&dir=desc): an unknown key is the default order.
+SORTS = ("due", "name", "status", "appointment")
 
 
 def _lines(day: date, unit_id: int | None, state: str | None, offset: int | None, limit: int | None,
-           total: int | None = None):
-    """The list for a state (in progress by default): completed ones newest first, the
-    others by due date. Returns the total (counted unless given: the dashboard knows it
-    from its counts) and the requested slice (everything when `limit` is None); names
-    are read only for the rows returned."""
+           total: int | None = None, *, q: str = "", sort: str | None = None, descending: bool = False):
+    """The list for a state (in progress by default): by default completed ones newest
+    first, the others by due date; or sorted by `sort` (one of SORTS: due date, name,
+    status most pressing first, appointment with the unbooked last), `descending`
+    reversing it. `q` keeps the officers whose name or badge begins with it. Returns the
+    total (counted unless given: the dashboard knows it from its counts) and the
+    requested slice (everything when `limit` is None); names are read only for the
+    rows returned."""
     if state == "completed":
         listing = _completed_recently(day)
         if unit_id:
             listing = listing.where(Officer.unit_id == unit_id)
+        if q:
+            listing = listing.where(_search(q))
         listing = listing.add_columns(literal("completed").label("state")).subquery()
-        order = (("completed_on", True), ("id", False))
     else:
-        current = _in_progress(day, unit_id, state)
+        current = _in_progress(day, unit_id, state, q)
         listing = select(current, literal(None).label("completed_on"))
         if state:
             listing = listing.where(current.c.state == state)
         listing = listing.subquery()
-        order = (("due_on", False), ("id", False))
+    by_name = sort == "name"
 
-    def ordered(table):
-        return [table.c[name].desc() if descending else table.c[name] for name, descending in order]
+    def direction(column, reverse=False):
+        return column.desc() if descending != reverse else column.asc()
+
+    if sort == "name":
+        order = [direction(Officer.last_name), direction(Officer.first_name), direction(listing.c.id)]
+    elif sort == "status":
+        rank = case({st: n for n, st in enumerate(STATE_ORDER)}, value=listing.c.state, else_=len(STATE_ORDER))
+        order = [direction(rank), listing.c.due_on, listing.c.id]
+    elif sort == "appointment":  # the unbooked last either way
+        order = [case((listing.c.appointment_at.is_(None), 1), else_=0), direction(listing.c.appointment_at),
+                 listing.c.id]
+    elif sort == "due" or state != "completed":
+        order = [direction(listing.c.due_on), direction(listing.c.id)]
+    else:
+        order = [direction(listing.c.completed_on, reverse=True), listing.c.id]
 
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(listing))
     if limit is None:  # everything (the CSV): names joined in the one query
         query = (select(listing.c.id, listing.c.officer_id, Officer.badge_number, Officer.last_name,
                         Officer.first_name, Unit.name, listing.c.kind, listing.c.state, listing.c.due_on,
-                        listing.c.completed_on)
+                        listing.c.completed_on, listing.c.appointment_at)
                  .join(Officer, Officer.id == listing.c.officer_id).join(Unit, Unit.id == Officer.unit_id)
-                 .order_by(*ordered(listing)))
+                 .order_by(*order))
         return total, [Line(*row) for row in db.session.execute(query)]
     # One page: cut it first, then read the names of its rows only.
-    page = db.session.execute(select(listing.c.id, listing.c.officer_id, listing.c.kind, listing.c.state,
-                                     listing.c.due_on, listing.c.completed_on)
-                              .order_by(*ordered(listing)).offset(offset).limit(limit)).all()
+    page_query = select(listing.c.id, listing.c.officer_id, listing.c.kind, listing.c.state,
+                        listing.c.due_on, listing.c.completed_on, listing.c.appointment_at)
+    if by_name:
+        page_query = page_query.join(Officer, Officer.id == listing.c.officer_id)
+    page = db.session.execute(page_query.order_by(*order).offset(offset).limit(limit)).all()
     names = {row[0]: tuple(row[1:]) for row in db.session.execute(
         select(Officer.id, Officer.badge_number, Officer.last_name, Officer.first_name, Unit.name)
         .join(Unit, Unit.id == Officer.unit_id).where(Officer.id.in_({r.officer_id for r in page})))}
-    return total, [Line(r.id, r.officer_id, *names[r.officer_id], r.kind, r.state, r.due_on, r.completed_on)
-                   for r in page]
-
+    return total, [Line(r.id, r.officer_id, *names[r.officer_id], r.kind, r.state, r.due_on, r.completed_on,
+                        r.appointment_at) for r in page]
 
 
 @dataclass
@@ -462,27 +554,39 @@ class Dashboard:
     unit_id: int | None
     problems: list[tuple] = field(default_factory=list)  # officers the last sweep could not process
     unit_names: list[tuple[int, str]] = field(default_factory=list)  # every unit with officers, by name, for the filter
+    q: str = ""  # the search: name or badge
+    sort: str | None = None  # one of SORTS, or None for the default order
+    descending: bool = False
 
     @property
     def percent(self) -> float:
         return round(100.0 * self.compliant / self.officers, 1) if self.officers else 100.0
+
+    @property
+    def compliant_since(self) -> date:
+        """The first completion day that still counts as compliant today."""
+        return rules.add_months(self.today, -settings().interval_months)
 
 
 UNITS_SHOWN = 25
 
 
 def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = None, page: int = 1,
-              per_page: int = 50, all_units: bool = False) -> Dashboard:
+              per_page: int = 50, all_units: bool = False, q: str = "", sort: str | None = None,
+              descending: bool = False) -> Dashboard:
     """HR's compliance dashboard: counts by state overall and per unit, compliance %
     (officers whose last evaluation is within the interval; the least compliant units
-    first), one page of the list (evaluations in progress, or those in `state`), and
+    first), one page of the list (evaluations in progress, or those in `state`; those of
+    officers whose name or badge begins with `q`; sorted by `sort`, see _lines), and
     the officers the last daily sweep could not process.
     A fixed number of queries whatever the size of the department. Audited."""
     actor.require(Role.HR)
     day = today()
     state = state if state in STATES else None
-    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}",
-           private=True)
+    sort = sort if sort in SORTS else None
+    q = (q or "").strip()
+    record(actor, "wellness.dashboard_viewed", detail=f"state {state or 'any'}, unit {unit_id or 'all'}, page {page}"
+           + (", a search" if q else ""), private=True)
     db.session.commit()
 
     units = {}
@@ -504,32 +608,48 @@ def dashboard(actor: Actor, *, unit_id: int | None = None, state: str | None = N
     compliant = sum(u.compliant for u in chosen)
     counts = totals if not unit_id else (chosen[0].counts if chosen else dict.fromkeys(STATES, 0))
     # The list's length is one of the counts (or the in-progress ones summed): no second pass.
-    listed = counts[state] if state else sum(n for st, n in counts.items() if st != "completed")
-    total, rows = _lines(day, unit_id, state, (page - 1) * per_page, per_page, listed)
+    # (A search is counted: the counts are the whole unit's.)
+    listed = None if q else counts[state] if state else sum(n for st, n in counts.items() if st != "completed")
+    total, rows = _lines(day, unit_id, state, (page - 1) * per_page, per_page, listed, q=q, sort=sort,
+                         descending=descending)
     unit_names = sorted(((u.unit_id, u.name) for u in units.values()), key=lambda pair: (pair[1], pair[0]))
     return Dashboard(day, counts, shown, len(chosen), officers, compliant, Page(rows, total, page, per_page),
-                     state, unit_id, sweep_problems(), unit_names)
+                     state, unit_id, sweep_problems(), unit_names, q, sort, descending)
 
 
-def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None = None) -> str:
-    """The dashboard list as CSV (statuses and dates only), read as plain rows. Audited."""
+CSV_HEADER = ["badge_number", "last_name", "first_name", "unit", "kind", "status", "state", "due_on",
+              "appointment", "completed_on"]
+
+
+def dashboard_csv(actor: Actor, *, unit_id: int | None = None, state: str | None = None, q: str = "",
+                  sort: str | None = None, descending: bool = False) -> str:
+    """The dashboard list as CSV (statuses and dates only), read as plain rows: the
+    page's filters, search and order, every page of it (with no status chosen, the
+    evaluations in progress, then those completed in the last 12 months). The columns
+    are the page's: `status` is the label the pages show, `state` its code (what
+    ?state= takes), `appointment` the active appointment's start in the department's
+    time. Audited."""
     actor.require(Role.HR)
     day = today()
+    zone = settings().zone
+    sort = sort if sort in SORTS else None
+    q = (q or "").strip()
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["badge_number", "last_name", "first_name", "unit", "kind", "state", "due_on", "completed_on"])
+    writer.writerow(CSV_HEADER)
     count = 0
     for st in ([state] if state in STATES else [None, "completed"]):
-        for line in _lines(day, unit_id, st, None, None)[1]:
+        for line in _lines(day, unit_id, st, None, None, q=q, sort=sort, descending=descending)[1]:
             writer.writerow([cell(line.badge_number), cell(line.last_name), cell(line.first_name),
-                             cell(line.unit_name), line.kind.value, line.state, line.due_on.isoformat(),
+                             cell(line.unit_name), line.kind.value, line.label, line.state, line.due_on.isoformat(),
+                             line.appointment_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+                             if line.appointment_at else "",
                              line.completed_on.isoformat() if line.completed_on else ""])
             count += 1
-    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else ""),
-           private=True)
+    record(actor, "wellness.exported", detail=f"{count} evaluation(s)" + (f", state {state}" if state else "")
+           + (", a search" if q else ""), private=True)
     db.session.commit()
     return out.getvalue()
-
 
 
 # --- home-page panels --------------------------------------------------------------------
