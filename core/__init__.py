@@ -42,6 +42,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["select_options"] = web.select_options
     app.jinja_env.globals["navigation"] = web.navigation
     app.jinja_env.filters["local"] = web.local_time_filter(app.config["BEACON_TIMEZONE"])
+    app.jinja_env.filters["counted"] = web.counted
 
     web.add_home_panel(app, Role.ADMIN, home.admin_summary, "home/home_admin.html")
     web.add_home_panel(app, Role.HR, home.hr_summary, "home/home_hr.html")

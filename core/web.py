@@ -295,13 +295,23 @@ def render_csrf_error(error):
     return render_template("errors/400.html", reason=error.description), 400
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 officer", "2 officers": a count with its noun, never "officer(s)"."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def local_time_filter(tz_name: str):
     """A Jinja filter showing a UTC datetime in the department's time zone."""
     zone = ZoneInfo(tz_name)
 
-    def local(value, fmt="%Y-%m-%d %H:%M %Z"):
+    def local(value, fmt="%Y-%m-%d %H:%M %Z", zone_shown=True):
+        """A time of day carries the zone's abbreviation (EST, EDT): a reader never has
+        to guess whether a time is local or UTC. Only a grid of times under a heading
+        that names the zone (slot buttons) passes zone_shown=False."""
         if value is None:
             return "—"
+        if zone_shown and "%H" in fmt and "%Z" not in fmt:
+            fmt += " %Z"
         return value.astimezone(zone).strftime(fmt)
     return local
 

@@ -215,7 +215,7 @@ def appointment_when(starts_at: datetime, zone: ZoneInfo, now: datetime | None =
     `now` always the date. Never a lead time: a reminder must not promise "in about 72
     hours" to a booking that did not have them."""
     when = starts_at.astimezone(zone)
-    at = f"at {when:%H:%M}"
+    at = f"at {when:%H:%M %Z}"
     if now is not None:
         days = (when.date() - now.astimezone(zone).date()).days
         if days == 0:

@@ -44,7 +44,7 @@ from playwright.sync_api import expect  # noqa: E402
 MONDAY = date(2026, 3, 2)
 TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in (1, 2, 3, 4))
 BASE_URL = "http://beacon.test"  # tests.conftest.BASE_CONFIG: the links in mail
-LATE_SLOT = "Friday 06 March at 09:00, after the due date"  # the first time of the clinician seen late
+LATE_SLOT = "Friday 06 March at 09:00 CST, after the due date"  # the first time of the clinician seen late
 
 
 @dataclass(frozen=True)
@@ -196,21 +196,21 @@ def open_attention_list(page):
 
 
 def attention_on_dashboard(page) -> int:
-    """The dashboard's "Needs attention: N evaluation(s)" (evaluations, not items)."""
+    """The dashboard's "Needs attention: N evaluations" (evaluations, not items)."""
     page.wait_for_load_state("load")
     nav(page).get_by_role("button", name="Wellness", exact=True).click()
     nav(page).get_by_role("link", name="Dashboard", exact=True).click()
     counts = page.locator("#attention-counts")
     expect(counts).to_contain_text("Needs attention:")
-    match = re.search(r"Needs attention: (\d+) evaluation\(s\)", counts.inner_text())
+    match = re.search(r"Needs attention: (\d+) evaluations?\b", counts.inner_text())
     assert match, counts.inner_text()
     return int(match.group(1))
 
 
 def words(moment: datetime, zone) -> str:
-    """How subjects give a time: "Tue 3 March at 10:00"."""
+    """How subjects give a time: "Tue 3 March at 10:00 CST"."""
     local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%B} at {local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%B} at {local:%H:%M %Z}"
 
 
 # --- 1. HR -------------------------------------------------------------------------------------
@@ -254,11 +254,17 @@ def test_hr_books_after_the_due_date_with_a_reason_rebooks_a_decline_and_keeps_t
     looked_at(hr, "booking-late-slots")
 
     first_late.check()
-    late.get_by_label("I confirm booking this evaluation after its due date").check()
+    late.get_by_role("button", name="Book after the due date").click()
+    # The confirmation says what will be booked, and asks for the reason and the confirmation.
+    expect(hr.get_by_role("heading", level=1)).to_have_text("Confirm the booking")
+    expect(hr.locator("#booking-summary")).to_contain_text(f"Book Friday 6 March, 09:00–10:00 CST with {later_name}")
+    expect(hr.locator("#late-warning")).to_contain_text("This time is after the due date")
+    looked_at(hr, "booking-late-confirm")
+    hr.get_by_label("I confirm booking this evaluation after its due date").check()
     book_path = f"/wellness/evaluations/{dana.evaluation_id}/book"
     console.expect_status(book_path, 422)
     with hr.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(book_path)) as answer:
-        late.get_by_role("button", name="Book after the due date").click()
+        hr.get_by_role("button", name="Confirm the booking").click()
     assert answer.value.status == 422
     reason_field = hr.get_by_label("Why after the due date")
     expect(reason_field).to_have_class(re.compile(r"\bis-invalid\b"))
@@ -267,10 +273,10 @@ def test_hr_books_after_the_due_date_with_a_reason_rebooks_a_decline_and_keeps_t
     assert _appointments_of(live_server, dana.evaluation_id) == []
 
     # --- with the reason and the confirmation it is booked --------------------------------------
-    expect(first_late).to_be_checked()
+    expect(hr.locator("#booking-summary")).to_contain_text("Book Friday 6 March, 09:00–10:00 CST")  # the same time
     reason_field.fill(late_reason)
     hr.get_by_label("I confirm booking this evaluation after its due date").check()
-    hr.get_by_role("button", name="Book after the due date").click()
+    hr.get_by_role("button", name="Confirm the booking").click()
     flash(hr, "Booked. The officer and the clinician have been sent an invitation.")
     expect(hr).to_have_url(live_server.url + f"/wellness/officers/{dana.id}")
     row = hr.locator("section").filter(has=hr.get_by_role("heading", name="Appointments")).get_by_role("row") \
@@ -296,15 +302,17 @@ def test_hr_books_after_the_due_date_with_a_reason_rebooks_a_decline_and_keeps_t
     # The dashboard counts them and filters by them.
     assert attention_on_dashboard(hr) == evaluations_waiting + 1
     hr.locator("#count-booked_late").click()
-    expect(hr.locator("#evaluations tbody tr").filter(has_text=dana.badge)).to_contain_text("booked after due date")
+    expect(hr.locator("#evaluations tbody tr").filter(has_text=dana.badge)).to_contain_text("Booked after the due date")
     expect(hr.locator("#evaluations tbody tr").filter(has_text=eli.badge)).to_have_count(0)
 
     # --- HR books Eli a new time from the list; the declined time is not offered again -----------
     open_attention_list(hr)
     eli_item.get_by_role("link", name="Book a new time").click()
     hr.get_by_role("navigation", name="Clinicians").get_by_role("link", name=sooner_name, exact=True).click()
-    expect(hr.get_by_role("button", name=f"Book {declined_at.astimezone(zone):%A %d %B at %H:%M}")).to_have_count(0)
-    hr.get_by_role("button", name="Book Tuesday 03 March at 11:00", exact=True).click()
+    expect(hr.get_by_role("link", name=f"Book {declined_at.astimezone(zone):%A %d %B at %H:%M %Z}")).to_have_count(0)
+    hr.get_by_role("link", name="Book Tuesday 03 March at 11:00 CST", exact=True).click()
+    expect(hr.locator("#booking-summary")).to_contain_text(f"Book Tuesday 3 March, 11:00–12:00 CST with {sooner_name}")
+    hr.get_by_role("button", name="Confirm the booking").click()
     flash(hr, "Booked. The officer and the clinician have been sent an invitation.")
     expect(hr).to_have_url(live_server.url + f"/wellness/officers/{eli.id}")
 
@@ -325,15 +333,16 @@ def test_hr_books_after_the_due_date_with_a_reason_rebooks_a_decline_and_keeps_t
     hr.goto(f"/wellness/officers/{dana.id}")
     history = hr.locator("#record-attention")
     expect(history).to_contain_text(f"Booked after the due date: {late_reason}")
-    expect(history).to_contain_text(f"Resolved 02 Mar 2026 17:30: kept ({keep_note})")
+    expect(history).to_contain_text(f"Resolved 02 Mar 2026 17:30 CST: kept ({keep_note})")
     expect(history.get_by_role("button", name="Keep as it is…")).to_have_count(0)
     hr.goto(f"/wellness/officers/{eli.id}")
     history = hr.locator("#record-attention")
     expect(history).to_contain_text(f"Declined by the clinician: Reason: {decline_reason}")
-    expect(history).to_contain_text("Resolved 02 Mar 2026 17:30: rebooked")
+    expect(history).to_contain_text("Resolved 02 Mar 2026 17:30 CST: rebooked")
     eli_rows = hr.locator("section").filter(has=hr.get_by_role("heading", name="Appointments")).get_by_role("row")
     expect(eli_rows.filter(has_text="Tue 03 Mar 2026 10:00")).to_contain_text(f"Reason: {decline_reason}")
-    expect(eli_rows.filter(has_text="Tue 03 Mar 2026 11:00").locator(".badge")).to_have_text("booked")
+    expect(eli_rows.filter(has_text="Tue 03 Mar 2026 11:00").locator(".badge")) \
+        .to_have_attribute("data-status", "booked")
 
     # --- the mail -------------------------------------------------------------------------------
     mailbox.deliver()
@@ -375,7 +384,7 @@ def test_clinician_cancels_a_confirmed_appointment_then_blocks_the_day_of_anothe
     # --- the clinician cancels Pat's confirmed appointment, with a reason ----------------------
     page = sign_in_as(clinician)
     nav(page).get_by_role("link", name="Appointments", exact=True).click()
-    page.locator("#clinic-appointments tbody tr").filter(has_text=pat.name) \
+    page.locator("#clinic-appointments .clinic-item").filter(has_text=pat.name) \
         .get_by_role("link", name="Tue 03 Mar 2026 10:00 CST").click()
     expect(page).to_have_url(live_server.url + f"/wellness/clinic/appointments/{pat_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{pat.name}, Tuesday 03 March 2026 at 10:00 CST")
@@ -383,12 +392,12 @@ def test_clinician_cancels_a_confirmed_appointment_then_blocks_the_day_of_anothe
     page.get_by_role("button", name="Cancel this appointment").click()  # without a reason: refused
     expect(page).to_have_url(live_server.url + f"/wellness/clinic/appointments/{pat_id}")
     expect(page.get_by_role("alert")).to_have_text("Reason (for HR; not clinical): Give HR a reason for declining.")
-    expect(page.locator("main .badge").first).to_have_text("confirmed")
+    expect(page.locator("main .badge").first).to_have_text("Confirmed")
     page.get_by_label("Reason (for HR; not clinical)").fill(cancel_reason)
     page.get_by_role("button", name="Cancel this appointment").click()
     flash(page, "Done: HR has your reason and will book another time; the officer has been told.")
-    expect(page.locator("#clinic-appointments tbody tr").filter(has_text=pat.name).locator(".badge")) \
-        .to_have_text("declined")
+    expect(page.locator("#past-list .clinic-item").filter(has_text=pat.name).locator(".badge")) \
+        .to_have_text("Declined by the clinician")
 
     mailbox.deliver()
     to_hr = mailbox.one(hr_person.email, f"Cancelled: {pat.name} ({pat.badge}), appointment on {words(pat_at, zone)}")
@@ -406,13 +415,13 @@ def test_clinician_cancels_a_confirmed_appointment_then_blocks_the_day_of_anothe
     blocks.get_by_label("Note").fill(block_note)
     blocks.get_by_role("button", name="Block this date").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Block Tuesday 03 March 2026")
-    expect(page.locator("main")).to_contain_text(f"{clinician_name} has 1 appointment(s) on this day.")
+    expect(page.locator("main")).to_contain_text(f"{clinician_name} has 1 appointment on this day.")
     # (By its text: its <legend> sits inside the card's body, so the group has no name.)
-    choice = page.locator("main fieldset").filter(has_text=f"14:00, {quinn.name} (booked)")
+    choice = page.locator("main fieldset").filter(has_text=f"14:00 CST, {quinn.name} (Booked, awaiting confirmation)")
     expect(choice).to_be_visible()
     expect(page.locator("main")).not_to_contain_text(pat.name)  # cancelled: nothing to decide
     propose = choice.get_by_label(
-        "Propose Wednesday 04 March at 09:00 instead (held for the officer for up to 48 hours)")
+        "Propose Wednesday 04 March at 09:00 CST instead (held for the officer for up to 48 hours)")
     expect(propose).to_be_checked()
     looked_at(page, "block-confirmation")
     choice.get_by_label("Cancel it (HR books another time)").check()
@@ -422,7 +431,7 @@ def test_clinician_cancels_a_confirmed_appointment_then_blocks_the_day_of_anothe
     expect(blocks).to_contain_text(f"Tuesday 03 March 2026 — {block_note}")
 
     page.goto(f"/wellness/clinic/appointments/{quinn_id}")
-    expect(page.locator("main")).to_contain_text("You proposed Wednesday 04 March at 09:00; it is held for the officer")
+    expect(page.locator("main")).to_contain_text("You proposed Wednesday 04 March at 09:00 CST (60 min); it is held for the officer")
 
     mailbox.deliver()
     unavailable = mailbox.one(
@@ -459,15 +468,18 @@ def test_officer_sees_only_times_by_the_due_date_and_accepts_a_proposed_time_ano
     expect(officer.get_by_role("heading", level=1)).to_have_text("Book an appointment")
     expect(officer.locator("#no-time-by-due")).to_have_count(0)
     officer.get_by_role("navigation", name="Clinicians").get_by_role("link", name=clinician_name, exact=True).click()
-    times = officer.locator("main").get_by_role("button")
-    expect(times.first).to_have_accessible_name("Book Tuesday 03 March at 09:00")
-    days = {re.sub(r" at \d\d:\d\d$", "", label) for label in
+    times = officer.locator("main .slot-btn")
+    expect(times.first).to_have_accessible_name("Book Tuesday 03 March at 09:00 CST")
+    days = {re.sub(r" at \d\d:\d\d CST$", "", label) for label in
             (times.nth(i).get_attribute("aria-label") for i in range(times.count()))}
     assert days == {"Book Tuesday 03 March", "Book Wednesday 04 March"}, days
     expect(officer.locator("#late-slots")).to_have_count(0)
     expect(officer.get_by_text("After the due date")).to_have_count(0)
     expect(officer.get_by_label("Why after the due date")).to_have_count(0)
-    officer.get_by_role("button", name="Book Tuesday 03 March at 10:00", exact=True).click()
+    officer.get_by_role("link", name="Book Tuesday 03 March at 10:00 CST", exact=True).click()
+    expect(officer.locator("#booking-summary")).to_contain_text(
+        f"Book Tuesday 3 March, 10:00–11:00 CST with {clinician_name}")
+    officer.get_by_role("button", name="Confirm the booking").click()
     flash(officer, "Booked. The officer and the clinician have been sent an invitation.")
     expect(officer).to_have_url(live_server.url + "/wellness/me")
     [appointment] = _appointments_of(live_server, riley.evaluation_id)
@@ -477,19 +489,19 @@ def test_officer_sees_only_times_by_the_due_date_and_accepts_a_proposed_time_ano
     clinic.goto(f"/wellness/clinic/appointments/{appointment.id}")
     expect(clinic.get_by_role("heading", level=1)).to_have_text(f"{riley.name}, Tuesday 03 March 2026 at 10:00 CST")
     section = clinic.locator("section").filter(has=clinic.get_by_role("heading", name="Propose another time"))
-    section.get_by_role("button", name="Propose Wednesday 04 March at 11:00", exact=True).click()
+    section.get_by_role("button", name="Propose Wednesday 04 March at 11:00 CST", exact=True).click()
     flash(clinic, "Another time was proposed to the officer and HR.")
 
     # --- Riley accepts it: confirmed at once -----------------------------------------------------
     officer.goto("/wellness/me")
     row = officer.locator("main table tbody tr").filter(has_text="Tue 03 Mar 2026 10:00 CST")
-    expect(row.locator(".proposed-time")).to_have_text("New time proposed: Wed 04 Mar 11:00")
-    expect(row.locator(".badge")).to_have_text("booked")
+    expect(row.locator(".proposed-time")).to_have_text("New time proposed: Wed 04 Mar 11:00 CST")
+    expect(row.locator(".badge")).to_have_attribute("data-status", "booked")
     looked_at(officer, "officer-proposal")
     row.get_by_role("button", name="Accept proposed time").click()
     flash(officer, "Accepted: the appointment is confirmed at the proposed time.")
     row = officer.locator("main table tbody tr").filter(has_text="Wed 04 Mar 2026 11:00 CST")
-    expect(row.locator(".badge")).to_have_text("confirmed")
+    expect(row.locator(".badge")).to_have_attribute("data-status", "confirmed")
     expect(row.locator(".proposed-time")).to_have_count(0)
     expect(officer.locator("main table")).not_to_contain_text("Tue 03 Mar 2026 10:00")
 

@@ -23,6 +23,7 @@ from core import clock
 from core.db import db
 from tests import factories
 from tests.browser.conftest import Person, require_chromium
+from wellness.services.evaluations import STATE_LABELS
 
 require_chromium()
 
@@ -143,7 +144,8 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     expect(hr.get_by_role("heading", level=1)).to_have_text(f"{INCIDENT_TYPE}, {incident_day:%d %B %Y}")
     expect(hr.get_by_text(f"Whole units affected: {scene.unit}")).to_be_visible()
     row = hr.get_by_role("row").filter(has_text=scene.report_badge)
-    expect(row.get_by_role("cell")).to_have_text([re.compile(scene.report_last), "unit", "open", due.isoformat()])
+    expect(row.get_by_role("cell")).to_have_text([re.compile(scene.report_last), "unit", STATE_LABELS["due_soon"],
+                                                  due.isoformat()])
 
     # --- the affected officer's evaluation appears on their wellness record ----------
     row.get_by_role("link").click()
@@ -151,7 +153,7 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     expect(hr.get_by_role("heading", level=1)).to_contain_text(f"Wellness record: Police Officer {report_name}")
     next_evaluation = hr.locator("section").filter(has=hr.get_by_role("heading", name="Next evaluation"))
     expect(next_evaluation).to_contain_text(f"Due by {due:%d %B %Y}")
-    expect(next_evaluation.locator(".badge")).to_have_text("open")
+    expect(next_evaluation.locator(".badge")).to_have_attribute("data-state", "due_soon")
 
     # --- HR books the officer with the clinician ---------------------------------------
     next_evaluation.get_by_role("link", name="Book an appointment").click()
@@ -159,26 +161,33 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     booking_path = hr.url.removeprefix(live_server.url)
     assert re.fullmatch(r"/wellness/evaluations/\d+/book", booking_path), booking_path
     hr.get_by_role("navigation", name="Clinicians").get_by_role("link", name=scene.clinician.name).click()
-    times = hr.locator("main").get_by_role("button")
-    expect(times.first).to_have_accessible_name(f"Book {slot:%A %d %B at %H:%M}")  # the earliest free time
+    expect(hr.locator("#slot-length")).to_have_text("Each appointment lasts 60 minutes.")
+    times = hr.locator("main .slot-btn")
+    expect(times.first).to_have_accessible_name(f"Book {slot:%A %d %B at %H:%M %Z}")  # the earliest free time
     times.first.click()
+    # Picking a time books nothing yet: the confirmation says what will be booked.
+    expect(hr.get_by_role("heading", level=1)).to_have_text("Confirm the booking")
+    expect(hr.locator("#booking-summary")).to_contain_text(
+        f"Book {slot:%A} {slot.day} {slot:%B, %H:%M}–{slot + timedelta(hours=1):%H:%M %Z} with {scene.clinician.name}")
+    hr.get_by_role("button", name="Confirm the booking").click()
 
     flash(hr, "Booked. The officer and the clinician have been sent an invitation.")
     expect(hr).to_have_url(live_server.url + f"/wellness/officers/{scene.report_id}")
     appointments = hr.locator("section").filter(has=hr.get_by_role("heading", name="Appointments"))
     appointment_row = appointments.get_by_role("row").filter(has_text=slot_cell)
     expect(appointment_row).to_contain_text(scene.clinician.name)
-    expect(appointment_row.locator(".badge")).to_have_text("booked")
-    expect(next_evaluation.locator(".badge")).to_have_text("scheduled")
+    expect(appointment_row.locator(".badge")).to_have_attribute("data-status", "booked")
+    expect(next_evaluation.locator(".badge")).to_have_attribute("data-state", "awaiting_confirmation")
     expect(hr.get_by_role("link", name="Book an appointment")).to_have_count(0)
 
     # --- the clinician confirms -----------------------------------------------------------
     clinician = sign_in_as(scene.clinician)
-    expect(clinician.get_by_text("1 booking(s) to confirm")).to_be_visible()
+    expect(clinician.locator("#home-to-confirm")).to_have_text("1 booking to confirm")
     nav(clinician).get_by_role("link", name="Appointments", exact=True).click()
     expect(clinician).to_have_url(live_server.url + "/wellness/clinic")
-    clinic_row = clinician.locator("#clinic-appointments tbody tr").filter(has_text=report_name)
-    expect(clinic_row.get_by_role("cell")).to_have_text([slot_cell, report_name, "booked", "confirm or decline"])
+    clinic_row = clinician.locator("#needs-you-list .clinic-item").filter(has_text=report_name)
+    expect(clinic_row.locator(".clinic-step")).to_have_text("Confirm or decline")
+    expect(clinic_row.get_by_role("button", name="Attended")).to_have_count(0)
     clinic_row.get_by_role("link", name=slot_cell).click()
     expect(clinician.get_by_role("heading", level=1)).to_have_text(
         f"{report_name}, {slot:%A %d %B %Y at %H:%M %Z}")
@@ -189,7 +198,7 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     expect(clinician.get_by_role("button", name="Attended")).to_have_count(0)  # not before it begins
     clinician.get_by_role("button", name="Confirm", exact=True).click()
     flash(clinician, "Confirmed.")
-    expect(clinician.locator("main .badge").first).to_have_text("confirmed")
+    expect(clinician.locator("main .badge").first).to_have_text("Confirmed")
 
     # --- the officer sees it, confirmed, on the home page and on My appointments -------
     officer = sign_in_as(scene.report)
@@ -201,7 +210,7 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     mine = officer.locator("main table").get_by_role("row").filter(has_text=slot_cell)
     expect(mine).to_have_count(1)
     expect(mine).to_contain_text(scene.clinician.name)
-    expect(mine.locator(".badge")).to_have_text("confirmed")
+    expect(mine.locator(".badge")).to_have_attribute("data-status", "confirmed")
 
     # --- the supervisor sees nothing of their report's wellness ------------------------
     supervisor_sees_nothing(sign_in_as(scene.supervisor), scene, console, booking_path, appointment_id, due,
@@ -213,15 +222,16 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     # the sessions' idle limit, so the clinician and HR sign in again, as they would.
     clock.advance(slot - clock.now() + timedelta(minutes=15))
     clinician = sign_in_as(scene.clinician)
-    expect(clinician.get_by_text("1 attendance record(s) to make")).to_be_visible()
+    expect(clinician.locator("#home-to-record")).to_have_text("1 attendance record to make")
     clinician.goto("/wellness/clinic")
-    clinic_row = clinician.locator("#clinic-appointments tbody tr").filter(has_text=report_name)
-    expect(clinic_row.get_by_role("cell").nth(3)).to_have_text("record attendance")
+    clinic_row = clinician.locator("#needs-you-list .clinic-item").filter(has_text=report_name)
+    expect(clinic_row.locator(".clinic-step")).to_have_text("Record attendance")
+    expect(clinic_row.get_by_role("button", name="Confirm")).to_have_count(0)
     clinic_row.get_by_role("link", name=slot_cell).click()
     expect(clinician).to_have_url(live_server.url + appointment_path)
     clinician.get_by_role("button", name="Attended", exact=True).click()
     flash(clinician, "Recorded: attended.")
-    expect(clinician.locator("main .badge").first).to_have_text("attended")
+    expect(clinician.locator("main .badge").first).to_have_text("Attended")
     expect(clinician.get_by_role("button", name="Attended")).to_have_count(0)
 
     # --- HR: one more completed, and the unit's compliance is up -------------------------
@@ -232,7 +242,7 @@ def test_incident_for_a_unit_to_booked_confirmed_and_attended_evaluation(scene, 
     assert percent_after == 33.3 > percent_before
     hr.goto(f"/wellness/officers/{scene.report_id}")
     expect(hr.locator("main ul").last).to_contain_text(
-        f"Incident evaluation due {due:%d %B %Y}: completed on {MONDAY:%d %B %Y}")
+        f"Incident evaluation due {due:%d %B %Y}: Completed on {MONDAY:%d %B %Y}")
 
     console.assert_clean()
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -115,6 +116,9 @@ def test_roster_csv_is_not_for_officers_or_clinicians(auth, client, role):
 
 # --- the audit logs ------------------------------------------------------------------------
 
+CHICAGO = ZoneInfo("America/Chicago")  # the test department's zone
+
+
 @pytest.fixture
 def entries():
     """A general and a wellness entry whose cells would start formulas, and ordinary ones."""
@@ -136,7 +140,8 @@ def test_admin_audit_csv_matches_the_page_newest_first_with_both_clocks(auth, cl
         rows = download(client, link)
         assert rows[0] == AUDIT_HEADER
         shown = [[when, who, action, target] for when, who, action, target, *_ in body_rows(page)]
-        exported = [[datetime.fromisoformat(row[1]).strftime("%Y-%m-%d %H:%M:%S"), *map(as_shown, row[2:5])]
+        exported = [[datetime.fromisoformat(row[0]).astimezone(CHICAGO).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                     *map(as_shown, row[2:5])]
                     for row in rows[1:]]
         assert exported == shown, query
     rows = download(client, "/admin/audit.csv?action=test.general")[1:]

@@ -250,7 +250,7 @@ def test_withdrawing_closes_what_only_it_needed_restores_annual_dates_and_keeps_
                             "1 finished left as they were")
 
     shown = client.get(f"/wellness/incidents/{incident.id}").get_data(as_text=True)
-    assert "Withdrawn on 02 March 2026 at 09:00 by" in shown and "Recorded against the wrong shift." in shown
+    assert "Withdrawn on 02 March 2026 at 09:00 CST by" in shown and "Recorded against the wrong shift." in shown
     assert f"/wellness/incidents/{incident.id}/edit" not in shown
     listing = client.get("/wellness/incidents").get_data(as_text=True)
     assert listing.count(">withdrawn</span>") == 1

@@ -46,6 +46,7 @@ ROUTES = [
     ("GET", "/roster/import/{roster_import}", {"hr"}),
     ("GET", "/roster/import/{roster_import}/status", {"hr"}),
     ("POST", "/roster/import/{roster_import}/confirm", {"hr"}),
+    ("GET", "/roster/accounts", {"hr", "admin"}),
     ("POST", "/roster/accounts", {"hr", "admin"}),
     ("GET", "/admin/accounts", {"admin"}),
     ("GET", "/admin/accounts/new", {"admin"}),
@@ -55,6 +56,7 @@ ROUTES = [
     ("GET", "/admin/grants", {"admin"}),
     ("POST", "/admin/grants/{grant}/approve", {"admin"}),
     ("POST", "/admin/grants/{grant}/reject", {"admin"}),
+    ("GET", "/admin/accounts/{user}/disable", {"admin"}),
     ("POST", "/admin/accounts/{user}/disable", {"admin"}),
     ("POST", "/admin/accounts/{user}/enable", {"admin"}),
     ("POST", "/admin/accounts/{user}/unlock", {"admin"}),
@@ -75,8 +77,14 @@ ROUTES = [
     ("GET", "/notices/new", {"hr"}),
     ("POST", "/notices/new", {"hr"}),
     ("GET", "/notices/{notice}", {"hr", "admin"}),
+    ("GET", "/notices/{notice}/approve", {"hr", "admin"}),   # the confirmation: changes nothing
     ("POST", "/notices/{notice}/approve", {"hr", "admin"}),
     ("POST", "/notices/{notice}/reject", {"hr", "admin"}),
+    # Only the notice's author (an HR member, not the test's): nobody else.
+    ("GET", "/notices/{notice}/edit", set()),
+    ("POST", "/notices/{notice}/edit", set()),
+    ("POST", "/notices/{notice}/withdraw", set()),
+    ("POST", "/notices/{notice}/undo-withdraw", set()),
     # Wellness. Officers and clinicians reach only their own records: the test's officer
     # and clinician own none of the targets, so they get 404 there (existence is private).
     ("GET", "/wellness/", {"hr"}),
@@ -109,7 +117,9 @@ ROUTES = [
     ("POST", "/wellness/evaluations/{evaluation}/book", {"hr"}),
     ("GET", "/wellness/appointments/{appointment}/move", {"hr"}),
     ("POST", "/wellness/appointments/{appointment}/move", {"hr"}),
+    ("GET", "/wellness/appointments/{appointment}/cancel", {"hr"}),  # the confirmation; and its officer
     ("POST", "/wellness/appointments/{appointment}/cancel", {"hr"}),
+    ("POST", "/wellness/appointments/{appointment}/undo-cancel", {"hr"}),  # refused unless they cancelled it
     ("POST", "/wellness/appointments/{appointment}/accept", {"hr"}),
     ("POST", "/wellness/appointments/{appointment}/refuse", {"hr"}),
     ("GET", "/wellness/appointments/{appointment}/calendar.ics", {"hr"}),  # and its officer and clinician
@@ -122,7 +132,14 @@ ROUTES = [
     ("POST", "/wellness/appointments/{appointment}/decline", set()),
     ("POST", "/wellness/appointments/{appointment}/propose", set()),
     ("POST", "/wellness/appointments/{appointment}/attended", set()),
+    ("GET", "/wellness/appointments/{appointment}/no-show", set()),   # the confirmation step
     ("POST", "/wellness/appointments/{appointment}/no-show", set()),
+    # Calendar feeds: each clinician and officer their own (no id in the address).
+    ("GET", "/wellness/calendar-feed", {"officer", "clinician"}),
+    ("POST", "/wellness/calendar-feed/new", {"officer", "clinician"}),
+    ("GET", "/wellness/calendar-feed/replace", {"officer", "clinician"}),
+    ("GET", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
+    ("POST", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
     # Reviews. The target cycle is published; its subject {officer} supervises one officer.
     # The test's officer is in none of it, so every review, report and activity of it is
     # a 404 for them (existence is private); HR's state changes are refused with a message.
@@ -144,6 +161,7 @@ ROUTES = [
     ("POST", "/reviews/cycles/new", {"hr"}),
     ("GET", "/reviews/cycles/{cycle}", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/settings", {"hr"}),
+    ("GET", "/reviews/cycles/{cycle}/generate", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/generate", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/assignments", {"hr"}),
     ("POST", "/reviews/cycles/{cycle}/assignments/{assignment}/delete", {"hr"}),
@@ -182,8 +200,9 @@ ROUTES = [
     ("POST", "/reviews/activities/{activity}/reject", set()),
 ]
 # Routes reached with a one-time token rather than a role: old-style links, mailed before
-# tokens left the address (tested in test_no_giveaways.py).
-TOKEN_ROUTES = {"/password/set/<token>"}
+# tokens left the address (tested in test_no_giveaways.py); a calendar feed's secret
+# address (test_calendar_feeds.py).
+TOKEN_ROUTES = {"/password/set/<token>", "/calendar/<token>.ics"}
 
 
 def test_every_route_is_in_the_matrix(app):

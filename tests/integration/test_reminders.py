@@ -99,10 +99,10 @@ def test_appointment_reminders_72_then_24_hours_before(runner, app):
     to_clinician = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "dr.remind@clinic.test")
                                       .order_by(OutboxMessage.dedup_key)).all()
     # Saturday 7 March 09:00 CST: named by its date three days before, "tomorrow" the day before.
-    assert [m.subject for m in to_clinician] == ["Reminder: appointment tomorrow at 09:00",
-                                                 "Reminder: appointment on Sat 7 March at 09:00"]
-    assert f"with {officer.full_name} tomorrow at 09:00." in to_clinician[0].body
-    assert f"with {officer.full_name} on Saturday 07 March at 09:00." in to_clinician[1].body
+    assert [m.subject for m in to_clinician] == ["Reminder: appointment tomorrow at 09:00 CST",
+                                                 "Reminder: appointment on Sat 7 March at 09:00 CST"]
+    assert f"with {officer.full_name} tomorrow at 09:00 CST." in to_clinician[0].body
+    assert f"with {officer.full_name} on Saturday 07 March at 09:00 CST." in to_clinician[1].body
     assert not any("in about" in m.body or "hours" in m.body for m in appointment_reminders(appointment))
 
 
@@ -121,15 +121,15 @@ def test_a_booking_ten_minutes_ahead_gets_one_reminder_saying_today(runner, app,
     with clock.frozen(booked + timedelta(minutes=2)):
         runner.invoke(args=["outbox", "deliver"])
     [to_officer] = smtp_server.to(user.email)
-    assert to_officer["Subject"] == "Reminder: appointment today at 10:00"
+    assert to_officer["Subject"] == "Reminder: appointment today at 10:00 CST"
     text = smtp_server.text(to_officer).replace("\r\n", "\n")   # as the recipient reads it
     assert text.strip() == ("Hello Ada Quick,\n\n"
-                            "A reminder: you have an appointment with Dr. Iris Vale today at 10:00, "
+                            "A reminder: you have an appointment with Dr. Iris Vale today at 10:00 CST, "
                             "by video (telehealth).\n\n"
                             "Sign in to Beacon to see it: http://beacon.test/\n\n-- Beacon")
     assert "in about" not in text
     [to_clinician] = smtp_server.to("dr.vale@clinic.test")
-    assert "with Ada Quick today at 10:00." in smtp_server.text(to_clinician)
+    assert "with Ada Quick today at 10:00 CST." in smtp_server.text(to_clinician)
 
 
 def test_a_booking_30_hours_ahead_gets_no_72_hour_reminder_only_the_one_for_tomorrow(runner, app):
@@ -142,7 +142,7 @@ def test_a_booking_30_hours_ahead_gets_no_72_hour_reminder_only_the_one_for_tomo
     messages = appointment_reminders(appointment)
     assert sorted(m.dedup_key.rsplit(":", 2)[1] + ":" + m.dedup_key.rsplit(":", 1)[1] for m in messages) == [
         "clinician:24h", "officer:24h"]
-    assert {m.subject for m in messages} == {"Reminder: appointment tomorrow at 15:00"}
+    assert {m.subject for m in messages} == {"Reminder: appointment tomorrow at 15:00 CST"}
 
 
 def test_a_booking_five_days_ahead_gets_both_reminders(runner, app):
@@ -242,7 +242,7 @@ def test_unconfirmed_booking_reminds_the_clinician_after_48_hours_and_hr_after_9
     to_clinician, to_hr = (db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == key))
                            for key in (f"{prefix}:clinician", f"{prefix}:hr:hr.desk@pd.test"))
     # Thursday 12 March 10:00 CDT (the clocks went forward on the 8th).
-    assert to_clinician.subject == to_hr.subject == "Unconfirmed: appointment on Thu 12 March at 10:00"
+    assert to_clinician.subject == to_hr.subject == "Unconfirmed: appointment on Thu 12 March at 10:00 CDT"
     assert "Sam Stone" not in to_clinician.body
     assert "Sign in to Beacon to see it: http://beacon.test/" in to_clinician.body
     assert "An appointment of Sam Stone (badge B7731) with Dr. Slow on Thursday 12 March 2026" in to_hr.body

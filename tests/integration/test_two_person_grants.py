@@ -199,7 +199,7 @@ def test_other_admins_are_emailed_and_see_the_request_on_their_home_page(auth, c
     assert "http://beacon.test/admin/grants" in body
     auth.login(other.email)
     home = client.get("/").get_data(as_text=True)
-    assert "Role approvals" in home and "1 request(s) for a privileged role" in home
+    assert "Role approvals" in home and "1 request for a privileged role" in home
     assert "clinician for Lee Park (lee.park@pd.test), asked by asker@pd.test" in home
     auth.logout()
     auth.login(asker.email)

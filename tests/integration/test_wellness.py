@@ -183,7 +183,7 @@ def test_hr_books_a_free_slot_and_both_get_a_neutral_invitation(auth, client, ru
     deliver(runner)
     [to_officer] = smtp_server.to("dana.reed@pd.test")
     [to_clinician] = smtp_server.to("dr.vale@clinic.test")
-    assert to_officer["Subject"] == "Booked: appointment on Tue 3 March at 10:00"
+    assert to_officer["Subject"] == "Booked: appointment on Tue 3 March at 10:00 CST"
     body = smtp_server.text(to_officer)
     assert "You have an appointment with Dr. Iris Vale" in body and "Tuesday 03 March 2026 at 10:00 CST" in body
     assert "Sign in to Beacon to see it: http://beacon.test/" in body
@@ -320,7 +320,7 @@ def test_decline_reopens_the_evaluation_tells_hr_and_cancels_the_officers_calend
     [to_hr] = smtp_server.to("hr.desk@pd.test")
     # HR may know who: the officer is named and the record linked; the clinician's free-text
     # reason stays on the record, out of the mailbox.
-    assert to_hr["Subject"] == f"Declined: Dana Reed ({officer.badge_number}), appointment on Tue 3 March at 10:00"
+    assert to_hr["Subject"] == f"Declined: Dana Reed ({officer.badge_number}), appointment on Tue 3 March at 10:00 CST"
     assert f"/wellness/officers/{officer.id}" in smtp_server.text(to_hr)
     assert "Out of the office" not in smtp_server.text(to_hr)
     auth.logout()
@@ -410,7 +410,7 @@ def test_no_show_reopens_the_evaluation_and_tells_hr_by_name(auth, runner, smtp_
     assert to_hr["Subject"].startswith(f"Not attended: Dana Reed ({officer.badge_number})")
     assert "did not attend" in smtp_server.text(to_hr) and f"/wellness/officers/{officer.id}" in smtp_server.text(to_hr)
     [to_officer] = smtp_server.to("dana.reed@pd.test")
-    assert to_officer["Subject"] == "Not attended: appointment on Tue 3 March at 10:00"
+    assert to_officer["Subject"] == "Not attended: appointment on Tue 3 March at 10:00 CST"
     assert not any(word in smtp_server.text(to_officer).lower() for word in FORBIDDEN_WORDS)
 
 
@@ -500,7 +500,7 @@ def test_dashboard_counts_each_state_per_unit_and_exports_csv(auth, client, now)
     assert north[0].last_name in overdue_only and north[1].last_name not in overdue_only
     csv_text = client.get("/wellness/dashboard.csv").get_data(as_text=True)
     header, *rows = csv_text.strip().splitlines()
-    assert header == "badge_number,last_name,first_name,unit,kind,state,due_on,completed_on"
+    assert header == "badge_number,last_name,first_name,unit,kind,status,state,due_on,appointment,completed_on"
     assert len(rows) == 4 and any(",overdue,2026-02-20," in r for r in rows)
 
 

@@ -100,11 +100,11 @@ def test_hr_books_after_the_due_date_only_with_confirmation_and_reason(auth, cli
     auth.login(hr.email)
     page = book_page(client, evaluation, clinician)
     late = page[page.index('id="late-slots"'):]
-    assert 'aria-label="Thursday 05 March at 10:00, after the due date"' in late and "Tue 03 Mar" not in late
+    assert 'aria-label="Thursday 05 March at 10:00 CST, after the due date"' in late and "Tue 03 Mar" not in late
     refused = post_booking(auth, evaluation, clinician, THURSDAY_10, late_reason="")
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
-    assert "confirm it and give a reason" in text and 'id="late-slots"' in text
+    assert "confirm it and give a reason" in text and 'id="booking-confirm"' in text  # the confirmation again
     assert db.session.scalar(select(Appointment.id).where(Appointment.evaluation_id == evaluation.id)) is None
     booked = post_booking(auth, evaluation, clinician, THURSDAY_10, late_reason="Officer on nights until Thursday",
                           late_confirmed="y")
@@ -163,11 +163,11 @@ def test_clinician_cancels_a_confirmed_appointment_and_hr_rebooks_it(auth, clien
     assert reopened.attention == "clinician_cancelled"
     deliver(runner)
     [to_officer] = smtp_server.to("dana.reed@pd.test")
-    assert to_officer["Subject"] == "Cancelled: appointment on Tue 3 March at 10:00"
+    assert to_officer["Subject"] == "Cancelled: appointment on Tue 3 March at 10:00 CST"
     assert "Ill" not in smtp_server.text(to_officer)
     assert ics_of(to_officer)["STATUS"] == "CANCELLED"
     [to_hr] = smtp_server.to("hr.desk@pd.test")
-    assert to_hr["Subject"] == f"Cancelled: Dana Reed ({officer.badge_number}), appointment on Tue 3 March at 10:00"
+    assert to_hr["Subject"] == f"Cancelled: Dana Reed ({officer.badge_number}), appointment on Tue 3 March at 10:00 CST"
     assert "Ill this week" not in smtp_server.text(to_hr)
     # HR sees it on the list and on the dashboard, then books again; the declined time is not offered.
     auth.logout()
@@ -177,8 +177,8 @@ def test_clinician_cancels_a_confirmed_appointment_and_hr_rebooks_it(auth, clien
     dashboard = client.get("/wellness/?state=clinician_cancelled").get_data(as_text=True)
     assert "Reed, Dana" in dashboard
     assert "Tuesday 03 March" in (page := book_page(client, evaluation, clinician))
-    assert 'aria-label="Book Tuesday 03 March at 10:00"' not in page
-    assert 'aria-label="Book Tuesday 03 March at 11:00"' in page
+    assert 'aria-label="Book Tuesday 03 March at 10:00 CST"' not in page
+    assert 'aria-label="Book Tuesday 03 March at 11:00 CST"' in page
     post_booking(auth, evaluation, clinician, TUESDAY_11)
     assert open_items(evaluation) == {} and db.session.get(WellnessEvaluation, evaluation.id).attention is None
     assert 'id="attention-empty"' in client.get("/wellness/attention").get_data(as_text=True)
@@ -191,8 +191,8 @@ def test_the_declined_time_is_still_offered_to_other_officers(auth, client, clin
     appointments.decline(factories.actor_for(clinician_user), appointment.id, "Away that morning")
     _, _, other = scene("Lee", "Park")
     auth.login(hr.email)
-    assert 'aria-label="Book Tuesday 03 March at 10:00"' in book_page(client, other, clinician)
-    assert 'aria-label="Book Tuesday 03 March at 10:00"' not in book_page(client, evaluation, clinician)
+    assert 'aria-label="Book Tuesday 03 March at 10:00 CST"' in book_page(client, other, clinician)
+    assert 'aria-label="Book Tuesday 03 March at 10:00 CST"' not in book_page(client, evaluation, clinician)
 
 
 def test_no_show_is_a_dashboard_state_in_the_counts_filter_and_csv(auth, client, clinic):
@@ -238,11 +238,12 @@ def test_a_proposed_time_is_held_for_the_officer_and_accepting_it_confirms(auth,
     appointments.propose(factories.actor_for(clinician_user), appointment.id, TUESDAY_11)
     _, _, other = scene("Lee", "Park")
     auth.login(hr.email)
-    assert 'aria-label="Book Tuesday 03 March at 11:00"' not in book_page(client, other, clinician)
+    assert 'aria-label="Book Tuesday 03 March at 11:00 CST"' not in book_page(client, other, clinician)
     assert post_booking(auth, other, clinician, TUESDAY_11).status_code == 422
     auth.logout()
     auth.login(officer_user.email)
-    assert "New time proposed: <strong>Tue 03 Mar 11:00</strong>" in client.get("/wellness/me").get_data(as_text=True)
+    officer_page = client.get("/wellness/me").get_data(as_text=True)
+    assert "New time proposed: <strong>Tue 03 Mar 11:00 CST</strong>" in officer_page
     auth.post(f"/wellness/appointments/{appointment.id}/accept", {}, form_page="/wellness/me")
     accepted = db.session.get(Appointment, appointment.id)
     assert (accepted.starts_at, accepted.status, accepted.proposed_starts_at) == (
@@ -252,9 +253,9 @@ def test_a_proposed_time_is_held_for_the_officer_and_accepting_it_confirms(auth,
     mail = smtp_server.to("dana.reed@pd.test")
     [proposal] = [m for m in mail if m["Subject"].startswith("New time")]
     [confirmed] = [m for m in mail if m["Subject"].startswith("Confirmed")]
-    assert proposal["Subject"] == "New time proposed: Tue 3 March at 11:00 (instead of Tue 3 March at 10:00)"
+    assert proposal["Subject"] == "New time proposed: Tue 3 March at 11:00 CST (instead of Tue 3 March at 10:00 CST)"
     assert "Tuesday 03 March 2026 at 11:00" in smtp_server.text(proposal)
-    assert confirmed["Subject"] == "Confirmed: appointment on Tue 3 March at 11:00"
+    assert confirmed["Subject"] == "Confirmed: appointment on Tue 3 March at 11:00 CST"
     event = ics_of(confirmed)
     assert event["STATUS"] == "CONFIRMED" and event["UID"] == appointment.uid and event["SEQUENCE"] == 1
     [to_clinician] = [m for m in smtp_server.to("dr.vale@clinic.test") if m["Subject"].startswith("Confirmed")]
@@ -279,7 +280,7 @@ def test_an_unanswered_proposal_expires_after_48_hours_and_hr_is_told(runner, sm
         factories.evaluation(factories.officer()), clinician, datetime(2026, 3, 12, 16, tzinfo=timezone.utc)))]
     deliver(runner)
     subjects = [m["Subject"] for m in smtp_server.to("hr.desk@pd.test")]
-    assert f"No answer to proposed time: Dana Reed ({officer.badge_number}), appointment on Tue 10 March at 11:00" \
+    assert f"No answer to proposed time: Dana Reed ({officer.badge_number}), appointment on Tue 10 March at 11:00 CDT" \
         in subjects, subjects
 
 
@@ -298,7 +299,7 @@ def test_blocking_a_day_asks_about_each_appointment_then_proposes_or_cancels(aut
                      form_page="/wellness/clinic/hours")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Dana Reed" in text and "Lee Park" in text
-    assert "Propose Monday 02 March at 10:00 instead" in text
+    assert "Propose Monday 02 March at 10:00 CST instead" in text
     assert not db.session.scalars(select(Appointment).where(Appointment.status == AppointmentStatus.DECLINED)).all()
     auth.post(f"/wellness/clinicians/{clinician.id}/blocks",
               {"day": "2026-03-03", "note": "Family matter", "back": "clinic", f"decision-{kept.id}": "propose",
@@ -315,12 +316,12 @@ def test_blocking_a_day_asks_about_each_appointment_then_proposes_or_cancels(aut
     assert not any("Family matter" in smtp_server.text(m) for m in smtp_server.messages)
     hr_subjects = sorted(m["Subject"] for m in smtp_server.to("hr.desk@pd.test"))
     assert hr_subjects == [
-        f"Clinician unavailable: Dana Reed ({dana.badge_number}), appointment on Tue 3 March at 10:00",
-        f"Declined: Lee Park ({lee.badge_number}), appointment on Tue 3 March at 11:00"]
+        f"Clinician unavailable: Dana Reed ({dana.badge_number}), appointment on Tue 3 March at 10:00 CST",
+        f"Declined: Lee Park ({lee.badge_number}), appointment on Tue 3 March at 11:00 CST"]
     [to_dana] = smtp_server.to("dana.reed@pd.test")
-    assert to_dana["Subject"] == "New time proposed: Mon 2 March at 10:00 (instead of Tue 3 March at 10:00)"
+    assert to_dana["Subject"] == "New time proposed: Mon 2 March at 10:00 CST (instead of Tue 3 March at 10:00 CST)"
     [to_lee] = smtp_server.to("lee.park@pd.test")
-    assert to_lee["Subject"] == "Cancelled: appointment on Tue 3 March at 11:00"
+    assert to_lee["Subject"] == "Cancelled: appointment on Tue 3 March at 11:00 CST"
     for message in (to_dana, to_lee):
         assert not any(word in smtp_server.text(message).lower() for word in FORBIDDEN_WORDS)
 
@@ -336,7 +337,7 @@ def test_confirming_sends_a_confirmed_calendar_entry_with_the_same_uid(auth, run
               form_page=f"/wellness/clinic/appointments/{appointment.id}")
     deliver(runner)
     [to_officer] = smtp_server.to("dana.reed@pd.test")
-    assert to_officer["Subject"] == "Confirmed: appointment on Tue 3 March at 10:00"
+    assert to_officer["Subject"] == "Confirmed: appointment on Tue 3 March at 10:00 CST"
     event = ics_of(to_officer)
     assert (event["UID"], event["SEQUENCE"], event["STATUS"]) == (appointment.uid, 1, "CONFIRMED")
     [to_clinician] = smtp_server.to("dr.vale@clinic.test")

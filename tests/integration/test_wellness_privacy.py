@@ -140,4 +140,5 @@ def test_no_message_says_why_and_the_csv_has_no_reason(world, auth, client):
         for word in ("mental", "health", "incident", "partner", "trauma", "ambush", "evaluation", "psych"):
             assert word not in text, (message.kind, word)
     assert SECRET not in csv_text and "partner" not in csv_text.lower()
-    assert csv_text.splitlines()[0] == "badge_number,last_name,first_name,unit,kind,state,due_on,completed_on"
+    assert csv_text.splitlines()[0] == \
+        "badge_number,last_name,first_name,unit,kind,status,state,due_on,appointment,completed_on"

@@ -100,12 +100,12 @@ TUESDAY_10 = datetime(2026, 3, 3, 16, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("now_local, words, short", [
-    (datetime(2026, 3, 3, 0, 0), "today at 10:00", "today at 10:00"),
-    (datetime(2026, 3, 3, 9, 50), "today at 10:00", "today at 10:00"),
-    (datetime(2026, 3, 2, 23, 59), "tomorrow at 10:00", "tomorrow at 10:00"),
-    (datetime(2026, 3, 2, 0, 0), "tomorrow at 10:00", "tomorrow at 10:00"),
-    (datetime(2026, 3, 1, 23, 59), "on Tuesday 03 March at 10:00", "on Tue 3 March at 10:00"),
-    (datetime(2026, 2, 27, 10, 0), "on Tuesday 03 March at 10:00", "on Tue 3 March at 10:00"),
+    (datetime(2026, 3, 3, 0, 0), "today at 10:00 CST", "today at 10:00 CST"),
+    (datetime(2026, 3, 3, 9, 50), "today at 10:00 CST", "today at 10:00 CST"),
+    (datetime(2026, 3, 2, 23, 59), "tomorrow at 10:00 CST", "tomorrow at 10:00 CST"),
+    (datetime(2026, 3, 2, 0, 0), "tomorrow at 10:00 CST", "tomorrow at 10:00 CST"),
+    (datetime(2026, 3, 1, 23, 59), "on Tuesday 03 March at 10:00 CST", "on Tue 3 March at 10:00 CST"),
+    (datetime(2026, 2, 27, 10, 0), "on Tuesday 03 March at 10:00 CST", "on Tue 3 March at 10:00 CST"),
 ])
 def test_a_reminder_names_the_local_day_not_a_lead_time(now_local, words, short):
     now = now_local.replace(tzinfo=CHICAGO).astimezone(timezone.utc)

@@ -227,7 +227,7 @@ def _tell_hr(item: AttentionItem, evaluation: WellnessEvaluation, appointment: A
     when = appointment.starts_at.astimezone(zone) if appointment else None
     subject = f"{SUBJECTS[item.kind]}: {officer.full_name} ({officer.badge_number})"
     if when:
-        subject += f", appointment on {when:%a} {when.day} {when:%B} at {when:%H:%M}"
+        subject += f", appointment on {when:%a} {when.day} {when:%B} at {when:%H:%M %Z}"
     body = outbox.render_email("attention_hr.txt", item=item, officer=officer, evaluation=evaluation,
                                detail=mail_detail if mail_detail is not None
                                else ("" if item.kind in DETAIL_ON_PAGE_ONLY else item.detail),
