@@ -11,6 +11,7 @@ after a wrong password, 403 for a forbidden page) is declared with
 `console.expect_status(path, status)`, because Chromium reports such a document as
 "Failed to load resource" in the console.
 """
+from contextlib import contextmanager
 import os
 import re
 import threading
@@ -62,16 +63,12 @@ class QuietRequestHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Beacon on a fresh, migrated SQLite file, served on 127.0.0.1 and a free port."""
-    path = tmp_path_factory.mktemp("browser") / "beacon.db"
-    url = f"sqlite:///{path}"
-    migrate_to_head(url)
-    app = make_app(url)
-    # Port 0: the kernel picks a free port, so parallel runs never collide.
+@contextmanager
+def serving(app, name: str):
+    """`app` served on 127.0.0.1 and a free port (port 0: the kernel picks one, so
+    parallel runs never collide) until the block ends."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="beacon-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
@@ -82,6 +79,16 @@ def live_server(tmp_path_factory):
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Beacon on a fresh, migrated SQLite file, served on 127.0.0.1 and a free port."""
+    path = tmp_path_factory.mktemp("browser") / "beacon.db"
+    url = f"sqlite:///{path}"
+    migrate_to_head(url)
+    with serving(make_app(url), "beacon-live-server") as live:
+        yield live
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ widths are kept under BEACON_SCREENSHOTS, or test-artifacts/screenshots/ in the 
 """
 import os
 import re
-import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -30,13 +29,12 @@ import pytest
 
 from core.db import db
 from core.services import demo
-from tests.browser.conftest import WIDTHS, ConsoleLog, LiveServer, QuietRequestHandler, SignIn, require_chromium
+from tests.browser.conftest import WIDTHS, ConsoleLog, LiveServer, SignIn, require_chromium, serving
 from tests.conftest import make_app, migrate_to_head
 
 require_chromium()
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402  (after the skip when it is missing)
-from werkzeug.serving import make_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PER_PATTERN = 2  # detail pages visited per kind of page (e.g. /roster/N)
@@ -88,19 +86,8 @@ def demo_department(tmp_path_factory):
     with app.app_context():
         logins = demo.seed(extensions=app.extensions.get("beacon.demo", []))
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="beacon-crawl-server", daemon=True)
-    thread.start()
-    try:
-        yield Demo(live=LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}"),
-                   logins={role: email for role, email, _password in logins})
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+    with serving(app, "beacon-crawl-server") as live:
+        yield Demo(live=live, logins={role: email for role, email, _password in logins})
 
 
 @pytest.fixture(scope="module")

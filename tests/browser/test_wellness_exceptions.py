@@ -431,7 +431,8 @@ def test_clinician_cancels_a_confirmed_appointment_then_blocks_the_day_of_anothe
     expect(blocks).to_contain_text(f"Tuesday 03 March 2026 — {block_note}")
 
     page.goto(f"/wellness/clinic/appointments/{quinn_id}")
-    expect(page.locator("main")).to_contain_text("You proposed Wednesday 04 March at 09:00 CST (60 min); it is held for the officer")
+    expect(page.locator("main")).to_contain_text(
+        "You proposed Wednesday 04 March at 09:00 CST (60 min); it is held for the officer")
 
     mailbox.deliver()
     unavailable = mailbox.one(

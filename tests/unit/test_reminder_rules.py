@@ -117,13 +117,13 @@ def test_a_reminder_names_the_local_day_not_a_lead_time(now_local, words, short)
 def test_today_and_tomorrow_are_the_departments_days_not_utc_days():
     # 20:00 CST on Monday is 02:00 UTC on Tuesday: the appointment is still "tomorrow".
     monday_evening = datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc)
-    assert rules.appointment_when(TUESDAY_10, CHICAGO, monday_evening) == "tomorrow at 10:00"
-    assert rules.appointment_when(TUESDAY_10, ZoneInfo("UTC"), monday_evening) == "today at 16:00"
+    assert rules.appointment_when(TUESDAY_10, CHICAGO, monday_evening) == "tomorrow at 10:00 CST"
+    assert rules.appointment_when(TUESDAY_10, ZoneInfo("UTC"), monday_evening) == "today at 16:00 UTC"
 
 
 def test_without_now_the_date_is_always_named():
-    assert rules.appointment_when(TUESDAY_10, CHICAGO) == "on Tuesday 03 March at 10:00"
-    assert rules.appointment_when(TUESDAY_10, CHICAGO, short=True) == "on Tue 3 March at 10:00"
+    assert rules.appointment_when(TUESDAY_10, CHICAGO) == "on Tuesday 03 March at 10:00 CST"
+    assert rules.appointment_when(TUESDAY_10, CHICAGO, short=True) == "on Tue 3 March at 10:00 CST"
 
 
 @pytest.mark.parametrize("hours_waited, who", [
