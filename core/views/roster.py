@@ -14,22 +14,26 @@ bp = Blueprint("roster", __name__, url_prefix="/roster")
 PER_PAGE = 50
 
 
+def _filters() -> dict:
+    """The roster's search, filters and order from the address, checked; the page and
+    its CSV read them the same way."""
+    return {"q": search_arg("q"), "unit_id": int_arg("unit"),
+            "status": choice_arg("status", [s.value for s in OfficerStatus]),
+            "sort": choice_arg("sort", roster.SORTS), "descending": request.args.get("dir") == "desc"}
+
+
 @bp.get("/")
 @roles_required(Role.HR, Role.ADMIN)
 def index():
-    q = search_arg("q")
-    unit_id = int_arg("unit")
-    status = choice_arg("status", [s.value for s in OfficerStatus])
-    sort, descending = choice_arg("sort", roster.SORTS), request.args.get("dir") == "desc"
-    page = roster.list_officers(actor(), q=q, unit_id=unit_id, status=status, page=page_number(), per_page=PER_PAGE,
-                                sort=sort, descending=descending)
+    f = _filters()
+    page = roster.list_officers(actor(), **f, page=page_number(), per_page=PER_PAGE)
     return render_template("roster/index.html", page=page,
-                           q=q, unit_id=unit_id, status=status, units=roster.units(),
+                           q=f["q"], unit_id=f["unit_id"], status=f["status"], units=roster.units(),
                            statuses=list(OfficerStatus), action_form=ActionForm(),
-                           sort=sort or "unit", descending=descending,
+                           sort=f["sort"] or "unit", descending=f["descending"],
                            download=url_for("roster.export", **{k: v for k, v in (
-                               ("q", q), ("unit", unit_id), ("status", status), ("sort", sort),
-                               ("dir", "desc" if descending else None)) if v}))
+                               ("q", f["q"]), ("unit", f["unit_id"]), ("status", f["status"]), ("sort", f["sort"]),
+                               ("dir", "desc" if f["descending"] else None)) if v}))
 
 
 # The roster import's columns, so that the file can be edited and imported back. Nothing health-related.
@@ -41,15 +45,13 @@ CSV_HEADER = ["badge_number", "first_name", "last_name", "email", "unit", "rank"
 @roles_required(Role.HR, Role.ADMIN)
 def export():
     """The roster page's officers (same search and filters, every page) as CSV in the import's format."""
-    q = search_arg("q")
-    unit_id = int_arg("unit")
-    status = choice_arg("status", [s.value for s in OfficerStatus])
+    f = _filters()
     me = actor()
     me.require(Role.HR, Role.ADMIN)
-    asked = [f"{name} {value}" for name, value in (("search", q), ("unit", unit_id), ("status", status)) if value]
+    asked = [f"{name} {f[key]}" for name, key in (("search", "q"), ("unit", "unit_id"), ("status", "status"))
+             if f[key]]
     audit_log.read(me, "roster.exported", detail="CSV of " + (", ".join(asked) or "the whole roster"))
-    query = roster.officers_query(q=q, unit_id=unit_id, status=status, sort=choice_arg("sort", roster.SORTS),
-                                  descending=request.args.get("dir") == "desc").execution_options(yield_per=1000)
+    query = roster.officers_query(**f).execution_options(yield_per=1000)
 
     def rows():
         for officer, _name, supervisor_badge, _account in db.session.execute(query):
