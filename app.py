@@ -9,6 +9,7 @@ import config as settings
 import core
 import evaluations
 import notices
+import oversight
 import wellness
 from core import ratelimit, scheduler, web
 from core.db import db
@@ -38,7 +39,7 @@ def create_app(config=None):
 
     # Each package adds its pages, menu entries, home panels, jobs and commands; the
     # kernel first (its error pages and headers, the jobs that run the domains' sweeps).
-    for package in (core, wellness, evaluations, notices):
+    for package in (core, wellness, evaluations, notices, oversight):
         package.init_app(app)
 
     # Started once every package has declared its jobs.

@@ -205,6 +205,10 @@ def load(instance_path, env=None):
         "HR_DIGEST_HOUR": _int(env, "HR_DIGEST_HOUR", 7),
         "REVIEW_PEERS": _int(env, "REVIEW_PEERS", 3),
         "REVIEW_THRESHOLD": _int(env, "REVIEW_THRESHOLD", 3),
+        # The command role's figures: a group or count under this is shown as "fewer than N".
+        "SUPPRESSION_THRESHOLD": _int(env, "SUPPRESSION_THRESHOLD", 5),
+        # How long a personal address's confirmation link works (the private channel).
+        "PRIVATE_ADDRESS_LINK_HOURS": _int(env, "PRIVATE_ADDRESS_LINK_HOURS", 24),
         "REVIEW_WEIGHTS": _weights(env.get("REVIEW_WEIGHTS", DEFAULT_WEIGHTS)),
         "RANK_BANDS": _rank_bands(env.get("RANK_BANDS", DEFAULT_RANK_BANDS)),
         "SESSION_COOKIE_NAME": "beacon_session",
@@ -246,6 +250,8 @@ def validate(config):
         raise RuntimeError("REVIEW_PEERS must be between 0 and 10")
     if config.get("REFUSAL_ALERT_COUNT", 10) < 2 or config.get("REFUSAL_ALERT_MINUTES", 10) < 1:
         raise RuntimeError("REFUSAL_ALERT_COUNT must be at least 2 and REFUSAL_ALERT_MINUTES at least 1")
+    if config.get("SUPPRESSION_THRESHOLD", 5) < 2:
+        raise RuntimeError("SUPPRESSION_THRESHOLD must be at least 2 (a count of one is a person)")
     if config.get("REVIEW_THRESHOLD", 3) < 2:
         raise RuntimeError("REVIEW_THRESHOLD must be at least 2 (one response is never anonymous)")
     try:

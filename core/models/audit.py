@@ -19,6 +19,8 @@ class AuditEntry(db.Model):
         Index("ix_audit_entries_at", "at"),
         Index("ix_audit_entries_actor_at", "actor_id", "at"),
         Index("ix_audit_entries_action_at", "action", "at"),
+        # An officer's "who looked at my record" reads the entries about their records.
+        Index("ix_audit_entries_target_at", "target", "at"),
         Index("uq_audit_entries_chain", "private", "seq", unique=True),
         Index("ix_audit_entries_unsealed", "private", "id",
               sqlite_where=text("entry_hash IS NULL"), postgresql_where=text("entry_hash IS NULL")),

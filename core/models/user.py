@@ -13,6 +13,8 @@ class Role(enum.StrEnum):
     HR = "hr"
     CLINICIAN = "clinician"
     OFFICER = "officer"
+    # Command staff and oversight members: name-free aggregates only (oversight/).
+    COMMAND = "command"
 
 
 class AccountStatus(enum.StrEnum):

@@ -8,10 +8,13 @@ from wellness.models.evaluation import (
 )
 from wellness.models.incident import CriticalIncident, IncidentOfficer, IncidentType, IncidentUnit
 from wellness.models.job_problem import JobProblem
+from wellness.models.private_address import PrivateAddress
+from wellness.models.support import SupportKind, SupportResource
 
 __all__ = [
     "ACTIVE_APPOINTMENT", "ATTENTION_KINDS", "Appointment", "AttentionItem",
     "AppointmentStatus", "AvailabilityBlock", "CalendarFeed", "Clinician", "CriticalIncident",
     "EvaluationIncident", "EvaluationKind", "EvaluationStatus", "IncidentOfficer", "IncidentType", "IncidentUnit",
-    "JobProblem", "Modality", "ONE_OPEN_PREDICATE", "WeeklyHours", "WellnessEvaluation",
+    "JobProblem", "Modality", "ONE_OPEN_PREDICATE", "PrivateAddress", "SupportKind", "SupportResource", "WeeklyHours",
+    "WellnessEvaluation",
 ]

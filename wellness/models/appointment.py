@@ -2,7 +2,7 @@
 import enum
 from datetime import timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_of
@@ -21,6 +21,10 @@ class AppointmentStatus(enum.StrEnum):
 
 ACTIVE_APPOINTMENT = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULE_REQUESTED)
 _ACTIVE_SQL = "status IN ('booked', 'confirmed', 'reschedule_requested')"
+# An officer has one active appointment for their evaluation, and apart from it at most
+# one active confidential self-referral.
+_ACTIVE_EVALUATION_SQL = _ACTIVE_SQL + " AND NOT self_referral"
+_ACTIVE_SELF_REFERRAL_SQL = _ACTIVE_SQL + " AND self_referral"
 
 
 class Appointment(db.Model):
@@ -32,15 +36,23 @@ class Appointment(db.Model):
         Index("uq_appointments_clinician_slot", "clinician_id", "starts_at", unique=True,
               sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
         Index("uq_appointments_officer_active", "officer_id", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+              sqlite_where=text(_ACTIVE_EVALUATION_SQL), postgresql_where=text(_ACTIVE_EVALUATION_SQL)),
+        Index("uq_appointments_officer_self_referral", "officer_id", unique=True,
+              sqlite_where=text(_ACTIVE_SELF_REFERRAL_SQL), postgresql_where=text(_ACTIVE_SELF_REFERRAL_SQL)),
         Index("ix_appointments_clinician_starts", "clinician_id", "starts_at"),
         Index("ix_appointments_evaluation", "evaluation_id"),
         Index("ix_appointments_status_starts", "status", "starts_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        # A self-referral answers no evaluation; every other appointment answers one.
+        CheckConstraint("(self_referral AND evaluation_id IS NULL) OR (NOT self_referral AND evaluation_id IS NOT NULL)",
+                        name="self_referral_has_no_evaluation"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("wellness_evaluations.id"))
+    # None for a confidential self-referral: a visit the officer booked on their own,
+    # which counts for nothing in HR's figures (HR and command see monthly counts only).
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("wellness_evaluations.id"))
+    self_referral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
     starts_at = mapped_column(UTCDateTime, nullable=False)
@@ -62,7 +74,7 @@ class Appointment(db.Model):
     confirmed_at = mapped_column(UTCDateTime)
     closed_at = mapped_column(UTCDateTime)
 
-    evaluation = relationship("WellnessEvaluation", lazy="joined", innerjoin=True)
+    evaluation = relationship("WellnessEvaluation", lazy="joined")
     clinician = relationship("Clinician", lazy="joined", innerjoin=True)
     officer = relationship("Officer", lazy="joined", innerjoin=True)
 
