@@ -86,7 +86,8 @@ def _value_problem(field) -> str | None:
     return None
 
 ROLE_CHOICES = [SelectChoice(Role.ADMIN.value, "Administrator"), SelectChoice(Role.HR.value, "HR"),
-                SelectChoice(Role.CLINICIAN.value, "Clinician"), SelectChoice(Role.OFFICER.value, "Officer")]
+                SelectChoice(Role.CLINICIAN.value, "Clinician"), SelectChoice(Role.OFFICER.value, "Officer"),
+                SelectChoice(Role.COMMAND.value, "Command (name-free figures)")]
 
 
 # The same rule as the roster import, so an address the roster accepts is accepted here.

@@ -11,13 +11,17 @@ name, badge or id.
 `init_app(app)` plugs the package in after wellness and evaluations, whose services it
 reads (never their models' internals beyond counting).
 """
-from core import web  # noqa: F401
-from core.models import Role  # noqa: F401
-from oversight import models  # noqa: F401  (the table is part of the schema)
+from core import web
+from core.models import Role
+from oversight import cli, models, report_views, views  # noqa: F401  (report_views adds its routes to views.bp)
+from oversight.services import demo, home
 
 
 def init_app(app) -> None:
-    from oversight import views
     app.register_blueprint(views.bp)
-    # Menu entries: "Figures" (oversight.figures, command) and "Quarterly reports"
-    # (oversight.reports, command and HR) are added here by their slices.
+    web.add_nav(app, "Figures", "oversight.figures", roles=(Role.COMMAND,), order=40)
+    web.add_nav(app, "Quarterly reports", "oversight.reports", roles=(Role.COMMAND, Role.HR), order=41)
+    web.add_home_panel(app, Role.COMMAND, home.command_home, "oversight/home_command.html")
+    # After the other packages' demo data: the demo's report counts it.
+    app.extensions.setdefault("beacon.demo", []).append(demo.seed)
+    cli.register(app)

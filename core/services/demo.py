@@ -97,6 +97,7 @@ def seed(seed_value: int = 7, extensions=()) -> list[tuple[str, str, str]]:
     login("admin", "admin@beacon-pd.example", "Dana Whitfield", {Role.ADMIN})
     login("hr", "hr@beacon-pd.example", "Priya Raman", {Role.HR})
     login("clinician", "dr.okafor@clinic.example", "Dr. Ngozi Okafor", {Role.CLINICIAN})
+    login("command", "board@beacon-pd.example", "Police Board member", {Role.COMMAND})
     sergeant = db.session.scalar(select(Officer).where(Officer.rank == "Sergeant").order_by(Officer.badge_number))
     officer = db.session.scalar(select(Officer).where(Officer.supervisor_id == sergeant.id, Officer.status == "active")
                                 .order_by(Officer.badge_number))

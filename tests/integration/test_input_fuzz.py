@@ -71,6 +71,7 @@ VALID = {
     "/admin/grants/{grant}/reject": {"reason": "Not on the HR staff list"},
     "/wellness/appointments/{appointment}/decline": {"reason": "Away that week"},
     "/wellness/attention/{item}/keep": {"note": "Earliest the officer can attend"},
+    "/oversight/reports": {"q": "2026Q1"},
 }
 SKIP = {("POST", "/logout")}  # would end the session mid-test (test_auth.py covers it)
 
@@ -84,7 +85,9 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<any(open, publish):step>": "open", "<any(verify, reject):decision>": "verify",
                 "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}",
                 "<ref>": "{message}", "<int:nomination_id>": "{nomination}",
-                "<int:unit_id>": "{unit}"}
+                "<int:unit_id>": "{unit}", "<int:report_id>": "{report}",
+                "<any(compliance, incident, participation, ranking, engagement, compliance_series, "
+                "self_referrals):key>": "compliance"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
 
 

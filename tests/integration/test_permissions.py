@@ -8,9 +8,9 @@ import pytest
 from core import clock
 from tests import factories
 
-ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]
+ROLES = ["anonymous", "officer", "clinician", "hr", "admin", "command"]
 PUBLIC = set(ROLES)
-SIGNED_IN = {"officer", "clinician", "hr", "admin"}
+SIGNED_IN = {"officer", "clinician", "hr", "admin", "command"}
 
 # (method, path, roles allowed). {officer}/{user} are filled in per test.
 ROUTES = [
@@ -198,6 +198,14 @@ ROUTES = [
     ("POST", "/reviews/activities", {"officer"}),
     ("POST", "/reviews/activities/{activity}/verify", set()),
     ("POST", "/reviews/activities/{activity}/reject", set()),
+    # The command role's name-free figures and the quarterly reports (HR may open them too).
+    ("GET", "/oversight/", {"command", "hr"}),
+    ("GET", "/oversight/compliance.csv", {"command", "hr"}),
+    ("GET", "/oversight/reports", {"command", "hr"}),
+    ("POST", "/oversight/reports", {"command", "hr"}),
+    ("GET", "/oversight/reports/{report}", {"command", "hr"}),
+    ("GET", "/oversight/reports/{report}.pdf", {"command", "hr"}),
+    ("GET", "/oversight/reports/{report}/check", {"command", "hr"}),
 ]
 # Routes reached with a one-time token rather than a role: old-style links, mailed before
 # tokens left the address (tested in test_no_giveaways.py); a calendar feed's secret
@@ -217,7 +225,9 @@ def test_every_route_is_in_the_matrix(app):
                     "<any(open, publish):step>": "open", "<any(verify, reject):decision>": "verify",
                     "<int:item_id>": "{item}", "<int:grant_id>": "{grant}", "<ref>": "{message}",
                     "<int:nomination_id>": "{nomination}",
-                    "<int:unit_id>": "{unit}"}
+                    "<int:unit_id>": "{unit}", "<int:report_id>": "{report}",
+                    "<any(compliance, incident, participation, ranking, engagement, compliance_series, "
+                    "self_referrals):key>": "compliance"}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static") or rule.rule in TOKEN_ROUTES:
@@ -290,7 +300,10 @@ def targets(app):
     grant = RoleGrant.ask(user.id, "clinician", Actor.for_user(factories.user(roles=["admin"])), clock.now())
     db.session.add(grant)
     db.session.commit()
-    return {**reviews_targets, **uploads, "notice": notice.id, "officer": officer.id, "unit": officer.unit_id,
+    from datetime import date as _date
+    from oversight.services import reports
+    report_id = reports.make(hr_actor, _date(2026, 1, 1)).id
+    return {**reviews_targets, **uploads, "notice": notice.id, "report": report_id, "officer": officer.id, "unit": officer.unit_id,
             "user": user.id,
             "grant": grant.id,
             "message": message.ref, "incident": incident.id,
