@@ -42,12 +42,20 @@ from evaluations.forms import (
     review_form,
 )
 from evaluations.models import ACTIVITY_LABELS, GROUP_LABELS, CycleStatus
-from evaluations.services import cycles, metrics, nominations, pools, reports, responses, results, reviews, rubrics
+from evaluations.services import (cycles, looked, metrics, nominations, pools, reports, responses, results, reviews,
+                                  rubrics)
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
 
 # --- raters -------------------------------------------------------------------------------------
+
+@bp.get("/looked")
+@roles_required(Role.OFFICER)
+def looked_at_me():
+    """Who has opened my 360 report (the signed-in officer's own; no id in the address)."""
+    return render_template("reviews/looked.html", seen=looked.mine(actor(), page=page_number()))
+
 
 @bp.get("/")
 @roles_required(Role.OFFICER)

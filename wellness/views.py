@@ -41,7 +41,7 @@ from wellness.forms import (
     KeepForm,
     SlotForm,
 )
-from wellness.services import appointments, attention, clinicians, evaluations, incidents
+from wellness.services import appointments, attention, clinicians, evaluations, incidents, looked
 from wellness.services.common import linked_clinician, settings
 
 bp = Blueprint("wellness", __name__, url_prefix="/wellness")
@@ -572,6 +572,13 @@ def mine():
     record = evaluations.my_record(actor())
     return render_template("wellness/record.html", record=record, action_form=ActionForm(),
                            hr_view=False, undo=_undoable(record))
+
+
+@bp.get("/looked")
+@roles_required(Role.OFFICER)
+def looked_at_me():
+    """Who has looked at my wellness record (the signed-in officer's own; no id in the address)."""
+    return render_template("wellness/looked.html", seen=looked.mine(actor(), page=page_number()))
 
 
 @bp.post("/appointments/<int:appointment_id>/request-reschedule")

@@ -1,4 +1,5 @@
 """Reading the audit log. There is deliberately no function that changes an entry."""
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -90,3 +91,36 @@ def read(actor: Actor, action: str, target: str = "", detail: str = "", private:
     the audit log or the outbox. Commits (the page then only reads)."""
     record(actor, action, target=target, detail=detail[:500], private=private)
     db.session.commit()
+
+
+# --- what the log holds about one person's records ("who looked") ---------------------------
+
+REFUSED_SENTENCE = "Tried to open it and was refused"
+
+
+@dataclass
+class Seen:
+    """One line of a person's "who has looked" list, as the domains tell it."""
+    at: object
+    who: str
+    role: str
+    what: str
+    refused: bool
+
+def entries_about(targets: list[str], *, private: bool, page: int = 1, per_page: int = 50):
+    """The entries whose target is one of `targets` (a person's own records), newest first,
+    with the acting account's current name and roles: rows of (entry, name, roles). The
+    caller has checked that `targets` are the signed-in person's own. Two queries for the
+    page (the targets' index), one for the actors' roles."""
+    if not targets:
+        return paginate([], page, per_page)
+    query = (select(AuditEntry, User.name).outerjoin(User, User.id == AuditEntry.actor_id)
+             .where(AuditEntry.private.is_(private), AuditEntry.target.in_(targets))
+             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+    result = paginate(query, page, per_page, rows=True)
+    ids = {entry.actor_id for entry, _ in result.items if entry.actor_id is not None}
+    roles: dict[int, set] = {}
+    for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(ids))):
+        roles.setdefault(user_id, set()).add(role)
+    result.items = [(entry, name, roles.get(entry.actor_id, set())) for entry, name in result.items]
+    return result

@@ -16,13 +16,14 @@ EXPECTED = {
     "hr": {HOME, "/roster/", "/roster/import", "/wellness/", "/wellness/attention", "/wellness/incidents",
            "/wellness/clinicians",
            "/admin/outbox/reminders", "/wellness/audit", "/reviews/cycles", "/notices/",
-           "/account/password"},
+           "/oversight/reports", "/account/password"},
     "admin": {HOME, "/roster/", "/notices/", "/admin/accounts", "/admin/grants", "/admin/access-review", "/admin/audit",
               "/admin/outbox/", "/account/password"},
     "officer": {HOME, "/wellness/me", "/reviews/", "/account/password"},
     "clinician": {HOME, "/wellness/clinic", "/wellness/clinic/hours", "/account/password"},
+    "command": {HOME, "/oversight/", "/oversight/reports", "/account/password"},
 }
-DROPDOWNS = {"hr": ["Roster", "Wellness"], "admin": [], "officer": [], "clinician": []}
+DROPDOWNS = {"hr": ["Roster", "Wellness"], "admin": [], "officer": [], "clinician": [], "command": []}
 
 
 def menu(client, path="/"):

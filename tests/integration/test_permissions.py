@@ -198,6 +198,9 @@ ROUTES = [
     ("POST", "/reviews/activities", {"officer"}),
     ("POST", "/reviews/activities/{activity}/verify", set()),
     ("POST", "/reviews/activities/{activity}/reject", set()),
+    # Who has looked at my record: the signed-in officer's own, no id in the address.
+    ("GET", "/wellness/looked", {"officer"}),
+    ("GET", "/reviews/looked", {"officer"}),
     # The command role's name-free figures and the quarterly reports (HR may open them too).
     ("GET", "/oversight/", {"command", "hr"}),
     ("GET", "/oversight/compliance.csv", {"command", "hr"}),
