@@ -306,7 +306,8 @@ def targets(app):
     from datetime import date as _date
     from oversight.services import reports
     report_id = reports.make(hr_actor, _date(2026, 1, 1)).id
-    return {**reviews_targets, **uploads, "notice": notice.id, "report": report_id, "officer": officer.id, "unit": officer.unit_id,
+    return {**reviews_targets, **uploads, "notice": notice.id, "report": report_id, "officer": officer.id,
+            "unit": officer.unit_id,
             "user": user.id,
             "grant": grant.id,
             "message": message.ref, "incident": incident.id,

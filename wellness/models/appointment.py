@@ -44,8 +44,8 @@ class Appointment(db.Model):
         Index("ix_appointments_status_starts", "status", "starts_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
         # A self-referral answers no evaluation; every other appointment answers one.
-        CheckConstraint("(self_referral AND evaluation_id IS NULL) OR (NOT self_referral AND evaluation_id IS NOT NULL)",
-                        name="self_referral_has_no_evaluation"),
+        CheckConstraint("(self_referral AND evaluation_id IS NULL) OR "
+                        "(NOT self_referral AND evaluation_id IS NOT NULL)", name="self_referral_has_no_evaluation"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
