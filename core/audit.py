@@ -76,6 +76,11 @@ def record(actor: Actor | None, action: str, target: str = "", outcome: str = "s
     return entry
 
 
+# A target that starts with this is about a record whose very existence is confidential
+# (a self-referral): the audit pages and their CSV show such an entry's action and time,
+# never who did it or from where. The entry itself keeps everything (the chain covers it).
+CONFIDENTIAL = "confidential "
+
 DENIED = "access.denied"          # 403: the actor may not do this
 NOT_FOUND = "access.not_found"    # 404 for a record id: none, or one the actor may not know
 REPEATED = "access.repeated_refusals"

@@ -94,7 +94,8 @@ def dashboard():
                            states=evaluations.STATES, basic_states=evaluations.BASIC_STATES,
                            attention_states=evaluations.ATTENTION_STATES,
                            incidents=incidents.list_incidents(actor(), limit=10),
-                           expiring=clinicians.expiring_licenses())
+                           expiring=clinicians.expiring_licenses(),
+                           self_referrals=appointments.self_referral_months(actor()))
 
 
 @bp.get("/dashboard.csv")
@@ -481,7 +482,7 @@ def book(evaluation_id):
 def move(appointment_id):
     """As `book`, for another time of the same appointment (same clinician)."""
     me = actor()
-    appointment = appointments.get_for_officer_or_hr(me, appointment_id)
+    appointment = appointments.get_movable(me, appointment_id)
     form = SlotForm()
     action = url_for("wellness.move", appointment_id=appointment_id)
     if request.method == "GET" and "at" in request.args:
@@ -572,6 +573,37 @@ def mine():
     record = evaluations.my_record(actor())
     return render_template("wellness/record.html", record=record, action_form=ActionForm(),
                            hr_view=False, undo=_undoable(record))
+
+
+@bp.get("/self-referral")
+@roles_required(Role.OFFICER)
+def self_referral():
+    """Book a confidential visit on one's own (no id of anyone in the address)."""
+    options = appointments.self_referral_options(actor(), int_arg("clinician"))
+    return render_template("wellness/self_referral.html", options=options, form=ActionForm())
+
+
+@bp.post("/self-referral")
+@roles_required(Role.OFFICER)
+def self_referral_book():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("wellness.self_referral"))
+    try:
+        starts_at = datetime.fromisoformat(request.form.get("at", ""))
+        clinician_id = int(request.form.get("clinician", ""))
+    except ValueError:
+        flash("Choose a time from the list.", "danger")
+        return redirect(url_for("wellness.self_referral"))
+    if starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=timezone.utc)
+    try:
+        booked = appointments.book_self_referral(actor(), clinician_id, starts_at)
+    except DomainError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("wellness.self_referral", clinician=clinician_id))
+    flash(f"Booked with {booked.clinician.name}. The clinician will confirm it; HR is not told.", "success")
+    return redirect(url_for("wellness.mine"))
 
 
 @bp.get("/looked")

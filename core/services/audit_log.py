@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 
 from core import audit_chain, clock
-from core.audit import REFUSALS, REFUSED_FILTER, REPEATED, Actor, record
+from core.audit import CONFIDENTIAL, REFUSALS, REFUSED_FILTER, REPEATED, Actor, record
 from core.db import db
 from core.pagination import paginate
 from core.models import AccountStatus, AuditEntry, Role, User, UserRole
@@ -29,8 +29,9 @@ def matching(*, person: str = "", action: str = "", date_from=None, date_to=None
     """The query `search` pages (the CSV export streams it): the caller has checked the role."""
     query = (select(AuditEntry).where(AuditEntry.private.is_(private))
              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
-    if person:
-        query = query.where(func.lower(AuditEntry.actor_label).like(f"%{person.strip().lower()}%"))
+    if person:  # never a confidential entry: finding it by its author would say who it was
+        query = query.where(func.lower(AuditEntry.actor_label).like(f"%{person.strip().lower()}%"),
+                            ~AuditEntry.target.startswith(CONFIDENTIAL, autoescape=True))
     if action == REFUSED_FILTER:
         query = query.where(AuditEntry.action.in_((*REFUSALS, REPEATED)))
     elif action:

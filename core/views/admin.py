@@ -17,6 +17,7 @@ from flask import (
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
+from core.audit import CONFIDENTIAL
 from core.csvsafe import cell
 from core.db import db
 from core.forms import AccountForm, ActionForm, AuditFilterForm, DisableForm, GrantRejectForm, RolesForm
@@ -261,10 +262,12 @@ def audit_csv(private: bool, name: str):
                    AuditEntry.ip, AuditEntry.detail)  # plain rows: several times faster than entities
         for entry in db.session.execute(query.with_only_columns(*columns).execution_options(yield_per=1000)):
             at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+            who, target, ip, detail = entry.actor_label, entry.target, entry.ip or "", entry.detail
+            if target.startswith(CONFIDENTIAL):  # who and from where are withheld (core.audit)
+                who, target, ip, detail = "withheld", "a confidential self-referral", "", ""
             yield [at.astimezone(zone).isoformat(timespec="seconds"),
                    at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                   cell(entry.actor_label), cell(entry.action), cell(entry.target), cell(entry.outcome),
-                   cell(entry.ip or ""), cell(entry.detail)]
+                   cell(who), cell(entry.action), cell(target), cell(entry.outcome), cell(ip), cell(detail)]
     stamp = clock.now().strftime("%Y-%m-%d")
     return csv_response(AUDIT_CSV_HEADER, rows(), f"beacon-{name}-{stamp}.csv")
 
@@ -284,7 +287,8 @@ def audit_page(private: bool, title: str, note: str):
                                 date_from=form.date_from.data, date_to=form.date_to.data, page=page_number(),
                                 private=private)
     download = url_for("wellness.audit_download" if private else "admin.audit_download", **_filters())
-    return render_template("admin/audit.html", form=form, page=page, title=title, note=note, download=download)
+    return render_template("admin/audit.html", form=form, page=page, title=title, note=note, download=download,
+                           confidential=CONFIDENTIAL)
 
 
 @bp.get("/audit")

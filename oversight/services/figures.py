@@ -12,7 +12,7 @@ What counts, and what does not:
   appear only as monthly counts.
 """
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import case, exists, func, select
@@ -26,9 +26,10 @@ from evaluations.models import (GROUP_LABELS, Activity, ActivityStatus, Assignme
                                 ResultLine, ResultVersion, ReviewAssignment, ReviewCycle)
 from oversight import rules
 from wellness import rules as wellness_rules
+from wellness.services import appointments
 from wellness.services.common import settings as wellness_settings
 from oversight.rules import Row, Series, Table
-from wellness.models import (Appointment, AppointmentStatus, CriticalIncident, EvaluationIncident, EvaluationKind,
+from wellness.models import (CriticalIncident, EvaluationIncident, EvaluationKind,
                              EvaluationStatus, WellnessEvaluation)
 
 DEPARTMENT = "Department (groups shown)"
@@ -205,30 +206,9 @@ def engagement_hours(start: date, end: date) -> Table:
 
 # --- self-referrals -------------------------------------------------------------------------
 
-def self_referral_counts(end: date, months: int = 12) -> list[tuple[date, int]]:
-    """(first day of the month, visits) for each of `months` months up to `end`:
-    confidential self-referrals by the month of the visit (department time), cancelled and
-    declined ones left out. Raw counts: callers show them through the suppression rule."""
-    firsts = [day.replace(day=1) for day in month_ends(end, months)]
-    zone = department.zone()
-    since = datetime.combine(firsts[0], time.min, zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, zone)
-    starts = db.session.scalars(
-        select(Appointment.starts_at).where(Appointment.self_referral.is_(True),
-                                            Appointment.status.not_in((AppointmentStatus.CANCELLED,
-                                                                       AppointmentStatus.DECLINED)),
-                                            Appointment.starts_at >= since, Appointment.starts_at < until)).all()
-    counts = dict.fromkeys(firsts, 0)
-    for starts_at in starts:
-        first = starts_at.astimezone(zone).date().replace(day=1)
-        if first in counts:
-            counts[first] += 1
-    return sorted(counts.items())
-
-
 def self_referrals(end: date, months: int = 12) -> Series:
     t = threshold()
-    counts = self_referral_counts(end, months)
+    counts = appointments.self_referral_counts(end, months)
     return Series("self_referrals", "Confidential self-referrals, month by month (visits)",
                   [first for first, _ in counts], [count_cell(n, t) for _, n in counts], "visits",
                   "They count for nothing in the compliance figures; a month under the threshold shows "

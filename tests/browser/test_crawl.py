@@ -44,7 +44,7 @@ SKIP = re.compile(r"(\.(csv|pdf|ics|json|txt|xml|png|jpg|svg|zip)$)|^/(static|bo
                   r"|/sign-?out|/download|^/password/set/|^/account/email/confirm|/status$")
 SAME_LIST = {"sort", "dir", "page"}  # query keys that order or page a list without changing what it is
 SERIOUS = {"serious", "critical"}
-ROLES = ("admin", "hr", "clinician", "officer", "supervisor")
+ROLES = ("admin", "hr", "clinician", "officer", "supervisor", "command")
 MEASURE_OVERFLOW = ("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => "
                     "done(document.documentElement.scrollWidth - document.documentElement.clientWidth))))")
 # What sticks out: the outermost elements past the window's right edge (not inside a box

@@ -17,7 +17,6 @@ from core.audit import Actor, record
 from core.db import db
 from tests import factories
 from tests.integration.test_audit_chain import bypassing_triggers, owner_engine
-from wellness.models import WellnessEvaluation
 
 SMALL_NAMES = [("Zebulon", "Quillfeather"), ("Ottoline", "Marchbanks"), ("Thaddeus", "Wolverton")]
 
@@ -191,7 +190,21 @@ def test_the_figures_take_the_same_number_of_queries_for_ten_or_a_hundred_office
 
 
 def test_self_referrals_count_by_month_under_the_rule(app):
+    """Five visits in October show as 5; four in November as "fewer than 5"; cancelled ones do not count."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from core import clock
     from oversight.services import figures
-    assert [n for _, n in figures.self_referral_counts(date(2026, 11, 28), 3)] == [0, 0, 0]
-    assert all(c.text == "fewer than 5" for c in figures.self_referrals(date(2026, 11, 28), 3).points)
-    assert WellnessEvaluation  # the compliance figures read evaluations only
+    from wellness.models import Appointment
+    clinician = factories.clinician()
+    for n, (month, status) in enumerate([(10, "attended")] * 5 + [(11, "confirmed")] * 4 + [(11, "cancelled")] * 3):
+        officer = factories.officer()
+        start = datetime(2026, month, 10 + n, 16, 0, tzinfo=timezone.utc)
+        db.session.add(Appointment(evaluation_id=None, self_referral=True, clinician_id=clinician.id,
+                                   officer_id=officer.id, starts_at=start, ends_at=start + timedelta(hours=1),
+                                   status=status, uid=f"{uuid.uuid4()}@beacon", booked_at=clock.now()))
+    db.session.commit()
+    series = figures.self_referrals(date(2026, 11, 28), 3)
+    assert [c.text for c in series.points] == ["fewer than 5", "5", "fewer than 5"]
+    assert series.months[1] == date(2026, 10, 1)

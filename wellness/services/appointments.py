@@ -12,19 +12,20 @@ whose messages to HR name the officer.
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import clock
-from core.audit import Actor, record
+from core import clock, department
+from core.audit import CONFIDENTIAL, Actor, record
 from core.db import db, get_or_404
 from core.errors import DomainError, NotFound
 from core.models import AuditEntry, OfficerStatus, Role, User
 from core.pagination import Page, paginate
 from core.services import outbox
+from core.suppression import Cell, count_cell
 from wellness import rules
 from wellness.models import (
     ACTIVE_APPOINTMENT,
@@ -75,7 +76,9 @@ def _appointment_for(actor: Actor, appointment: Appointment | int, *, officer=Fa
     the check is made again all the same, since the service owns it."""
     if not isinstance(appointment, Appointment):
         appointment = get_or_404(Appointment, appointment)
-    if hr and actor.has_role(Role.HR):
+    # A confidential self-referral is the officer's and the clinician's only: HR may not
+    # know it exists (404, as for any record one may not know).
+    if hr and actor.has_role(Role.HR) and not appointment.self_referral:
         return appointment
     if officer and actor.has_role(Role.OFFICER) and _officer_id_of(actor) == appointment.officer_id:
         return appointment
@@ -86,13 +89,22 @@ def _appointment_for(actor: Actor, appointment: Appointment | int, *, officer=Fa
     raise NotFound("Not found.")
 
 
+def _target(appointment: Appointment) -> str:
+    """The audit target of an appointment. A self-referral's is marked confidential
+    (core.audit.CONFIDENTIAL): HR's wellness audit shows such entries without who or
+    from where; the officer's own "who looked" list shows them in full."""
+    plain = f"appointment {appointment.id}"
+    return CONFIDENTIAL + plain if appointment.self_referral else plain
+
+
 def _day(moment: datetime) -> date:
     return moment.astimezone(settings().zone).date()
 
 
-def is_late(evaluation: WellnessEvaluation, starts_at: datetime) -> bool:
-    """After the evaluation's due date (on the department's calendar)."""
-    return _day(starts_at) > evaluation.due_on
+def is_late(evaluation: WellnessEvaluation | None, starts_at: datetime) -> bool:
+    """After the evaluation's due date (on the department's calendar); a self-referral
+    (no evaluation) is never late."""
+    return evaluation is not None and _day(starts_at) > evaluation.due_on
 
 
 def declined_times(officer_id: int, clinician_id: int) -> set[datetime]:
@@ -234,7 +246,7 @@ def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, 
         db.session.rollback()
         raise DomainError(TAKEN) from None
     reminders.drop_for_evaluation(evaluation.id)
-    record(actor, "appointment.booked", target=f"appointment {appointment.id}",
+    record(actor, "appointment.booked", target=_target(appointment),
            detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}"
                   + (f"; after the due date {evaluation.due_on}: {reason}" if reason else ""), private=True)
     attention.resolve(evaluation, attention.ANSWERED_BY_BOOKING, actor=actor, resolution="rebooked")
@@ -246,13 +258,117 @@ def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, 
     return appointment
 
 
+# --- confidential self-referrals -------------------------------------------------------------
+
+@dataclass
+class SelfReferralOptions:
+    """The self-referral page: the officer's active one, or the clinicians and the
+    chosen one's free times."""
+    active: Appointment | None
+    clinicians: list[Clinician]
+    chosen: Clinician | None
+    slots: list = field(default_factory=list)
+
+
+def _self_referrer(actor: Actor) -> int:
+    """The officer booking a visit for themself (their roster id); anyone else 404s."""
+    officer_id = _officer_id_of(actor) if actor.has_role(Role.OFFICER) else None
+    if officer_id is None:
+        raise NotFound("Not found.")
+    return officer_id
+
+
+def active_self_referral(officer_id: int) -> Appointment | None:
+    return db.session.scalar(select(Appointment).where(Appointment.officer_id == officer_id,
+                                                       Appointment.self_referral.is_(True),
+                                                       Appointment.status.in_(ACTIVE_APPOINTMENT)))
+
+
+def self_referral_options(actor: Actor, clinician_id: int | None) -> SelfReferralOptions:
+    """What the officer may book on their own: the bookable clinicians (trauma specialists
+    with a license valid on the day) and the chosen one's free times."""
+    officer_id = _self_referrer(actor)
+    active = active_self_referral(officer_id)
+    options = clinician_service.bookable_clinicians()
+    chosen = next((c for c in options if c.id == clinician_id), options[0] if options else None)
+    slots = _free(chosen, officer_id) if chosen is not None and active is None else []
+    return SelfReferralOptions(active, options, chosen, slots)
+
+
+def book_self_referral(actor: Actor, clinician_id: int, starts_at: datetime) -> Appointment:
+    """The officer books an extra visit on their own: a confidential self-referral. It
+    answers no evaluation and counts for nothing in HR's figures; HR cannot open it and is
+    never told of it (no Needs attention item, no HR email); HR and command see only
+    monthly counts under the suppression rule. The clinician sees it as any booking, and
+    both get the invitation and reminders as for any appointment. One active self-referral
+    per officer (the database holds that too). Audited in the wellness log as a booking,
+    without detail. Commits."""
+    officer_id = _self_referrer(actor)
+    if active_self_referral(officer_id) is not None:
+        raise DomainError("You already have a visit booked on your own. Cancel it first to choose another time.")
+    clinician = get_or_404(Clinician, clinician_id, "No such clinician.")
+    start, end = _check_slot(clinician, starts_at, officer_id)
+    _hold_slot(clinician, start, end)
+    now = clock.now()
+    appointment = Appointment(evaluation_id=None, self_referral=True, clinician_id=clinician.id,
+                              officer_id=officer_id, starts_at=start, ends_at=end, status=AppointmentStatus.BOOKED,
+                              uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_by_id=actor.user_id, booked_at=now)
+    db.session.add(appointment)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainError(TAKEN) from None
+    record(actor, "appointment.booked", target=_target(appointment), private=True)
+    _invite(appointment, "booked")
+    db.session.commit()
+    return appointment
+
+
+def self_referral_months(actor: Actor, months: int = 6) -> list[tuple[date, Cell]]:
+    """HR's view of confidential self-referrals: visits per month for the last `months`,
+    each under the suppression rule (SUPPRESSION_THRESHOLD): never who, never a small count."""
+    actor.require(Role.HR)
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    return [(first, count_cell(n, threshold)) for first, n in self_referral_counts(department.today(), months)]
+
+
+def _month_firsts(end: date, months: int) -> list[date]:
+    firsts, first = [], end.replace(day=1)
+    for _ in range(months):
+        firsts.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return list(reversed(firsts))
+
+
+def self_referral_counts(end: date, months: int = 12) -> list[tuple[date, int]]:
+    """(first day of the month, visits) for each of `months` months up to `end`:
+    confidential self-referrals by the month of the visit (department time), cancelled and
+    declined ones left out. Raw counts: callers show them through the suppression rule."""
+    firsts = _month_firsts(end, months)
+    zone = settings().zone
+    since = datetime.combine(firsts[0], time.min, zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, zone)
+    starts = db.session.scalars(
+        select(Appointment.starts_at).where(Appointment.self_referral.is_(True),
+                                            Appointment.status.not_in((AppointmentStatus.CANCELLED,
+                                                                       AppointmentStatus.DECLINED)),
+                                            Appointment.starts_at >= since, Appointment.starts_at < until)).all()
+    counts = dict.fromkeys(firsts, 0)
+    for starts_at in starts:
+        first = starts_at.astimezone(zone).date().replace(day=1)
+        if first in counts:
+            counts[first] += 1
+    return sorted(counts.items())
+
+
 def confirm(actor: Actor, appointment: Appointment | int) -> None:
     """The clinician confirms. Both calendars get the event as CONFIRMED (same UID,
     next SEQUENCE). Commits."""
     appointment = _appointment_for(actor, appointment, clinician=True)
     appointment.confirm(clock.now())
     appointment.sequence += 1
-    record(actor, "appointment.confirmed", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.confirmed", target=_target(appointment), private=True)
     attention.resolve(appointment.evaluation, ["unconfirmed"], actor=actor, resolution="confirmed")
     _invite(appointment, "confirmed")
     db.session.commit()
@@ -279,14 +395,15 @@ def _clinician_cancels(actor: Actor, appointment: Appointment, reason: str) -> N
     was_confirmed = appointment.status == AppointmentStatus.CONFIRMED or appointment.confirmed_at is not None
     appointment.decline(reason, clock.now())
     appointment.drop_proposal()
-    appointment.evaluation.reopen()
+    if appointment.evaluation is not None:
+        appointment.evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
     kind = "clinician_cancelled" if was_confirmed else "declined"
-    record(actor, f"appointment.{'cancelled' if was_confirmed else 'declined'}", target=f"appointment {appointment.id}",
+    record(actor, f"appointment.{'cancelled' if was_confirmed else 'declined'}", target=_target(appointment),
            detail=f"by the clinician: {appointment.decline_reason}", private=True)
     _ended(actor, appointment, "cancelled by the clinician" if was_confirmed else "declined")
-    if _close_if_unneeded(actor, appointment.evaluation):
+    if appointment.self_referral or _close_if_unneeded(actor, appointment.evaluation):  # HR hears nothing of it
         _invite(appointment, "declined", cancelled=True)
         return
     attention.raise_item(appointment.evaluation, kind, actor=actor, appointment=appointment,
@@ -298,7 +415,7 @@ def request_reschedule(actor: Actor, appointment: Appointment | int) -> None:
     """The officer asks for another time; HR (by name) and the clinician are told. Commits."""
     appointment = _appointment_for(actor, appointment, officer=True)
     appointment.request_reschedule()
-    record(actor, "appointment.reschedule_requested", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.reschedule_requested", target=_target(appointment), private=True)
     attention.raise_item(appointment.evaluation, "reschedule_requested", actor=actor, appointment=appointment)
     _notify(appointment, "reschedule_requested", to_officer=False)
     db.session.commit()
@@ -319,7 +436,7 @@ def _propose(actor: Actor, appointment: Appointment, starts_at: datetime, *, tel
     start, end = _check_slot(appointment.clinician, starts_at, appointment.officer_id, ignore=appointment.id)
     _hold_slot(appointment.clinician, start, end, ignore=appointment.id)
     appointment.propose(start, end, clock.now())
-    record(actor, "appointment.time_proposed", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.time_proposed", target=_target(appointment), private=True)
     attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired"], actor=actor,
                       resolution="another time proposed")
     late = " (after the due date)" if is_late(appointment.evaluation, start) else ""
@@ -349,7 +466,7 @@ def accept_proposal(actor: Actor, appointment: Appointment | int) -> None:
     appointment.late_reason = late
     reminders.drop_for_appointment(appointment)
     _flush_or_taken()
-    record(actor, "appointment.proposal_accepted", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.proposal_accepted", target=_target(appointment), private=True)
     attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired", "reschedule_requested",
                                                "unconfirmed"], actor=actor, resolution="proposed time accepted")
     _recheck(actor, appointment, late_detail=late)
@@ -364,7 +481,7 @@ def refuse_proposal(actor: Actor, appointment: Appointment | int) -> None:
     if not appointment.is_active or appointment.proposed_starts_at is None:
         raise DomainError("There is no proposed time to refuse.")
     appointment.drop_proposal()
-    record(actor, "appointment.proposal_refused", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.proposal_refused", target=_target(appointment), private=True)
     attention.resolve(appointment.evaluation, ["proposal_waiting"], actor=actor, resolution="refused by the officer")
     _notify(appointment, "proposal_refused", to_officer=False)
     db.session.commit()
@@ -388,7 +505,7 @@ def reschedule(actor: Actor, appointment: Appointment | int, starts_at: datetime
     appointment.late_reason = reason  # "" once it is on time again
     reminders.drop_for_appointment(appointment)
     _flush_or_taken()
-    record(actor, "appointment.rescheduled", target=f"appointment {appointment.id}",
+    record(actor, "appointment.rescheduled", target=_target(appointment),
            detail=f"after the due date: {reason}" if reason else "", private=True)
     attention.resolve(appointment.evaluation, ["proposal_waiting", "proposal_expired", "reschedule_requested",
                                                "unconfirmed"], actor=actor, resolution="moved")
@@ -451,13 +568,15 @@ def cancel(actor: Actor, appointment: Appointment | int) -> None:
     appointment.cancel(clock.now())
     appointment.drop_proposal()
     evaluation = appointment.evaluation
-    evaluation.reopen()
+    if evaluation is not None:
+        evaluation.reopen()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
-    record(actor, "appointment.cancelled", target=f"appointment {appointment.id}", detail=f"was {was}",
+    record(actor, "appointment.cancelled", target=_target(appointment), detail=f"was {was}",
            private=True)
     _ended(actor, appointment, "cancelled")
-    _close_if_unneeded(actor, evaluation)
+    if evaluation is not None:
+        _close_if_unneeded(actor, evaluation)
     _invite(appointment, "cancelled", cancelled=True)
     db.session.commit()
 
@@ -477,7 +596,7 @@ def cancel_preview(actor: Actor, appointment: Appointment | int) -> CancelPrevie
     if not appointment.is_active:
         raise DomainError(f"This appointment is {appointment.status.value.replace('_', ' ')}; "
                           "it cannot be cancelled.")
-    return CancelPreview(appointment, not _still_needed(appointment.evaluation),
+    return CancelPreview(appointment, appointment.evaluation is not None and not _still_needed(appointment.evaluation),
                          appointment.proposed_starts_at is not None, undo_minutes())
 
 
@@ -488,7 +607,7 @@ def undo_minutes() -> int:
 def _cancellation(appointment: Appointment):
     """The audit entry of the appointment's (last) cancellation by HR or the officer."""
     return db.session.scalar(select(AuditEntry).where(
-        AuditEntry.action == "appointment.cancelled", AuditEntry.target == f"appointment {appointment.id}")
+        AuditEntry.action == "appointment.cancelled", AuditEntry.target == _target(appointment))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(1))
 
 
@@ -499,7 +618,7 @@ def undo_until(actor: Actor, appointment: Appointment) -> datetime | None:
     if appointment.status != AppointmentStatus.CANCELLED or appointment.closed_at is None:
         return None
     until = appointment.closed_at + timedelta(minutes=undo_minutes())
-    if clock.now() >= until or appointment.evaluation.status.value != "open":
+    if clock.now() >= until or (appointment.evaluation is not None and appointment.evaluation.status.value != "open"):
         return None
     entry = _cancellation(appointment)
     if entry is None or entry.actor_id is None or entry.actor_id != actor.user_id:
@@ -526,7 +645,7 @@ def undo_cancel(actor: Actor, appointment: Appointment | int) -> Appointment:
         raise DomainError(f"Too late to undo: a cancellation can be undone for {undo_minutes()} minutes. "
                           "Book a new time instead.")
     evaluation = appointment.evaluation
-    if evaluation.status.value != "open":
+    if evaluation is not None and evaluation.status.value != "open":
         raise DomainError("The cancellation cannot be undone: the evaluation has been booked again or closed.")
     clinician, start = appointment.clinician, appointment.starts_at
     when = _local_words(start)
@@ -546,11 +665,13 @@ def undo_cancel(actor: Actor, appointment: Appointment | int) -> Appointment:
         appointment.confirmed_at = None
     appointment.closed_at = None
     appointment.sequence += 1
-    evaluation.mark_scheduled()
+    if evaluation is not None:
+        evaluation.mark_scheduled()
     _flush_or_taken()
-    reminders.drop_for_evaluation(evaluation.id)
+    if evaluation is not None:
+        reminders.drop_for_evaluation(evaluation.id)
     reminders.restore_for_appointment(appointment)
-    record(actor, "appointment.cancel_undone", target=f"appointment {appointment.id}",
+    record(actor, "appointment.cancel_undone", target=_target(appointment),
            detail=f"restored as {appointment.status.value}", private=True)
     attention.resolve(evaluation, attention.ANSWERED_BY_BOOKING, actor=actor, resolution="cancellation undone")
     if is_late(evaluation, start):  # what the cancel ended comes back with it (the sweep re-raises the rest)
@@ -610,9 +731,11 @@ def _close_if_unneeded(actor: Actor, evaluation: WellnessEvaluation) -> bool:
     return True
 
 
-def _still_needed(evaluation: WellnessEvaluation) -> bool:
+def _still_needed(evaluation: WellnessEvaluation | None) -> bool:
     """An evaluation is needed unless an incident opened it and every incident behind it
-    has been withdrawn."""
+    has been withdrawn (a self-referral's visit, with none, is the officer's to keep)."""
+    if evaluation is None:
+        return True
     if evaluation.kind != EvaluationKind.INCIDENT or evaluation.base_due_on is not None:
         return True
     linked = incident_service.incidents_of(evaluation)
@@ -627,7 +750,7 @@ def cancel_for_separation(appointment: Appointment, now) -> None:
     appointment.drop_proposal()
     reminders.drop_for_appointment(appointment)
     appointment.sequence += 1
-    record(Actor.system("wellness sweep"), "appointment.cancelled", target=f"appointment {appointment.id}",
+    record(Actor.system("wellness sweep"), "appointment.cancelled", target=_target(appointment),
            detail="officer separated", private=True)
     _invite(appointment, "cancelled", cancelled=True, to_officer=False)
 
@@ -643,15 +766,17 @@ def record_attendance(actor: Actor, appointment: Appointment | int, attended: bo
     appointment.drop_proposal()
     if attended:
         appointment.mark_attended(now)
-        appointment.evaluation.complete(now.astimezone(settings().zone).date())
-        record(actor, "appointment.attended", target=f"appointment {appointment.id}", private=True)
+        if appointment.evaluation is not None:  # a self-referral completes nothing
+            appointment.evaluation.complete(now.astimezone(settings().zone).date())
+        record(actor, "appointment.attended", target=_target(appointment), private=True)
         attention.resolve(appointment.evaluation, actor=actor, resolution="attended")
     else:
         appointment.mark_no_show(now)
-        appointment.evaluation.reopen()
-        record(actor, "appointment.no_show", target=f"appointment {appointment.id}", private=True)
+        if appointment.evaluation is not None:
+            appointment.evaluation.reopen()
+        record(actor, "appointment.no_show", target=_target(appointment), private=True)
         _ended(actor, appointment, "not attended")
-        if not _close_if_unneeded(actor, appointment.evaluation):
+        if appointment.evaluation is not None and not _close_if_unneeded(actor, appointment.evaluation):
             attention.raise_item(appointment.evaluation, "no_show", actor=actor, appointment=appointment)
         _notify(appointment, "no_show", to_clinician=False, moot=False)
     db.session.commit()
@@ -908,6 +1033,8 @@ def no_show_preview(actor: Actor, appointment: Appointment | int) -> NoShowPrevi
                           "it cannot be marked as a no-show.")
     if clock.now() < appointment.starts_at:
         raise DomainError("A no-show can be recorded only once the appointment time has come.")
+    if appointment.self_referral:  # nobody else is told of a visit the officer booked on their own
+        return NoShowPreview(appointment, False, 0)
     closes = not _still_needed(appointment.evaluation)
     return NoShowPreview(appointment, closes, 0 if closes else len(hr_emails()))
 
@@ -916,7 +1043,7 @@ def view_for_clinician(actor: Actor, appointment_id: int):
     """One appointment, with the incident details a clinician needs for an incident
     evaluation. Audited."""
     appointment = _appointment_for(actor, appointment_id, clinician=True)
-    record(actor, "appointment.viewed", target=f"appointment {appointment.id}", private=True)
+    record(actor, "appointment.viewed", target=_target(appointment), private=True)
     db.session.commit()
     return appointment, incidents_for_clinician(appointment)
 
@@ -925,6 +1052,8 @@ def incidents_for_clinician(appointment: Appointment) -> list:
     """The incidents a clinician may read for this appointment: while it is active,
     those behind the evaluation; once it has ended, only those recorded before it ended
     (a later incident belongs to whoever sees the officer next)."""
+    if appointment.evaluation is None:  # a self-referral answers no incident
+        return []
     linked = incident_service.incidents_of(appointment.evaluation)
     if appointment.is_active:
         return linked
@@ -940,6 +1069,15 @@ def get_for_clinician(actor: Actor, appointment_id: int) -> Appointment:
 
 def get_for_officer_or_hr(actor: Actor, appointment_id: int) -> Appointment:
     return _appointment_for(actor, appointment_id, officer=True, hr=True)
+
+
+def get_movable(actor: Actor, appointment_id: int) -> Appointment:
+    """An appointment the booking page may move: not a self-referral, whose officer
+    cancels and books again (its times are not bound to any due date)."""
+    appointment = _appointment_for(actor, appointment_id, officer=True, hr=True)
+    if appointment.self_referral:
+        raise NotFound("Not found.")
+    return appointment
 
 
 def active_for(evaluation: WellnessEvaluation) -> Appointment | None:
@@ -1007,7 +1145,7 @@ def calendar_file(actor: Actor, appointment_id: int) -> tuple[str, str]:
         reader = "hr"
     cancelled = appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.DECLINED)
     text = _ics(appointment, cancelled, reader, download=True)
-    record(actor, "appointment.calendar_downloaded", target=f"appointment {appointment.id}",
+    record(actor, "appointment.calendar_downloaded", target=_target(appointment),
            detail=f"as {reader}", private=True)
     db.session.commit()
     return f"beacon-appointment-{_day(appointment.starts_at).isoformat()}.ics", text

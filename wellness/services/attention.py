@@ -51,6 +51,8 @@ def raise_item(evaluation: WellnessEvaluation, kind: str, *, actor: Actor, appoi
     one already open is a no-op (returns None), so events and sweeps may repeat. HR's
     message carries `mail_detail` when given (a version of the detail without the
     clinician's free text), else the detail unless it is free text (DETAIL_ON_PAGE_ONLY)."""
+    if evaluation is None:  # a confidential self-referral: HR is never told of it
+        return None
     assert kind in KINDS, kind
     existing = db.session.scalar(select(AttentionItem).where(AttentionItem.evaluation_id == evaluation.id,
                                                              AttentionItem.kind == kind,
@@ -83,6 +85,8 @@ def resolve(evaluation: WellnessEvaluation, kinds=None, *, actor: Actor, resolut
             appointment: Appointment | None = None, now: datetime | None = None) -> int:
     """Resolve the evaluation's open items of `kinds` (all when None; only those tied to
     `appointment` when given), each audited. Returns how many."""
+    if evaluation is None:  # a confidential self-referral raises nothing
+        return 0
     query = select(AttentionItem).where(AttentionItem.evaluation_id == evaluation.id,
                                         AttentionItem.resolved_at.is_(None))
     if kinds is not None:

@@ -128,6 +128,14 @@ def seed(rng: random.Random) -> None:
                                    booked_at=now - timedelta(days=7), confirmed_at=now - timedelta(days=6)))
         _past_visit(rest[1], okafor, datetime.combine(day - timedelta(days=5), time(11), tzinfo=zone),
                     AppointmentStatus.NO_SHOW)
+    # The demo officer has also booked a visit on their own: a confidential self-referral,
+    # apart from their evaluation; HR sees only "fewer than 5" this month.
+    if demo_officer and len(free) > len(chosen) + 1:
+        start, end = free[len(chosen) + 1]
+        db.session.add(Appointment(evaluation_id=None, self_referral=True, clinician_id=okafor.id,
+                                   officer_id=demo_officer.officer_id, starts_at=start, ends_at=end,
+                                   status=AppointmentStatus.CONFIRMED, uid=f"{uuid.uuid4()}@beacon", sequence=0,
+                                   booked_at=now, confirmed_at=now))
     db.session.flush()
     # What needs HR on the first morning: the no-show and the request to move.
     seeder = Actor.system("seed-demo")

@@ -240,9 +240,12 @@ def _record(officer: Officer, hr: bool = False) -> Record:
     evaluations = db.session.scalars(select(WellnessEvaluation).where(WellnessEvaluation.officer_id == officer.id)
                                      .order_by(WellnessEvaluation.due_on.desc())).all()
     current = next((e for e in evaluations if e.is_open), None)
-    appointments = db.session.scalars(select(Appointment).where(Appointment.officer_id == officer.id)
-                                      .order_by(Appointment.starts_at.desc())).all()
-    active = next((a for a in appointments if a.is_active), None)
+    # HR never sees a confidential self-referral; the officer sees theirs among their appointments.
+    mine = select(Appointment).where(Appointment.officer_id == officer.id)
+    if hr:
+        mine = mine.where(Appointment.self_referral.is_(False))
+    appointments = db.session.scalars(mine.order_by(Appointment.starts_at.desc())).all()
+    active = next((a for a in appointments if a.is_active and not a.self_referral), None)
     state = state_of(current, officer.status.value, active.status.value if active else None, day,
                      with_attention=hr) if current else None
     upcoming = reminders.upcoming(current.due_on if current and current.status == EvaluationStatus.OPEN else None,

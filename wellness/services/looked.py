@@ -12,7 +12,7 @@ Reading one's own list is not itself audited: it shows the officer nothing they 
 know, and an entry per reading would bury the views that matter."""
 from sqlalchemy import select
 
-from core.audit import REFUSALS, REPEATED, Actor
+from core.audit import CONFIDENTIAL, REFUSALS, REPEATED, Actor
 from core.db import db
 from core.models import Officer, Role, User
 from core.services import audit_log
@@ -67,10 +67,12 @@ def role_of(entry, roles: set, me: int, clinician_users: set[int]) -> str:
 def targets_of(officer: Officer) -> list[str]:
     """The audit targets that are this officer's wellness records."""
     evaluations = db.session.scalars(select(WellnessEvaluation.id).where(WellnessEvaluation.officer_id == officer.id))
-    appointments = db.session.scalars(select(Appointment.id).where(Appointment.officer_id == officer.id))
+    appointments = db.session.execute(select(Appointment.id, Appointment.self_referral)
+                                      .where(Appointment.officer_id == officer.id)).all()
     incidents = db.session.scalars(select(IncidentOfficer.incident_id).where(IncidentOfficer.officer_id == officer.id))
     return ([f"officer {officer.badge_number}"] + [f"evaluation {i}" for i in evaluations]
-            + [f"appointment {i}" for i in appointments] + [f"incident {i}" for i in incidents])
+            + [f"{CONFIDENTIAL if own else ''}appointment {i}" for i, own in appointments]
+            + [f"incident {i}" for i in incidents])
 
 
 def mine(actor: Actor, page: int = 1, per_page: int = 50):

@@ -31,6 +31,10 @@ from wellness.services.common import hr_emails, settings
 COMING_DUE = outbox.kind("reminder_coming_due", private=True, reminder=True, label="coming due")
 APPOINTMENT = outbox.kind("reminder_appointment", private=True, reminder=True, label="appointment")
 UNCONFIRMED = outbox.kind("reminder_unconfirmed", private=True, reminder=True, label="unconfirmed")
+# The same reminder for a confidential self-referral, and the clinician's nudge for one:
+# not listed on HR's reminders page (HR may not know such a visit exists).
+VISIT = outbox.kind("reminder_visit", private=True, label="visit reminder")
+VISIT_UNCONFIRMED = outbox.kind("reminder_visit_unconfirmed", private=True, label="visit unconfirmed")
 LICENSE_WARNING = outbox.kind("license_warning", reminder=True)
 HR_DIGEST = outbox.kind("hr_digest", private=True, reminder=True)
 
@@ -99,7 +103,7 @@ def sweep(now: datetime | None = None) -> Counter:
                 if who == "clinician" and clinician_status != AccountStatus.DISABLED:
                     batch.add("unconfirmed", f"{key}:unconfirmed:clinician",
                               partial(_unconfirmed, appointment, appointment.clinician.email))
-                elif who == "hr":
+                elif who == "hr" and not appointment.self_referral:  # HR never hears of a self-referral
                     hr = hr if hr is not None else hr_emails()
                     for email in hr:
                         batch.add("unconfirmed", f"{key}:unconfirmed:hr:{email}",
@@ -136,7 +140,7 @@ def _before(appointment: Appointment, who: str, now: datetime) -> dict:
     person = appointment.officer if who == "officer" else appointment.clinician
     name = person.full_name if who == "officer" else person.name
     zone = settings().zone
-    return dict(kind=APPOINTMENT, recipient=person.email,
+    return dict(kind=VISIT if appointment.self_referral else APPOINTMENT, recipient=person.email,
                 subject=f"Reminder: appointment {rules.appointment_when(appointment.starts_at, zone, now, short=True)}",
                 body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
                                          when=rules.appointment_when(appointment.starts_at, zone, now)),
@@ -148,7 +152,8 @@ def _unconfirmed(appointment: Appointment, email: str) -> dict:
     names the officer and links to the officer's page; the clinician's is unchanged."""
     to_clinician = email == appointment.clinician.email
     when = rules.appointment_when(appointment.starts_at, settings().zone, short=True)
-    return dict(kind=UNCONFIRMED, recipient=email, subject=f"Unconfirmed: appointment {when}",
+    return dict(kind=VISIT_UNCONFIRMED if appointment.self_referral else UNCONFIRMED, recipient=email,
+                subject=f"Unconfirmed: appointment {when}",
                 body=outbox.render_email("reminder_unconfirmed.txt", who="clinician" if to_clinician else "hr",
                                          when=_local(appointment.starts_at),
                                          name=appointment.clinician.name if to_clinician else "",
