@@ -70,11 +70,15 @@ PAGES = [
     ("review matrix CSV", "hr", "/reviews/cycles/{cycle_id}/matrix.csv"),
     ("review subject report", "hr", "/reviews/cycles/{cycle_id}/subjects/{sergeant_id}"),
     ("review subject report PDF", "hr", "/reviews/cycles/{cycle_id}/subjects/{sergeant_id}.pdf"),
+    # The command role's figures (HR may open them too): every table and the monthly series.
+    ("oversight figures", "hr", "/oversight/"),
+    ("oversight compliance CSV", "hr", "/oversight/compliance.csv"),
 ]
 # Pages whose query count must not depend on N (the promise); others are reported.
 MUST_STAY_CONSTANT = ("roster", "access review", "wellness dashboard", "wellness dashboard (overdue)",
                       "wellness needs attention",
-                      "review matrix", "review matrix CSV", "review subject report")
+                      "review matrix", "review matrix CSV", "review subject report", "oversight figures",
+                      "oversight compliance CSV")
 SIGN_INS = {"admin": department.ADMIN_EMAIL, "hr": department.HR_EMAIL}
 SLOW_MS = 300
 SWEEP = "wellness sweep"  # its name for --only, --show-sql and --explain
