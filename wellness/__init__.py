@@ -8,9 +8,10 @@ import logging
 from core import scheduler, web
 from core.models import Role
 from core.services import accounts
-from wellness import cli, feeds, views
+from wellness import cli, feeds, support, views
 from wellness.services import appointments, demo, evaluations, reminders
 from wellness.services import feeds as feed_service
+from wellness.services import support as support_service
 
 
 def init_app(app) -> None:
@@ -20,12 +21,16 @@ def init_app(app) -> None:
     # Calendar feeds: the page (clinician, officer) and the feed itself; disabling an account ends its feed.
     feeds.init_app(app)
     web.audit_refusals_privately(app, feeds.bp.name)
+    # Support after an incident: any officer's page (nothing recorded on opening it), HR's list.
+    support.init_app(app)
+    web.audit_refusals_privately(app, support.bp.name)
     app.extensions.setdefault(accounts.ON_DISABLE, []).append(feed_service.revoke_on_disable)
     # A failed statement is logged without its values (see core.web.WithheldDetails).
     logging.getLogger(evaluations.__name__).addFilter(web.WITHHELD_DETAILS)
 
     web.add_home_panel(app, Role.HR, evaluations.hr_todo, "wellness/home_hr.html")
     web.add_home_panel(app, Role.OFFICER, evaluations.officer_todo, "wellness/home_officer.html")
+    web.add_home_panel(app, Role.OFFICER, support_service.panel, "wellness/_support_panel.html")
     web.add_home_panel(app, Role.CLINICIAN, appointments.clinician_todo, "wellness/home_clinician.html")
 
     hr = (Role.HR,)
@@ -35,6 +40,7 @@ def init_app(app) -> None:
     web.add_nav(app, "Clinicians", "wellness.clinician_list", roles=hr, group="Wellness", order=23)
     web.add_nav(app, "Reminders", "wellness.reminders", roles=hr, group="Wellness", order=24)
     web.add_nav(app, "Wellness audit", "wellness.audit", roles=hr, group="Wellness", order=25)
+    web.add_nav(app, "Support resources", "support.resource_list", roles=hr, group="Wellness", order=26)
     web.add_nav(app, "My appointments", "wellness.mine", roles=(Role.OFFICER,), order=30)
     web.add_nav(app, "Appointments", "wellness.clinic", roles=(Role.CLINICIAN,), order=32)
     web.add_nav(app, "My hours", "wellness.clinic_hours", roles=(Role.CLINICIAN,), order=33)
@@ -44,4 +50,5 @@ def init_app(app) -> None:
     scheduler.add_job(app, "wellness-sweep", evaluations.sweep, "cron", hour=app.config["WELLNESS_SWEEP_HOUR"])
     scheduler.add_job(app, "hr-digest", reminders.digest, "cron", hour=app.config["HR_DIGEST_HOUR"])
     app.extensions.setdefault("beacon.demo", []).append(demo.seed)
+    app.extensions.setdefault("beacon.demo", []).append(support_service.seed_demo)
     cli.register(app)

@@ -597,6 +597,9 @@ def self_referral_book():
         return redirect(url_for("wellness.self_referral"))
     if starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=timezone.utc)
+    if not 2000 <= starts_at.year <= 2100:  # nothing a slot button sends; a time zone shift must not overflow
+        flash("Choose a time from the list.", "danger")
+        return redirect(url_for("wellness.self_referral"))
     try:
         booked = appointments.book_self_referral(actor(), clinician_id, starts_at)
     except DomainError as exc:

@@ -17,16 +17,26 @@ LINK = "password_link"  # the session key holding the id of the link this browse
 # Addresses that carry a secret: old-style password links, and calendar feeds (a calendar
 # app can only send the feed's secret in its address; the `.ics` stays visible).
 SECRET_IN_PATH = re.compile(r"(/password/set/|/calendar/)[^\s?#\"/.]+")
+# The support page (wellness/support.py): its request line is dropped, not anonymised.
+# The client's address, the time and (gunicorn) the user agent sit on the same line in a
+# format the operator chooses, so no rewrite can be sure to leave nobody in it; the path
+# alone, beside the sign-in log, would say who looked for help. Matched in the request
+# line, in a `next=` after a sign-in redirect (%2F) and in a Referer, never its neighbours
+# (HR's /wellness/support-resources is logged as usual).
+SUPPORT_PAGE = re.compile(r"(?:/|%2F)wellness(?:/|%2F)support(?![\w-])", re.IGNORECASE)
 
 
 class WithheldTokens(logging.Filter):
     """Request lines of old-style links (`/password/set/<token>`, mailed before tokens
     left the address) and of calendar feeds (`/calendar/<secret>.ics`, fetched by a
     calendar app for as long as it is subscribed) are logged without the secret, by the
-    development server ("werkzeug") and gunicorn's access log ("gunicorn.access") alike."""
+    development server ("werkzeug") and gunicorn's access log ("gunicorn.access") alike.
+    A request for the support page is not logged at all (SUPPORT_PAGE says why)."""
 
     def filter(self, record):
         message = record.getMessage()
+        if SUPPORT_PAGE.search(message):
+            return False
         if "/password/set/" in message or "/calendar/" in message:
             record.msg, record.args = SECRET_IN_PATH.sub(r"\1(withheld)", message), None
         return True

@@ -72,6 +72,11 @@ VALID = {
     "/wellness/appointments/{appointment}/decline": {"reason": "Away that week"},
     "/wellness/attention/{item}/keep": {"note": "Earliest the officer can attend"},
     "/oversight/reports": {"q": "2026Q1"},
+    "/wellness/support-resources/new": {"name": "Peer Support Team", "kind": "peer_support", "phone": "555 010 0177",
+                                        "contact": "", "hours": "Any time", "notes": ""},
+    "/wellness/support-resources/{support_resource}": {"name": "Chaplain", "kind": "chaplain",
+                                                       "phone": "(555) 010-0142", "contact": "", "hours": "",
+                                                       "notes": ""},
 }
 SKIP = {("POST", "/logout")}  # would end the session mid-test (test_auth.py covers it)
 
@@ -86,6 +91,7 @@ PLACEHOLDERS = {"<int:officer_id>": "{officer}", "<int:user_id>": "{user}", "<in
                 "<int:item_id>": "{item}", "<token>": "not-a-real-token", "<int:grant_id>": "{grant}",
                 "<ref>": "{message}", "<int:nomination_id>": "{nomination}",
                 "<int:unit_id>": "{unit}", "<int:report_id>": "{report}",
+                "<int:resource_id>": "{support_resource}",
                 "<any(compliance, incident, participation, ranking, engagement, compliance_series, "
                 "self_referrals):key>": "compliance"}
 ROLES = ["anonymous", "officer", "clinician", "hr", "admin"]

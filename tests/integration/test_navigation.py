@@ -15,7 +15,7 @@ HOME = "/"
 EXPECTED = {
     "hr": {HOME, "/roster/", "/roster/import", "/wellness/", "/wellness/attention", "/wellness/incidents",
            "/wellness/clinicians",
-           "/admin/outbox/reminders", "/wellness/audit", "/reviews/cycles", "/notices/",
+           "/admin/outbox/reminders", "/wellness/audit", "/wellness/support-resources", "/reviews/cycles", "/notices/",
            "/oversight/reports", "/account/password"},
     "admin": {HOME, "/roster/", "/notices/", "/admin/accounts", "/admin/grants", "/admin/access-review", "/admin/audit",
               "/admin/outbox/", "/account/password"},
@@ -50,7 +50,8 @@ def test_hr_menu_groups_wellness_pages_under_one_dropdown_in_order(auth, client)
     wellness = nav[nav.index(">Wellness</button>"):]
     wellness = wellness[:wellness.index("</ul>")]
     assert re.findall(r'class="dropdown-item[^"]*" href="[^"]+"[^>]*>([^<]+)</a>', wellness) == [
-        "Dashboard", "Needs attention", "Incidents", "Clinicians", "Reminders", "Wellness audit"]
+        "Dashboard", "Needs attention", "Incidents", "Clinicians", "Reminders", "Wellness audit",
+        "Support resources"]
     # Top level, left to right.
     top = re.findall(r'<li class="nav-item(?: dropdown)?">\s*<(?:a|button)[^>]*>([^<]+)</', nav)
     assert top[:5] == ["Home", "Roster", "Wellness", "Reviews", "Notices"]

@@ -140,6 +140,17 @@ ROUTES = [
     ("GET", "/wellness/calendar-feed/replace", {"officer", "clinician"}),
     ("GET", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
     ("POST", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
+    # Support after an incident: the page is everyone's (nothing recorded), the list HR's.
+    ("GET", "/wellness/support", SIGNED_IN),
+    ("GET", "/wellness/support-resources", {"hr"}),
+    ("GET", "/wellness/support-resources/new", {"hr"}),
+    ("POST", "/wellness/support-resources/new", {"hr"}),
+    ("GET", "/wellness/support-resources/{support_resource}", {"hr"}),
+    ("POST", "/wellness/support-resources/{support_resource}", {"hr"}),
+    ("POST", "/wellness/support-resources/{support_resource}/hide", {"hr"}),
+    ("POST", "/wellness/support-resources/{support_resource}/show", {"hr"}),
+    ("POST", "/wellness/support-resources/{support_resource}/up", {"hr"}),
+    ("POST", "/wellness/support-resources/{support_resource}/down", {"hr"}),
     # Reviews. The target cycle is published; its subject {officer} supervises one officer.
     # The test's officer is in none of it, so every review, report and activity of it is
     # a 404 for them (existence is private); HR's state changes are refused with a message.
@@ -200,6 +211,8 @@ ROUTES = [
     ("POST", "/reviews/activities/{activity}/reject", set()),
     # Who has looked at my record: the signed-in officer's own, no id in the address.
     ("GET", "/wellness/looked", {"officer"}),
+    ("GET", "/wellness/self-referral", {"officer"}),
+    ("POST", "/wellness/self-referral", {"officer"}),
     ("GET", "/reviews/looked", {"officer"}),
     # The command role's name-free figures and the quarterly reports (HR may open them too).
     ("GET", "/oversight/", {"command", "hr"}),
@@ -229,6 +242,7 @@ def test_every_route_is_in_the_matrix(app):
                     "<int:item_id>": "{item}", "<int:grant_id>": "{grant}", "<ref>": "{message}",
                     "<int:nomination_id>": "{nomination}",
                     "<int:unit_id>": "{unit}", "<int:report_id>": "{report}",
+                    "<int:resource_id>": "{support_resource}",
                     "<any(compliance, incident, participation, ranking, engagement, compliance_series, "
                     "self_referrals):key>": "compliance"}
     missing = []
@@ -306,7 +320,11 @@ def targets(app):
     from datetime import date as _date
     from oversight.services import reports
     report_id = reports.make(hr_actor, _date(2026, 1, 1)).id
-    return {**reviews_targets, **uploads, "notice": notice.id, "report": report_id, "officer": officer.id,
+    from wellness.services import support
+    support.seed_demo()
+    support_resource = support.all_resources(hr_actor)[1].id
+    return {**reviews_targets, **uploads, "notice": notice.id, "report": report_id,
+            "support_resource": support_resource, "officer": officer.id,
             "unit": officer.unit_id,
             "user": user.id,
             "grant": grant.id,

@@ -65,6 +65,8 @@ def test_coming_due_reminders_at_30_14_and_7_days_each_once(runner, app):
     assert message.body == (f"Hello {officer.first_name} {officer.last_name},\n\n"
                             "You have an appointment to book by Thursday 30 April 2026.\n\n"
                             f"Book a time that suits you: http://beacon.test/wellness/evaluations/{evaluation.id}/book"
+                            "\n\nIf you would like to talk to someone, these people are here for you: "
+                            "http://beacon.test/wellness/support"
                             "\n\n-- Beacon")
     assert message.private and message.expires_at == datetime(2026, 5, 1, 5, tzinfo=timezone.utc)  # midnight CDT
 
