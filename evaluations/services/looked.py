@@ -5,9 +5,10 @@ from sqlalchemy import select
 
 from core.audit import REFUSALS, REPEATED, Actor
 from core.db import db
-from core.models import Officer, Role, User
+from core.models import Role
 from core.services import audit_log
 from evaluations.models import ReviewAssignment
+from evaluations.services.common import officer_of
 
 WHAT = {
     "review.report.view": "Opened your 360 report",
@@ -20,8 +21,7 @@ WHAT = {
 def mine(actor: Actor, page: int = 1, per_page: int = 50):
     """The signed-in officer's own list: a Page of Seen (None without a roster entry)."""
     actor.require(Role.OFFICER)
-    user = db.session.get(User, actor.user_id)
-    officer = db.session.get(Officer, user.officer_id) if user and user.officer_id else None
+    officer = officer_of(actor)
     if officer is None:
         return None
     cycles = db.session.scalars(select(ReviewAssignment.cycle_id).where(ReviewAssignment.subject_id == officer.id)
