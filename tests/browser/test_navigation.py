@@ -15,10 +15,11 @@ from playwright.sync_api import expect  # noqa: E402
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 MENUS = {
-    "hr": ["Home", "Roster", "Wellness", "Reviews", "Notices"],
+    "hr": ["Home", "Roster", "Wellness", "Reviews", "Notices", "Quarterly reports"],
     "admin": ["Home", "Roster", "Notices", "Accounts", "Role approvals", "Access review", "Audit log", "Outbox"],
     "officer": ["Home", "My appointments", "My reviews"],
     "clinician": ["Home", "Appointments", "My hours"],
+    "command": ["Home", "Figures", "Quarterly reports"],
 }
 
 
