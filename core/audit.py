@@ -77,8 +77,9 @@ def record(actor: Actor | None, action: str, target: str = "", outcome: str = "s
 
 
 # A target that starts with this is about a record whose very existence is confidential
-# (a self-referral): the audit pages and their CSV show such an entry's action and time,
-# never who did it or from where. The entry itself keeps everything (the chain covers it).
+# (a self-referral): the audit pages and their CSV show such an entry's action and day,
+# never who did it, from where or at what time of day (which could be matched with the
+# same person's sign-in). The entry itself keeps everything (the chain covers it).
 CONFIDENTIAL = "confidential "
 
 DENIED = "access.denied"          # 403: the actor may not do this

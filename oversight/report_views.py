@@ -61,8 +61,8 @@ def report_pdf(report_id):
 @bp.get("/reports/<int:report_id>/check", endpoint="report_check")
 @roles_required(*reports.READERS)
 def report_check(report_id):
-    report, checks = reports.check(actor(), report_id)
-    return render_template("oversight/report_check.html", report=report, checks=checks,
+    report, outcome = reports.check(actor(), report_id)
+    return render_template("oversight/report_check.html", report=report, checks=outcome.chains, outcome=outcome,
                            name=rules.quarter_name(report.period_start))
 
 

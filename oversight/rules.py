@@ -6,6 +6,10 @@ from datetime import date, timedelta
 from core.suppression import NOTHING, Cell, count_cell, hidden, rate_cell
 
 
+# A figure that is not small itself but would give away one that is.
+NOT_SHOWN = Cell("not shown", None, True)
+
+
 @dataclass
 class Row:
     label: str
@@ -40,15 +44,18 @@ def split(part: int, whole: int, threshold: int) -> tuple[list[Cell], bool]:
     """A group of `whole` people of whom `part` did something: [whole, part, rest, rate].
     The group's size shows from the threshold up; the part, the rest and the rate show
     only together, when each side is at least the threshold (one shown side and the size
-    would give away the other). Returns the cells and whether the split is shown."""
+    would give away the other). A side under the threshold says "fewer than N"; a side
+    that is not small but is hidden with it, and the rate, say "not shown" (never a false
+    "fewer than N" for 30 of 30). Returns the cells and whether the split is shown."""
     size = count_cell(whole, threshold)
     if size.suppressed:
         return [size, hidden(threshold), hidden(threshold), hidden(threshold)], False
-    rate = rate_cell(part, whole, threshold)
-    if rate.suppressed:
-        return [size, hidden(threshold), hidden(threshold), rate], False
     if whole == 0:
         return [size, NOTHING, NOTHING, NOTHING], False
+    rate = rate_cell(part, whole, threshold)
+    if rate.suppressed:
+        sides = [count_cell(n, threshold) if n < threshold else NOT_SHOWN for n in (part, whole - part)]
+        return [size, *sides, NOT_SHOWN], False
     return [size, count_cell(part, threshold), count_cell(whole - part, threshold), rate], True
 
 
@@ -77,7 +84,8 @@ def left_out_note(left_out: int, threshold: int, what: str = "group") -> str:
         return ""
     plural = what if left_out == 1 else what + "s"
     return (f"{left_out} {plural} with a figure under {threshold} {'is' if left_out == 1 else 'are'} "
-            f"shown as \u201cfewer than {threshold}\u201d and left out of the total.")
+            f"left out of the total: a figure under {threshold} shows as \u201cfewer than {threshold}\u201d, "
+            "and one that would give it away as \u201cnot shown\u201d.")
 
 
 def ranks(values: list[float]) -> list[float]:

@@ -263,11 +263,15 @@ def audit_csv(private: bool, name: str):
         for entry in db.session.execute(query.with_only_columns(*columns).execution_options(yield_per=1000)):
             at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
             who, target, ip, detail = entry.actor_label, entry.target, entry.ip or "", entry.detail
-            if target.startswith(CONFIDENTIAL):  # who and from where are withheld (core.audit)
+            local, utc = at.astimezone(zone).isoformat(timespec="seconds"), at.astimezone(timezone.utc).isoformat(
+                timespec="seconds")
+            if target.startswith(CONFIDENTIAL):
+                # Who, from where and the time of day are withheld (core.audit): the second it
+                # happened could be matched with the same person's sign-in.
                 who, target, ip, detail = "withheld", "a confidential self-referral", "", ""
-            yield [at.astimezone(zone).isoformat(timespec="seconds"),
-                   at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                   cell(who), cell(entry.action), cell(target), cell(entry.outcome), cell(ip), cell(detail)]
+                local, utc = at.astimezone(zone).date().isoformat(), ""
+            yield [local, utc, cell(who), cell(entry.action), cell(target), cell(entry.outcome), cell(ip),
+                   cell(detail)]
     stamp = clock.now().strftime("%Y-%m-%d")
     return csv_response(AUDIT_CSV_HEADER, rows(), f"beacon-{name}-{stamp}.csv")
 

@@ -67,7 +67,7 @@ def _compliance_history(days: list[date]) -> dict[date, list[tuple[str, int, int
     for officer_id, completed_on in db.session.execute(
             select(WellnessEvaluation.officer_id, WellnessEvaluation.completed_on)
             .where(WellnessEvaluation.status == EvaluationStatus.COMPLETED,
-                   WellnessEvaluation.completed_on > earliest, WellnessEvaluation.completed_on <= max(days))):
+                   WellnessEvaluation.completed_on >= earliest, WellnessEvaluation.completed_on <= max(days))):
         completions[officer_id].append(completed_on)
     history = {}
     for day in days:
@@ -78,7 +78,7 @@ def _compliance_history(days: list[date]) -> dict[date, list[tuple[str, int, int
                 continue
             counts = per_unit[unit]
             counts[1] += 1
-            if any(since < c <= day for c in completions.get(officer_id, ())):
+            if any(since <= c <= day for c in completions.get(officer_id, ())):  # as HR's dashboard: on or after
                 counts[0] += 1
         history[day] = [(unit, done, total) for unit, (done, total) in sorted(per_unit.items())]
     return history
@@ -112,7 +112,8 @@ def compliance_series(end: date, months: int = 12) -> Series:
 
 def incident_timeliness(start: date, end: date) -> Table:
     """Incident evaluations due in the period, per unit: completed within their window
-    (by their due date), % within, and the median days from the incident to completion."""
+    (by their due date), % within, and the median days from the incident to completion.
+    One not done and not yet due (the quarter is under way) is left out until it is."""
     occurred = (select(EvaluationIncident.evaluation_id, func.min(CriticalIncident.occurred_on).label("occurred_on"))
                 .join(CriticalIncident, CriticalIncident.id == EvaluationIncident.incident_id)
                 .where(CriticalIncident.withdrawn_at.is_(None))
@@ -124,7 +125,10 @@ def incident_timeliness(start: date, end: date) -> Table:
         .where(WellnessEvaluation.kind == EvaluationKind.INCIDENT, WellnessEvaluation.status != EvaluationStatus.CLOSED,
                WellnessEvaluation.due_on >= start, WellnessEvaluation.due_on <= end)).all()
     per_unit: dict[str, list] = defaultdict(list)
+    today = department.today()
     for row in rows:
+        if row.completed_on is None and row.due_on >= today:
+            continue  # not due yet (a quarter still under way): neither within nor late
         per_unit[row.name].append(row)
     t = threshold()
     groups = []

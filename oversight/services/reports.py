@@ -54,10 +54,17 @@ def make(actor: Actor, start: date) -> ComplianceReport:
                               wellness_head_seq=stamp["wellness"][0], wellness_head_hash=stamp["wellness"][1])
     db.session.add(report)
     db.session.flush()
-    record(actor, "oversight.report_made", target=f"compliance report {report.id}",
-           detail=f"{rules.quarter_name(start)}, PDF sha256 {report.pdf_sha256}")
+    record(actor, "oversight.report_made", target=f"compliance report {report.id}", detail=_stamp_detail(report))
     db.session.commit()
     return report
+
+
+def _stamp_detail(report: ComplianceReport) -> str:
+    """What the report was stamped with, written into its own (chained) audit entry: a
+    report row changed afterwards no longer matches it."""
+    return (f"{rules.quarter_name(report.period_start)}, PDF sha256 {report.pdf_sha256}, "
+            f"general head {report.general_head_seq}:{report.general_head_hash}, "
+            f"wellness head {report.wellness_head_seq}:{report.wellness_head_hash}")
 
 
 def kept(actor: Actor) -> list[ComplianceReport]:
@@ -94,26 +101,51 @@ class Check:
     kept_hash: str
     holds: bool          # the entry at that place still has that hash
     problem: str | None  # the chain's first break, if any, from the anchor to its head now
+    retained: bool = False  # the entry was removed by the retention schedule since
 
 
-def check(actor: Actor, report_id: int) -> tuple[ComplianceReport, list[Check]]:
+@dataclass
+class ReportCheck:
+    chains: list[Check]
+    pdf_holds: bool      # the kept PDF still hashes to the SHA-256 on the page
+    stamp_holds: bool    # the report row still matches the audit entry written when it was made
+
+
+def check(actor: Actor, report_id: int) -> tuple[ComplianceReport, ReportCheck]:
     """Does the audit log still hold what the report was stamped with? For each chain:
-    the entry at the kept place still carries the kept hash, and the chain verifies from
-    its anchor to its head now (core.audit_chain.verify). Audited. Commits."""
+    the entry at the kept place still carries the kept hash (or was removed by retention,
+    the chain now starting after it), and the chain verifies from its anchor to its head
+    now (core.audit_chain.verify). And the report itself: its PDF still hashes to its
+    SHA-256, and its row still matches the chained audit entry written when it was made.
+    Audited. Commits."""
     actor.require(*READERS)
     report = db.session.get(ComplianceReport, report_id)
     if report is None:
         raise NotFound("No such report.")
     result = audit_chain.verify(db.session.connection())
     problems = {log.log: log.problem for log in result.logs}
-    checks = []
+    heads = {row.log: row for row in db.session.scalars(select(AuditChainHead))}
+    chains = []
     for log, seq, kept_hash in (("general", report.general_head_seq, report.general_head_hash),
                                 ("wellness", report.wellness_head_seq, report.wellness_head_hash)):
+        head = heads.get(log)
+        if seq == 0:
+            chains.append(Check(log, seq, kept_hash, kept_hash == audit_chain.ZERO, problems.get(log)))
+            continue
+        if head is not None and seq < head.first_seq:  # removed by retention: the chain now starts after it
+            chains.append(Check(log, seq, kept_hash, True, problems.get(log), retained=True))
+            continue
         now_hash = db.session.scalar(select(AuditEntry.entry_hash).where(
-            AuditEntry.private.is_(audit_chain.LOGS[log]), AuditEntry.seq == seq)) if seq else audit_chain.ZERO
-        holds = now_hash == kept_hash if seq else kept_hash == audit_chain.ZERO
-        checks.append(Check(log, seq, kept_hash, holds, problems.get(log)))
+            AuditEntry.private.is_(audit_chain.LOGS[log]), AuditEntry.seq == seq))
+        chains.append(Check(log, seq, kept_hash, now_hash == kept_hash, problems.get(log)))
+    made = db.session.scalar(select(AuditEntry.detail).where(
+        AuditEntry.action == "oversight.report_made", AuditEntry.target == f"compliance report {report.id}"))
+    outcome = ReportCheck(chains, hashlib.sha256(report.pdf).hexdigest() == report.pdf_sha256,
+                          made is None or made == _stamp_detail(report))
     record(actor, "oversight.report_checked", target=f"compliance report {report.id}",
-           detail="; ".join(f"{c.log}: {'holds' if c.holds and not c.problem else 'does not hold'}" for c in checks))
+           detail="; ".join(f"{c.log}: {'holds' if c.holds and not c.problem else 'does not hold'}"
+                            for c in chains)
+           + f"; PDF {'holds' if outcome.pdf_holds else 'changed'}"
+           + f"; stamp {'holds' if outcome.stamp_holds else 'changed'}")
     db.session.commit()
-    return report, checks
+    return report, outcome

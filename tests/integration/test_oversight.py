@@ -112,7 +112,7 @@ def test_the_threshold_is_a_setting(app, auth, client, department_world):
     app.config["SUPPRESSION_THRESHOLD"] = 7
     auth.as_role("command")
     csv_text = client.get("/oversight/compliance.csv").get_data(as_text=True)
-    assert "Alpha,12,fewer than 7,fewer than 7,fewer than 7" in csv_text
+    assert "Alpha,12,fewer than 7,fewer than 7,not shown" in csv_text
 
 
 def _token(client):
@@ -148,12 +148,24 @@ def test_the_check_tells_when_an_entry_before_the_report_was_edited(app, auth, c
     auth.as_role("command")
     made = client.post("/oversight/reports", data={"q": "2026Q3", "csrf_token": _token(client)})
     check_url = made.headers["Location"] + "/check"
-    assert client.get(check_url).get_data(as_text=True).count("Holds") == 2
+    assert client.get(check_url).get_data(as_text=True).count("Holds") == 3  # both chains and the report
     with owner_engine().begin() as conn:  # the app's own role may not; someone with the database may
         target = conn.execute(sa.text("SELECT id FROM audit_entries WHERE action = 'before.report'")).scalar()
         bypassing_triggers(conn, "UPDATE audit_entries SET detail = 'rewritten' WHERE id = :id", id=target)
     page = client.get(check_url).get_data(as_text=True)
     assert "Does not hold" in page and "The general log" in page
+
+
+def test_the_check_tells_when_the_kept_report_itself_was_changed(app, auth, client, department_world):
+    auth.as_role("command")
+    made = client.post("/oversight/reports", data={"q": "2026Q3", "csrf_token": _token(client)})
+    report_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    with owner_engine().begin() as conn:  # someone with the database rewrites the stamp
+        conn.execute(sa.text("UPDATE compliance_reports SET general_head_hash = :h WHERE id = :id"),
+                     {"h": "f" * 64, "id": report_id})
+    page = client.get(f"/oversight/reports/{report_id}/check").get_data(as_text=True)
+    report_part = page.split('id="check-report"')[1]
+    assert "Does not hold" in report_part and "no longer matches the audit entry" in report_part
 
 
 @pytest.mark.parametrize("role", ["officer", "clinician", "admin"])

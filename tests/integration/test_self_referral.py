@@ -149,3 +149,17 @@ def test_hr_cannot_open_or_act_on_the_visit(app, auth, client, scene):
     auth.login(scene["me"].email)
     assert client.get(f"/wellness/appointments/{visit.id}/move").status_code == 404  # cancel and book again
     assert client.get(f"/wellness/appointments/{visit.id}/cancel").status_code == 200
+
+
+def test_hr_blocking_the_clinicians_day_learns_no_name_and_cancels_nothing(app, auth, client, scene):
+    with clock.frozen(MONDAY):
+        book(auth, client, scene)
+        visit = db.session.scalar(select(Appointment).where(Appointment.self_referral.is_(True)))
+        auth.logout()
+        auth.login(scene["hr"].email)
+        response = auth.post(f"/wellness/clinicians/{scene['clinician'].id}/blocks",
+                             {"day": "2026-03-03", "note": "", f"decision-{visit.id}": "cancel"},
+                             form_page=f"/wellness/clinicians/{scene['clinician'].id}", follow_redirects=True)
+        page = response.get_data(as_text=True)
+    assert "only they can move or cancel" in page and "Nicole" not in page and "Brown" not in page
+    assert db.session.get(Appointment, visit.id).status.value == "booked"

@@ -94,4 +94,6 @@ def _seen(entry, name, roles, me, clinician_users) -> Seen:
     refused = entry.action in (*REFUSALS, REPEATED)
     who = "Beacon" if entry.actor_id is None else (name or entry.actor_label)
     what = REFUSED if refused else WHAT.get(entry.action, entry.action.replace("_", " ").replace(".", ": "))
+    if entry.actor_id == me and entry.action == "appointment.booked":
+        what = "Booked an appointment"  # their own booking, a visit on their own included
     return Seen(entry.at, who, role_of(entry, roles, me, clinician_users), what, refused)
