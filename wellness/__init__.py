@@ -8,8 +8,8 @@ import logging
 from core import scheduler, web
 from core.models import Role
 from core.services import accounts
-from wellness import cli, feeds, support, views
-from wellness.services import appointments, demo, evaluations, reminders
+from wellness import channel, cli, feeds, support, views
+from wellness.services import appointments, demo, evaluations, private_address, reminders
 from wellness.services import feeds as feed_service
 from wellness.services import support as support_service
 
@@ -25,6 +25,10 @@ def init_app(app) -> None:
     support.init_app(app)
     web.audit_refusals_privately(app, support.bp.name)
     app.extensions.setdefault(accounts.ON_DISABLE, []).append(feed_service.revoke_on_disable)
+    # The private channel: an officer's personal address for wellness mail; disabling the account removes it.
+    channel.init_app(app)
+    web.audit_refusals_privately(app, channel.bp.name)
+    app.extensions.setdefault(accounts.ON_DISABLE, []).append(private_address.remove_on_disable)
     # A failed statement is logged without its values (see core.web.WithheldDetails).
     logging.getLogger(evaluations.__name__).addFilter(web.WITHHELD_DETAILS)
 
@@ -51,4 +55,5 @@ def init_app(app) -> None:
     scheduler.add_job(app, "hr-digest", reminders.digest, "cron", hour=app.config["HR_DIGEST_HOUR"])
     app.extensions.setdefault("beacon.demo", []).append(demo.seed)
     app.extensions.setdefault("beacon.demo", []).append(support_service.seed_demo)
+    app.extensions.setdefault("beacon.demo", []).append(private_address.seed_demo)
     cli.register(app)

@@ -41,7 +41,7 @@ from wellness.forms import (
     KeepForm,
     SlotForm,
 )
-from wellness.services import appointments, attention, clinicians, evaluations, incidents, looked
+from wellness.services import appointments, attention, clinicians, evaluations, incidents, looked, private_address
 from wellness.services.common import linked_clinician, settings
 
 bp = Blueprint("wellness", __name__, url_prefix="/wellness")
@@ -731,7 +731,10 @@ def reminders():
     recipient = search_arg("recipient")
     kind = search_arg("kind")
     page = outbox.list_reminders(actor(), state=state, recipient=recipient, kind=kind, page=page_number())
+    # An officer's personal address is theirs: HR sees that a reminder went there, not the address.
+    personal = private_address.personal_among([m.recipient for m in page.items])
     return render_template("wellness/reminders.html", page=page, state=state, recipient=recipient, kind=kind,
+                           personal=personal,
                            kinds=outbox.reminder_kinds(), kind_label=lambda name: outbox.declared(name).label)
 
 

@@ -72,6 +72,7 @@ VALID = {
     "/wellness/appointments/{appointment}/decline": {"reason": "Away that week"},
     "/wellness/attention/{item}/keep": {"note": "Earliest the officer can attend"},
     "/oversight/reports": {"q": "2026Q1"},
+    "/wellness/private-address": {"email": "someone.home@mail.test"},
     "/wellness/support-resources/new": {"name": "Peer Support Team", "kind": "peer_support", "phone": "555 010 0177",
                                         "contact": "", "hours": "Any time", "notes": ""},
     "/wellness/support-resources/{support_resource}": {"name": "Chaplain", "kind": "chaplain",

@@ -140,6 +140,13 @@ ROUTES = [
     ("GET", "/wellness/calendar-feed/replace", {"officer", "clinician"}),
     ("GET", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
     ("POST", "/wellness/calendar-feed/revoke", {"officer", "clinician"}),
+    # The private channel: each officer their own address (no id); the link page is anyone's.
+    ("GET", "/wellness/private-address", {"officer"}),
+    ("POST", "/wellness/private-address", {"officer"}),
+    ("GET", "/wellness/private-address/remove", {"officer"}),
+    ("POST", "/wellness/private-address/remove", {"officer"}),
+    ("GET", "/wellness/private-address/confirm", PUBLIC),   # the code rides in the fragment, posted by the page
+    ("POST", "/wellness/private-address/confirm", PUBLIC),
     # Support after an incident: the page is everyone's (nothing recorded), the list HR's.
     ("GET", "/wellness/support", SIGNED_IN),
     ("GET", "/wellness/support-resources", {"hr"}),

@@ -41,6 +41,7 @@ from wellness.services import attention, reminders
 from wellness.services import clinicians as clinician_service
 from wellness.services.calendar import appointment_ics, summary_for
 from wellness.services.common import clinician_of, hr_emails, linked_clinician, settings
+from wellness.services.private_address import wellness_address
 from wellness.services import incidents as incident_service
 
 # News of an appointment to the officer and the clinician, one kind per event: all
@@ -240,11 +241,7 @@ def book(actor: Actor, evaluation: WellnessEvaluation | int, clinician_id: int, 
                               late_reason=reason)
     evaluation.mark_scheduled()
     db.session.add(appointment)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise DomainError(TAKEN) from None
+    _flush_or_taken()
     reminders.drop_for_evaluation(evaluation.id)
     record(actor, "appointment.booked", target=_target(appointment),
            detail=f"officer {evaluation.officer.badge_number} with clinician {clinician.id}"
@@ -314,11 +311,7 @@ def book_self_referral(actor: Actor, clinician_id: int, starts_at: datetime) -> 
                               officer_id=officer_id, starts_at=start, ends_at=end, status=AppointmentStatus.BOOKED,
                               uid=f"{uuid.uuid4()}@beacon", sequence=0, booked_by_id=actor.user_id, booked_at=now)
     db.session.add(appointment)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise DomainError(TAKEN) from None
+    _flush_or_taken()
     record(actor, "appointment.booked", target=_target(appointment), private=True)
     _invite(appointment, "booked")
     db.session.commit()
@@ -348,7 +341,9 @@ def self_referral_counts(end: date, months: int = 12) -> list[tuple[date, int]]:
     firsts = _month_firsts(end, months)
     zone = settings().zone
     since = datetime.combine(firsts[0], time.min, zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, zone)
+    # Visits that have begun only: a booking for later in the month would make the count
+    # move the moment someone books, and who just booked can be guessed.
+    until = min(datetime.combine(end + timedelta(days=1), time.min, zone), clock.now())
     starts = db.session.scalars(
         select(Appointment.starts_at).where(Appointment.self_referral.is_(True),
                                             Appointment.status.not_in((AppointmentStatus.CANCELLED,
@@ -835,6 +830,11 @@ def block_day(actor: Actor, clinician: Clinician | int, day: date, note: str = "
     reopens with its due date intact). Returns how many appointments were handled. Commits."""
     clinician = clinician_service.managed(actor, clinician)
     affected = on_day(clinician, day)
+    mine = linked_clinician(actor) if actor.has_role(Role.CLINICIAN) else None
+    if (mine is None or mine.id != clinician.id) and any(a.self_referral for a in affected):
+        # HR may not learn whose, nor act on, a visit an officer booked on their own.
+        raise DomainError(f"{clinician.name} has a booking that day that only they can move or cancel. "
+                          "Ask them to block the day themselves.")
     decisions = decisions or {}
     if affected and any(decisions.get(a.id) not in ("propose", "cancel") for a in affected):
         raise DayHasAppointments(affected)
@@ -1126,7 +1126,9 @@ def _ics(appointment: Appointment, cancelled: bool, who: str, download: bool = F
         ends_at=appointment.ends_at, zone=zone, summary=summary,
         location=clinician.place, description=f"Sign in to Beacon to see it: {current_app.config['BASE_URL']}/",
         organizer=current_app.config["MAIL_FROM"].rsplit("<", 1)[-1].strip(" >"),
-        attendees=[] if download else [(officer.full_name, officer.email), (clinician.name, clinician.email)],
+        attendees=[] if download else [
+            (officer.full_name, wellness_address(officer) if who == "officer" else officer.email),
+            (clinician.name, clinician.email)],
         stamp=clock.now(), cancelled=cancelled, confirmed=appointment.status == AppointmentStatus.CONFIRMED,
         method="PUBLISH" if download else "")
 
@@ -1197,7 +1199,7 @@ def _moot_at(appointment: Appointment):
 
 def _recipients(appointment, to_officer, to_clinician):
     if to_officer:
-        yield "officer", appointment.officer.email, appointment.officer.full_name
+        yield "officer", wellness_address(appointment.officer), appointment.officer.full_name
     if to_clinician:
         yield "clinician", appointment.clinician.email, appointment.clinician.name
 

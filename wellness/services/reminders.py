@@ -25,6 +25,7 @@ from wellness.models import (
     Appointment, AppointmentStatus, AttentionItem, Clinician, EvaluationStatus, WellnessEvaluation,
 )
 from wellness.services.common import hr_emails, settings
+from wellness.services.private_address import wellness_addresses
 
 # The messages this module sends, all listed on HR's reminders page. Health-related
 # ones (private) show administrators only that they exist; a clinician's license is not.
@@ -57,7 +58,7 @@ def sweep(now: datetime | None = None) -> Counter:
     horizon = today + timedelta(days=max(rules.COMING_DUE_LEADS))
     rows = db.session.execute(
         select(WellnessEvaluation.id, WellnessEvaluation.due_on, Officer.first_name, Officer.last_name,
-               officer_account.email)
+               officer_account.email, Officer.id.label("officer_id"))
         .join(Officer, Officer.id == WellnessEvaluation.officer_id)
         .join(officer_account, and_(officer_account.officer_id == Officer.id,
                                     officer_account.status == AccountStatus.ACTIVE))
@@ -70,11 +71,14 @@ def sweep(now: datetime | None = None) -> Counter:
     leads = {due_on: rules.coming_due_lead(due_on, today) for due_on in {row.due_on for row in rows}}
     ends = {due_on: _end_of(due_on, s.zone) for due_on, lead in leads.items() if lead is not None}
     render = outbox.email_template("reminder_coming_due.txt")
-    for evaluation_id, due_on, first, last, email in rows:
+    # An officer's confirmed personal address (the private channel), looked up once for all.
+    personal = wellness_addresses(row.officer_id for row in rows if leads[row.due_on] is not None)
+    for evaluation_id, due_on, first, last, email, officer_id in rows:
         lead = leads[due_on]
         if lead is not None:
             batch.add("coming_due", f"remind:eval:{evaluation_id}:due:{lead}d",
-                      partial(_coming_due, render, evaluation_id, due_on, f"{first} {last}", email, ends[due_on]))
+                      partial(_coming_due, render, evaluation_id, due_on, f"{first} {last}",
+                              personal.get(officer_id, email), ends[due_on]))
 
     # Appointments: officer and clinician, 72 and 24 hours before; unconfirmed bookings.
     clinician_account = aliased(User)
@@ -90,12 +94,15 @@ def sweep(now: datetime | None = None) -> Counter:
                    Appointment.status == AppointmentStatus.BOOKED))
     ).all()
     hr = None
+    personal = wellness_addresses(appointment.officer_id for appointment, officer_status, _ in appointments
+                                  if officer_status == AccountStatus.ACTIVE)
     for appointment, officer_status, clinician_status in appointments:
         key = f"remind:appt:{appointment.id}:t{int(appointment.starts_at.timestamp())}"
         lead = rules.appointment_lead(appointment.starts_at, now, appointment.booked_at)
         if lead is not None:
             if officer_status == AccountStatus.ACTIVE:
-                batch.add("appointment", f"{key}:officer:{lead}h", partial(_before, appointment, "officer", now))
+                batch.add("appointment", f"{key}:officer:{lead}h",
+                          partial(_before, appointment, "officer", now, personal.get(appointment.officer_id)))
             if clinician_status != AccountStatus.DISABLED:
                 batch.add("appointment", f"{key}:clinician:{lead}h", partial(_before, appointment, "clinician", now))
         if appointment.status == AppointmentStatus.BOOKED:
@@ -136,11 +143,11 @@ def _coming_due(render, evaluation_id: int, due_on: date, name: str, email: str,
 
 # A reminder names the day as the recipient reads it on the day it is sent ("today at
 # 10:00", "tomorrow at 10:00"), never a lead time the booking may not have had.
-def _before(appointment: Appointment, who: str, now: datetime) -> dict:
+def _before(appointment: Appointment, who: str, now: datetime, recipient: str | None = None) -> dict:
     person = appointment.officer if who == "officer" else appointment.clinician
     name = person.full_name if who == "officer" else person.name
     zone = settings().zone
-    return dict(kind=VISIT if appointment.self_referral else APPOINTMENT, recipient=person.email,
+    return dict(kind=VISIT if appointment.self_referral else APPOINTMENT, recipient=recipient or person.email,
                 subject=f"Reminder: appointment {rules.appointment_when(appointment.starts_at, zone, now, short=True)}",
                 body=outbox.render_email("reminder_appointment.txt", name=name, who=who, appointment=appointment,
                                          when=rules.appointment_when(appointment.starts_at, zone, now)),
